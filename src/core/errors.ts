@@ -1,0 +1,132 @@
+/**
+ * Every error Bulwark throws is a {@link BulwarkError} with a stable string `code`.
+ *
+ * Codes are part of the public API: match on them with {@link isBulwarkError}, never on messages.
+ */
+export type BulwarkErrorCode =
+  | 'E_INVALID_OPTION'
+  | 'E_INVALID_ARGUMENT'
+  | 'E_INVALID_KEY'
+  | 'E_TIMEOUT'
+  | 'E_ABORTED'
+  | 'E_CIRCUIT_OPEN'
+  | 'E_CIRCUIT_ISOLATED'
+  | 'E_THROTTLED'
+  | 'E_BULKHEAD_REJECTED'
+  | 'E_RETRY_BUDGET_EXHAUSTED'
+  | 'E_CACHE_L2'
+  | 'E_CACHE_LOADER'
+  | 'E_SERIALIZATION'
+  | 'E_WRONG_EXPECTED_VERSION'
+  | 'E_STREAM_NOT_FOUND'
+  | 'E_INVALID_EVENT'
+  | 'E_STORE_UNAVAILABLE'
+  | 'E_SAGA_DEFINITION'
+  | 'E_SAGA_NOT_FOUND'
+  | 'E_SAGA_STATE'
+  | 'E_SAGA_DEADLINE'
+  | 'E_CRASH_POINT'
+  | (string & {})
+
+/** Options accepted by the {@link BulwarkError} constructor. */
+export interface BulwarkErrorOptions {
+  /** The underlying error, if any. */
+  cause?: unknown
+  /** Extra context a caller needs to act on the error (a key, versions, a state...). */
+  context?: Record<string, unknown>
+  /**
+   * Skip capturing a stack trace. Used on hot paths (an open circuit rejecting a call) where the
+   * stack costs more than the call and says nothing useful.
+   * @default false
+   */
+  noStack?: boolean
+}
+
+/**
+ * Base class of every error Bulwark throws.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await breaker.execute(() => fetchUser(id))
+ * } catch (e) {
+ *   if (isBulwarkError(e, 'E_CIRCUIT_OPEN')) return cachedUser
+ *   throw e
+ * }
+ * ```
+ */
+export class BulwarkError extends Error {
+  /** Marker checked by {@link isBulwarkError}, so the guard works across two installed copies. */
+  readonly isBulwarkError = true as const
+  readonly code: BulwarkErrorCode
+  readonly context: Readonly<Record<string, unknown>>
+
+  constructor(code: BulwarkErrorCode, message: string, options: BulwarkErrorOptions = {}) {
+    if (options.noStack) {
+      const limit = Error.stackTraceLimit
+      Error.stackTraceLimit = 0
+      super(message, options.cause === undefined ? undefined : { cause: options.cause })
+      Error.stackTraceLimit = limit
+    } else {
+      super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    }
+    this.name = new.target.name
+    this.code = code
+    this.context = options.context ?? {}
+  }
+}
+
+/**
+ * Tells whether `value` is a Bulwark error, optionally with the given `code`.
+ *
+ * It checks the shape rather than `instanceof`, so errors from another installed copy of Bulwark
+ * (two versions in one dependency tree) are recognised too.
+ *
+ * @example
+ * ```ts
+ * if (isBulwarkError(e, 'E_WRONG_EXPECTED_VERSION')) retryCommand()
+ * ```
+ */
+export function isBulwarkError(value: unknown, code?: BulwarkErrorCode): value is BulwarkError {
+  if (typeof value !== 'object' || value === null) return false
+  const candidate = value as { isBulwarkError?: unknown; code?: unknown }
+  if (candidate.isBulwarkError !== true || typeof candidate.code !== 'string') return false
+  return code === undefined || candidate.code === code
+}
+
+/** Thrown when an option or argument fails validation. `context.name` is the option's name. */
+export class ValidationError extends BulwarkError {
+  constructor(name: string, expected: string, received: unknown, code: BulwarkErrorCode = 'E_INVALID_OPTION') {
+    super(code, `Expected \`${name}\` to be ${expected}, got ${describe(received)}`, {
+      context: { name, received },
+    })
+  }
+}
+
+/** Thrown when an operation runs past its deadline. */
+export class TimeoutError extends BulwarkError {
+  constructor(
+    message: string,
+    context: Record<string, unknown> = {},
+    options: Omit<BulwarkErrorOptions, 'context'> = {},
+  ) {
+    super('E_TIMEOUT', message, { ...options, context })
+  }
+}
+
+/** Thrown when an operation is cancelled through its `AbortSignal`. */
+export class AbortedError extends BulwarkError {
+  constructor(message = 'The operation was aborted', cause?: unknown) {
+    super('E_ABORTED', message, { cause })
+  }
+}
+
+/** Renders a received value for an error message: short, and never throws. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value)
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
+  if (value === null || value === undefined) return String(value)
+  if (typeof value === 'function') return 'a function'
+  if (Array.isArray(value)) return `an array of length ${value.length}`
+  return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`
+}

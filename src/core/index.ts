@@ -1,0 +1,8 @@
+export { anySignal, sleep, throwIfAborted } from './abort.js'
+export type { Clock, TimerHandle } from './clock.js'
+export { systemClock } from './clock.js'
+export type { Duration, DurationUnit } from './duration.js'
+export { parseDuration } from './duration.js'
+export type { BulwarkErrorCode, BulwarkErrorOptions } from './errors.js'
+export { AbortedError, BulwarkError, isBulwarkError, TimeoutError, ValidationError } from './errors.js'
+export { TypedEmitter } from './events.js'

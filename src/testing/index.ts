@@ -1,0 +1,2 @@
+export type { FakeClock } from './fake-clock.js'
+export { fakeClock } from './fake-clock.js'
