@@ -1,0 +1,59 @@
+import type { BulwarkErrorCode } from '../../core/errors.js'
+import { ValidationError } from '../../core/errors.js'
+
+const JSON_EXPECTED = 'JSON (null, a boolean, a finite number, a string, an array or a plain object)'
+
+/**
+ * Serializes `value` to JSON, or throws a {@link ValidationError} naming the exact path that is not
+ * JSON (`events[2].data.lines[0].price`). `JSON.stringify` alone would silently turn NaN into null,
+ * drop functions, stringify Dates and throw a raw TypeError on cycles and bigints: what is read back
+ * must be what was written, so anything that would not round-trip is refused up front.
+ *
+ * Object properties whose value is `undefined` are allowed and dropped (as optional fields are in
+ * TypeScript); `undefined` anywhere else (the value itself, an array slot) is refused.
+ */
+export function toJson(value: unknown, name: string, code: BulwarkErrorCode = 'E_INVALID_EVENT'): string {
+  checkJson(value, name, code, [])
+  return JSON.stringify(value)
+}
+
+function checkJson(value: unknown, path: string, code: BulwarkErrorCode, ancestors: object[]): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return
+    case 'number':
+      if (Number.isFinite(value)) return
+      throw new ValidationError(path, `${JSON_EXPECTED}; NaN and Infinity are not JSON`, value, code)
+    case 'object':
+      if (value === null) return
+      break
+    default:
+      throw new ValidationError(path, JSON_EXPECTED, value, code)
+  }
+  const object = value as object
+  if (ancestors.includes(object)) throw new ValidationError(path, `${JSON_EXPECTED} without cycles`, 'a cycle', code)
+  ancestors.push(object)
+  if (Array.isArray(object)) {
+    for (let i = 0; i < object.length; i++) {
+      // A hole or an undefined slot would come back as null.
+      if (object[i] === undefined) throw new ValidationError(`${path}[${i}]`, JSON_EXPECTED, undefined, code)
+      checkJson(object[i], `${path}[${i}]`, code, ancestors)
+    }
+  } else {
+    const proto = Object.getPrototypeOf(object)
+    if (proto !== Object.prototype && proto !== null)
+      throw new ValidationError(path, `${JSON_EXPECTED}; convert class instances such as Date first`, object, code)
+    for (const [key, child] of Object.entries(object)) {
+      if (child !== undefined) checkJson(child, `${path}.${key}`, code, ancestors)
+    }
+  }
+  ancestors.pop()
+}
+
+/** Whether `value` is a plain object (not null, not an array, not a class instance). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
