@@ -1,0 +1,219 @@
+/**
+ * SQL of the PostgreSQL event store: schema DDL and the statements the adapter runs.
+ *
+ * How global positions stay gap-free and in commit order: positions come from a single-row counter
+ * table, `positions`, updated inside the append statement (`UPDATE positions SET last = last + n`).
+ * The UPDATE takes that row's lock and PostgreSQL holds a row lock until the transaction ends, so
+ * appends assign positions one transaction at a time, and the next appender can only take its
+ * positions after the previous one has committed (and become visible) or rolled back. Hence:
+ * - positions are assigned in commit order: a reader that sees position p sees every p' < p;
+ * - a rolled-back append releases the counter with its positions unused, so there is never a gap.
+ * The price is that appends commit one at a time (each one's WAL flush included): appends to
+ * different streams do not run their commits in parallel. The benchmark measures it.
+ *
+ * Lock order is always: the stream's row in `streams` (the optimistic concurrency check), then the
+ * counter row, so two appends cannot deadlock.
+ */
+import type { ExpectedVersion } from '../types.js'
+
+/** The longest schema name accepted: the NOTIFY channel adds a suffix and must fit in 63 bytes. */
+export const MAX_SCHEMA_LENGTH = 48
+
+const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]*$/
+
+/** Whether `name` is a schema name we accept: lower-case letters, digits and `_`, not too long. */
+export function isValidSchemaName(name: unknown): name is string {
+  return typeof name === 'string' && name.length <= MAX_SCHEMA_LENGTH && SCHEMA_PATTERN.test(name)
+}
+
+/**
+ * A statement with the name pg prepares it under (once per connection, then only executed).
+ * Names are short because PostgreSQL truncates them to 63 bytes, and unique per schema and variant.
+ */
+export interface Statement {
+  readonly name: string
+  readonly text: string
+}
+
+/** The statements of one schema, built once per store. */
+export interface PostgresStatements {
+  readonly channel: string
+  readonly migrate: string
+  readonly append: Readonly<Record<AppendMode, Statement>>
+  readonly readStreamForwards: Statement
+  readonly readStreamBackwards: Statement
+  readonly eventsByIds: Statement
+  readonly streamVersion: Statement
+  readonly headPosition: Statement
+  readonly saveSnapshot: Statement
+  readonly loadSnapshot: Statement
+  readonly loadCheckpoint: Statement
+  readonly storeCheckpoint: Statement
+  /** The `readAll` query for the filters that are set. */
+  readAll(filters: ReadAllFilters): Statement
+}
+
+/** How an append claims its stream: one SQL variant per kind of expected version. */
+export type AppendMode = 'any' | 'no_stream' | 'stream_exists' | 'exact'
+
+/** The append variant for an expected version. `0` means the stream must not exist, like `'no_stream'`. */
+export function appendMode(expected: ExpectedVersion): AppendMode {
+  if (expected === 'any' || expected === 'no_stream' || expected === 'stream_exists') return expected
+  return expected === 0 ? 'no_stream' : 'exact'
+}
+
+export interface ReadAllFilters {
+  types: boolean
+  recordedFrom: boolean
+  recordedTo: boolean
+}
+
+const EVENT_COLUMNS =
+  'global_position::float8 AS global_position, stream_id, stream_version::float8 AS stream_version, event_id, type, data, metadata, recorded_at'
+
+/** FNV-1a, 32 bits, as 8 hex digits: a short, stable tag for statement names. */
+function shortHash(text: string): string {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return (h >>> 0).toString(16).padStart(8, '0')
+}
+
+/**
+ * Builds every statement for `schema` (already validated with {@link isValidSchemaName}). With
+ * `notify`, each append also sends a NOTIFY on {@link PostgresStatements.channel} at commit.
+ */
+export function postgresStatements(schema: string, notify: boolean): PostgresStatements {
+  const s = `"${schema}"`
+  const tag = `bw${shortHash(`${schema}:${notify}`)}`
+  const st = (name: string, text: string): Statement => ({ name: `${tag}_${name}`, text })
+  // Claiming the stream row is the optimistic concurrency check: it returns the stream's new version,
+  // or no row when the expected version does not hold. Parameters: $1 stream id, $2 number of events,
+  // $5 the expected version (exact mode only).
+  const claims: Record<AppendMode, string> = {
+    any: `INSERT INTO ${s}.streams (stream_id, version) VALUES ($1, $2::bigint)
+      ON CONFLICT (stream_id) DO UPDATE SET version = ${s}.streams.version + EXCLUDED.version RETURNING version`,
+    no_stream: `INSERT INTO ${s}.streams (stream_id, version) VALUES ($1, $2::bigint)
+      ON CONFLICT (stream_id) DO NOTHING RETURNING version`,
+    stream_exists: `UPDATE ${s}.streams SET version = version + $2::bigint WHERE stream_id = $1 RETURNING version`,
+    exact: `UPDATE ${s}.streams SET version = version + $2::bigint
+      WHERE stream_id = $1 AND version = $5::bigint RETURNING version`,
+  }
+  const channel = `${schema}_events`
+  // One statement, so one round trip and one implicit transaction: claim the stream, take the
+  // positions (the counter row lock is held until commit, see the file comment), insert every event
+  // from one JSON array ($3), and notify listeners at commit. `pos` only runs when `claim` returned a
+  // row, so a conflict touches neither the counter nor the events. $4 is the recorded-at time.
+  const append = (mode: AppendMode) =>
+    st(
+      `append_${mode}`,
+      `WITH claim AS (${claims[mode]}),
+pos AS (
+  UPDATE ${s}.positions SET last = last + $2::bigint WHERE id = 1 AND EXISTS (SELECT 1 FROM claim) RETURNING last
+),
+ins AS (
+  INSERT INTO ${s}.events (global_position, stream_id, stream_version, event_id, type, data, metadata, recorded_at)
+  SELECT pos.last - $2::bigint + e.ord, $1, claim.version - $2::bigint + e.ord,
+    (e.doc->>'id')::uuid, e.doc->>'type', e.doc->'data', e.doc->'metadata', $4::timestamptz
+  FROM claim, pos, jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(doc, ord)
+)
+SELECT claim.version::float8 AS version, pos.last::float8 AS last${notify ? `, pg_notify('${channel}', pos.last::text)` : ''}
+FROM claim, pos`,
+    )
+
+  return {
+    channel,
+    // Every statement is idempotent, and the whole script runs under an advisory lock so two
+    // processes migrating at once do not race on CREATE ... IF NOT EXISTS.
+    migrate: `CREATE SCHEMA IF NOT EXISTS ${s};
+CREATE TABLE IF NOT EXISTS ${s}.positions (
+  id smallint PRIMARY KEY CHECK (id = 1),
+  last bigint NOT NULL
+);
+INSERT INTO ${s}.positions (id, last) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+CREATE TABLE IF NOT EXISTS ${s}.streams (
+  stream_id text PRIMARY KEY,
+  version bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${s}.events (
+  global_position bigint PRIMARY KEY,
+  stream_id text NOT NULL,
+  stream_version bigint NOT NULL,
+  event_id uuid NOT NULL,
+  type text NOT NULL,
+  data jsonb NOT NULL,
+  metadata jsonb NOT NULL,
+  recorded_at timestamptz NOT NULL,
+  CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version),
+  CONSTRAINT events_event_id_key UNIQUE (event_id)
+);
+CREATE INDEX IF NOT EXISTS events_type_idx ON ${s}.events (type, global_position);
+CREATE INDEX IF NOT EXISTS events_recorded_at_idx ON ${s}.events (recorded_at, global_position);
+CREATE TABLE IF NOT EXISTS ${s}.snapshots (
+  stream_id text PRIMARY KEY,
+  stream_version bigint NOT NULL,
+  state jsonb NOT NULL,
+  schema_version integer NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${s}.checkpoints (
+  subscription_id text PRIMARY KEY,
+  position bigint NOT NULL
+);`,
+    append: {
+      any: append('any'),
+      no_stream: append('no_stream'),
+      stream_exists: append('stream_exists'),
+      exact: append('exact'),
+    },
+    readStreamForwards: st(
+      'readStreamForwards',
+      `SELECT ${EVENT_COLUMNS} FROM ${s}.events
+      WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3`,
+    ),
+    readStreamBackwards: st(
+      'readStreamBackwards',
+      `SELECT ${EVENT_COLUMNS} FROM ${s}.events
+      WHERE stream_id = $1 AND stream_version <= $2 ORDER BY stream_version DESC LIMIT $3`,
+    ),
+    eventsByIds: st(
+      'eventsByIds',
+      `SELECT ${EVENT_COLUMNS} FROM ${s}.events
+      WHERE event_id = ANY($1::uuid[])`,
+    ),
+    streamVersion: st('streamVersion', `SELECT version::float8 AS version FROM ${s}.streams WHERE stream_id = $1`),
+    headPosition: st('headPosition', `SELECT last::float8 AS last FROM ${s}.positions WHERE id = 1`),
+    saveSnapshot: st(
+      'saveSnapshot',
+      `INSERT INTO ${s}.snapshots (stream_id, stream_version, state, schema_version)
+      VALUES ($1, $2, $3::jsonb, $4)
+      ON CONFLICT (stream_id) DO UPDATE SET stream_version = EXCLUDED.stream_version,
+        state = EXCLUDED.state, schema_version = EXCLUDED.schema_version`,
+    ),
+    loadSnapshot: st(
+      'loadSnapshot',
+      `SELECT stream_version::float8 AS stream_version, state, schema_version
+      FROM ${s}.snapshots WHERE stream_id = $1`,
+    ),
+    loadCheckpoint: st(
+      'loadCheckpoint',
+      `SELECT position::float8 AS position FROM ${s}.checkpoints WHERE subscription_id = $1`,
+    ),
+    storeCheckpoint: st(
+      'storeCheckpoint',
+      `INSERT INTO ${s}.checkpoints (subscription_id, position) VALUES ($1, $2)
+      ON CONFLICT (subscription_id) DO UPDATE SET position = EXCLUDED.position`,
+    ),
+    readAll(filters) {
+      // $1 after, $2 limit; the optional filters take the next parameters in this order.
+      const where = ['global_position > $1']
+      let n = 2
+      if (filters.types) where.push(`type = ANY($${++n}::text[])`)
+      if (filters.recordedFrom) where.push(`recorded_at >= $${++n}::timestamptz`)
+      if (filters.recordedTo) where.push(`recorded_at < $${++n}::timestamptz`)
+      const key = `${+filters.types}${+filters.recordedFrom}${+filters.recordedTo}`
+      return st(
+        `readAll${key}`,
+        `SELECT ${EVENT_COLUMNS} FROM ${s}.events WHERE ${where.join(' AND ')} ORDER BY global_position LIMIT $2`,
+      )
+    },
+  }
+}
