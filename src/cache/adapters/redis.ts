@@ -1,1 +1,270 @@
-export {}
+/**
+ * `bulwark/cache/redis`: the Redis L2 driver and the Redis pub/sub invalidation bus.
+ *
+ * ioredis is an optional peer dependency. It is only loaded when an adapter must create a client
+ * (given `url` or `connection`); with `{ client }` it is never required by this module.
+ */
+import type { ChainableCommander, Redis } from 'ioredis'
+import { throwIfAborted } from '../../core/abort.js'
+import { type Clock, systemClock } from '../../core/clock.js'
+import { ValidationError } from '../../core/errors.js'
+import { expectOptions, optionalNumber } from '../../core/validate.js'
+import type { L2Driver, L2Entry } from '../types.js'
+import { decodeEntry, encodeEntry, escapeGlob } from './redis-codec.js'
+import {
+  createOwnedClient,
+  firstReady,
+  l2Error,
+  type RedisConnectionOptions,
+  raceSignal,
+  validateConnection,
+} from './redis-connection.js'
+import { DELETE_BY_TAGS, queueScript, RELEASE_LOCK, runScript, SET_TAGGED } from './redis-scripts.js'
+
+export type { RedisBusOptions } from './redis-bus.js'
+export { RedisBus, redisBus } from './redis-bus.js'
+export type { RedisConnectionOptions } from './redis-connection.js'
+
+/** Options of {@link redisCacheDriver}. */
+export interface RedisCacheDriverOptions extends RedisConnectionOptions {
+  /**
+   * Prefix of every Redis key the driver touches. Entries live under `<keyPrefix>k:`, tag sets under
+   * `<keyPrefix>tag:` and locks under `<keyPrefix>lock:`, so no cache key can collide with a tag set.
+   * @default 'bulwark:'
+   */
+  keyPrefix?: string
+  /**
+   * Clock for expiry math: an entry is written with `PX staleUntil - clock.now()` and reads as absent
+   * once `clock.now()` reaches its `staleUntil`. Use the cache's clock.
+   * @default systemClock
+   */
+  clock?: Clock
+  /**
+   * Keys per `SCAN` page and per `UNLINK` batch in `clear`.
+   * @default 500
+   */
+  clearBatchSize?: number
+}
+
+/**
+ * The Redis L2 driver: one string per entry (compact header + value) expiring at `staleUntil`, tags
+ * as Redis sets, `clear` by SCAN + UNLINK within a prefix, and SET NX PX locks.
+ *
+ * Errors reject with a `BulwarkError` of code `E_CACHE_L2` (the cache counts them, applies its timeout
+ * and breaker, and falls back to L1 and the loader). An aborted signal rejects with `E_ABORTED`.
+ *
+ * @example
+ * ```ts
+ * const driver = redisCacheDriver({ url: 'redis://127.0.0.1:6379', keyPrefix: 'shop:' })
+ * const cache = createCache({ l2: driver, bus: redisBus({ url: 'redis://127.0.0.1:6379' }) })
+ * ```
+ */
+export class RedisCacheDriver implements L2Driver {
+  readonly name = 'redis'
+  readonly #client: Redis
+  readonly #owned: boolean
+  readonly #clock: Clock
+  readonly #entryPrefix: string
+  readonly #tagPrefix: string
+  readonly #lockPrefix: string
+  readonly #batch: number
+  #opening: Promise<void> | undefined
+
+  constructor(options: RedisCacheDriverOptions = {}) {
+    const o = expectOptions('options', options)
+    validateConnection(o)
+    const keyPrefix = o.keyPrefix ?? 'bulwark:'
+    if (typeof keyPrefix !== 'string') throw new ValidationError('keyPrefix', 'a string', keyPrefix)
+    this.#clock = o.clock ?? systemClock
+    if (typeof this.#clock.now !== 'function') throw new ValidationError('clock', 'a Clock', o.clock)
+    this.#batch = optionalNumber('clearBatchSize', o.clearBatchSize, 500, { min: 1, integer: true })
+    this.#entryPrefix = `${keyPrefix}k:`
+    this.#tagPrefix = `${keyPrefix}tag:`
+    this.#lockPrefix = `${keyPrefix}lock:`
+    this.#owned = o.client === undefined
+    this.#client = o.client ?? createOwnedClient(o)
+    if (this.#owned) {
+      const opening = firstReady(this.#client, this.#clock, this.#client.options.connectTimeout ?? 2_000)
+      this.#opening = opening?.then(() => {
+        this.#opening = undefined
+      })
+    }
+  }
+
+  /** The ioredis client in use (the one given, or the one the driver created). */
+  get client(): Redis {
+    return this.#client
+  }
+
+  async get(key: string, signal?: AbortSignal): Promise<L2Entry | undefined> {
+    throwIfAborted(signal)
+    if (this.#opening) await raceSignal(this.#opening, signal)
+    let raw: string | null
+    try {
+      raw = await raceSignal(this.#client.get(this.#entryPrefix + key), signal)
+    } catch (error) {
+      throw l2Error('GET', error)
+    }
+    return raw === null ? undefined : this.#live(raw)
+  }
+
+  async getMany(keys: readonly string[], signal?: AbortSignal): Promise<(L2Entry | undefined)[]> {
+    throwIfAborted(signal)
+    if (keys.length === 0) return []
+    if (this.#opening) await raceSignal(this.#opening, signal)
+    const full = keys.map((key) => this.#entryPrefix + key)
+    let raws: (string | null)[]
+    try {
+      raws = await raceSignal(this.#client.mget(full), signal)
+    } catch (error) {
+      throw l2Error('MGET', error)
+    }
+    return raws.map((raw) => (raw === null ? undefined : this.#live(raw)))
+  }
+
+  async set(key: string, entry: L2Entry, signal?: AbortSignal): Promise<void> {
+    throwIfAborted(signal)
+    if (this.#opening) await raceSignal(this.#opening, signal)
+    const full = this.#entryPrefix + key
+    const ttl = this.#ttl(entry)
+    try {
+      if (ttl < 0) await raceSignal(this.#client.unlink(full), signal)
+      else if (entry.tags && entry.tags.length > 0) {
+        const keys = [full, ...entry.tags.map((tag) => this.#tagPrefix + tag)]
+        await raceSignal(runScript(this.#client, SET_TAGGED, keys, [encodeEntry(entry), ttl]), signal)
+      } else if (ttl === 0) await raceSignal(this.#client.set(full, encodeEntry(entry)), signal)
+      else await raceSignal(this.#client.set(full, encodeEntry(entry), 'PX', ttl), signal)
+    } catch (error) {
+      throw l2Error('SET', error)
+    }
+  }
+
+  async setMany(entries: readonly (readonly [key: string, entry: L2Entry])[], signal?: AbortSignal): Promise<void> {
+    throwIfAborted(signal)
+    if (entries.length === 0) return
+    if (this.#opening) await raceSignal(this.#opening, signal)
+    const pipeline = this.#client.multi()
+    for (const [key, entry] of entries) this.#queueSet(pipeline, key, entry)
+    let results: [Error | null, unknown][] | null
+    try {
+      results = await raceSignal(pipeline.exec(), signal)
+    } catch (error) {
+      throw l2Error('MULTI', error)
+    }
+    const failed = results?.find(([error]) => error !== null)
+    if (!results || failed) throw l2Error('MULTI', failed?.[0] ?? new Error('transaction discarded'))
+  }
+
+  async delete(keys: readonly string[], signal?: AbortSignal): Promise<number> {
+    throwIfAborted(signal)
+    if (keys.length === 0) return 0
+    if (this.#opening) await raceSignal(this.#opening, signal)
+    try {
+      return await raceSignal(this.#client.unlink(keys.map((key) => this.#entryPrefix + key)), signal)
+    } catch (error) {
+      throw l2Error('UNLINK', error)
+    }
+  }
+
+  async deleteByTags(prefix: string, tags: readonly string[], signal?: AbortSignal): Promise<string[]> {
+    throwIfAborted(signal)
+    if (tags.length === 0) return []
+    if (this.#opening) await raceSignal(this.#opening, signal)
+    const tagKeys = tags.map((tag) => this.#tagPrefix + tag)
+    let deleted: unknown
+    try {
+      deleted = await raceSignal(runScript(this.#client, DELETE_BY_TAGS, tagKeys, [this.#entryPrefix + prefix]), signal)
+    } catch (error) {
+      throw l2Error('deleteByTags', error)
+    }
+    const cut = this.#entryPrefix.length
+    return (deleted as string[]).map((key) => key.slice(cut))
+  }
+
+  async clear(prefix: string, signal?: AbortSignal): Promise<void> {
+    throwIfAborted(signal)
+    if (this.#opening) await raceSignal(this.#opening, signal)
+    const match = `${escapeGlob(this.#entryPrefix + prefix)}*`
+    let cursor = '0'
+    try {
+      do {
+        const [next, keys] = await raceSignal(this.#client.scan(cursor, 'MATCH', match, 'COUNT', this.#batch), signal)
+        if (keys.length > 0) await raceSignal(this.#client.unlink(keys), signal)
+        cursor = next
+      } while (cursor !== '0')
+    } catch (error) {
+      throw l2Error('clear', error)
+    }
+  }
+
+  async acquireLock(key: string, token: string, ttlMs: number, signal?: AbortSignal): Promise<boolean> {
+    throwIfAborted(signal)
+    if (!(ttlMs >= 1)) throw new ValidationError('ttlMs', 'a number >= 1', ttlMs, 'E_INVALID_ARGUMENT')
+    if (this.#opening) await raceSignal(this.#opening, signal)
+    try {
+      const reply = await raceSignal(
+        this.#client.set(this.#lockPrefix + key, token, 'PX', Math.ceil(ttlMs), 'NX'),
+        signal,
+      )
+      return reply === 'OK'
+    } catch (error) {
+      throw l2Error('acquireLock', error)
+    }
+  }
+
+  async releaseLock(key: string, token: string): Promise<void> {
+    if (this.#opening) await this.#opening
+    try {
+      await runScript(this.#client, RELEASE_LOCK, [this.#lockPrefix + key], [token])
+    } catch (error) {
+      throw l2Error('releaseLock', error)
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    if (!this.#owned) return
+    if (this.#client.status === 'end') return
+    await this.#client.quit().catch(() => this.#client.disconnect())
+  }
+
+  /** Time to live in ms for `PX`: 0 for no expiry, -1 when the entry is already dead. */
+  #ttl(entry: L2Entry): number {
+    if (entry.staleUntil === Number.POSITIVE_INFINITY) return 0
+    const ttl = Math.ceil(entry.staleUntil - this.#clock.now())
+    return ttl > 0 ? ttl : -1
+  }
+
+  #live(raw: string): L2Entry | undefined {
+    const entry = decodeEntry(raw)
+    return entry && entry.staleUntil > this.#clock.now() ? entry : undefined
+  }
+
+  #queueSet(pipeline: ChainableCommander, key: string, entry: L2Entry): void {
+    const full = this.#entryPrefix + key
+    const ttl = this.#ttl(entry)
+    if (ttl < 0) pipeline.unlink(full)
+    else if (entry.tags && entry.tags.length > 0) {
+      const keys = [full, ...entry.tags.map((tag) => this.#tagPrefix + tag)]
+      queueScript(pipeline, SET_TAGGED, keys, [encodeEntry(entry), ttl])
+    } else if (ttl === 0) pipeline.set(full, encodeEntry(entry))
+    else pipeline.set(full, encodeEntry(entry), 'PX', ttl)
+  }
+}
+
+/**
+ * Creates a {@link RedisCacheDriver}: give it a ready ioredis client (left open on `disconnect`), or a
+ * `url` / ioredis `connection` options for a client it creates with fail-fast settings and closes.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis'
+ * import { createCache } from 'bulwark/cache'
+ * import { redisCacheDriver } from 'bulwark/cache/redis'
+ *
+ * const redis = new Redis(process.env.REDIS_URL!)
+ * const cache = createCache({ l2: redisCacheDriver({ client: redis }) })
+ * ```
+ */
+export function redisCacheDriver(options: RedisCacheDriverOptions = {}): RedisCacheDriver {
+  return new RedisCacheDriver(options)
+}

@@ -1,0 +1,224 @@
+/**
+ * The Redis pub/sub invalidation bus. Publishing goes through the main client; listening needs a
+ * connection of its own (a subscribed connection can run nothing else), which the bus always owns.
+ */
+import type { Redis } from 'ioredis'
+import { type Clock, systemClock } from '../../core/clock.js'
+import { parseOptionalDuration } from '../../core/duration.js'
+import { BulwarkError, ValidationError } from '../../core/errors.js'
+import { expectOptions, optionalFunction } from '../../core/validate.js'
+import type { BusConnectionHandlers, BusMessage, CacheBus } from '../types.js'
+import { decodeMessage, encodeMessage } from './redis-bus-codec.js'
+import { createOwnedClient, firstReady, type RedisConnectionOptions, validateConnection } from './redis-connection.js'
+
+/** Options of {@link redisBus}. */
+export interface RedisBusOptions extends RedisConnectionOptions {
+  /**
+   * How long `subscribe` waits for its first subscription. Past it, `subscribe` rejects with
+   * `E_CACHE_BUS`, calls `disconnected()`, and keeps trying: `reconnected()` follows when it succeeds.
+   * @default 5000
+   */
+  subscribeTimeout?: number | string
+  /**
+   * Clock for the subscribe timeout and the first-connection wait.
+   * @default systemClock
+   */
+  clock?: Clock
+  /**
+   * Called with connection errors, messages that are not Bulwark messages, and errors thrown by a
+   * handler (they never reach ioredis's event loop).
+   * @default undefined (ignored)
+   */
+  onError?: (error: Error) => void
+}
+
+interface Subscription {
+  handlers: BusConnectionHandlers
+  /** `disconnected()` was called and `reconnected()` is owed. */
+  lost: boolean
+  waiters: { resolve: () => void; reject: (error: Error) => void }[]
+}
+
+/**
+ * A {@link CacheBus} over Redis pub/sub. It reports a lost subscriber connection with `disconnected()`
+ * and, once the connection is back and every channel is subscribed again, calls `reconnected()`
+ * exactly once per loss (the cache then flushes L1: messages sent meanwhile are gone).
+ *
+ * @example
+ * ```ts
+ * const bus = redisBus({ url: process.env.REDIS_URL })
+ * await bus.subscribe('bulwark:products', { message: (m) => console.log(m.type, m.source) })
+ * ```
+ */
+export class RedisBus implements CacheBus {
+  readonly #publisher: Redis
+  readonly #subscriber: Redis
+  readonly #ownsPublisher: boolean
+  readonly #clock: Clock
+  readonly #timeout: number
+  readonly #onError: (error: Error) => void
+  readonly #channels = new Map<string, Subscription>()
+  #opening: Promise<void> | undefined
+  #closed = false
+
+  constructor(options: RedisBusOptions = {}) {
+    const o = expectOptions('options', options)
+    validateConnection(o)
+    this.#clock = o.clock ?? systemClock
+    this.#timeout = parseOptionalDuration(o.subscribeTimeout, 'subscribeTimeout', 5_000)
+    this.#onError = optionalFunction('onError', o.onError, () => {})
+    this.#ownsPublisher = o.client === undefined
+    this.#publisher = o.client ?? createOwnedClient(o)
+    // The bus re-subscribes itself, so it knows when a re-subscription succeeded.
+    const subscriberOverrides = { autoResubscribe: false, enableOfflineQueue: false, lazyConnect: false }
+    this.#subscriber = o.client
+      ? o.client.duplicate({ ...subscriberOverrides, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false })
+      : createOwnedClient(o, subscriberOverrides)
+    if (this.#ownsPublisher) {
+      const connectTimeout = this.#publisher.options.connectTimeout ?? 2_000
+      this.#opening = firstReady(this.#publisher, this.#clock, connectTimeout)?.then(() => {
+        this.#opening = undefined
+      })
+    }
+    this.#subscriber.on('message', (channel: string, raw: string) => this.#deliver(channel, raw))
+    this.#subscriber.on('close', () => this.#connectionLost())
+    this.#subscriber.on('end', () => this.#connectionLost())
+    this.#subscriber.on('error', (error: Error) => this.#onError(error))
+    this.#subscriber.on('ready', () => {
+      if (this.#channels.size > 0) void this.#subscribeAll()
+    })
+  }
+
+  async subscribe(channel: string, handlers: BusConnectionHandlers): Promise<void> {
+    if (typeof channel !== 'string' || channel.length === 0) {
+      throw new ValidationError('channel', 'a non-empty string', channel, 'E_INVALID_ARGUMENT')
+    }
+    if (typeof handlers?.message !== 'function') {
+      throw new ValidationError('handlers.message', 'a function', handlers?.message, 'E_INVALID_ARGUMENT')
+    }
+    if (this.#closed) throw new BulwarkError('E_CACHE_BUS', 'The Redis bus is disconnected')
+    const subscription: Subscription = { handlers, lost: false, waiters: [] }
+    this.#channels.set(channel, subscription)
+    const subscribed = new Promise<void>((resolve, reject) => subscription.waiters.push({ resolve, reject }))
+    const timer = this.#clock.setTimeout(() => this.#subscribeTimedOut(subscription, channel), this.#timeout)
+    if (this.#subscriber.status === 'ready') void this.#subscribeAll()
+    try {
+      await subscribed
+    } finally {
+      this.#clock.clearTimeout(timer)
+    }
+  }
+
+  async publish(channel: string, message: BusMessage): Promise<void> {
+    if (this.#closed) throw new BulwarkError('E_CACHE_BUS', 'The Redis bus is disconnected')
+    if (this.#opening) await this.#opening
+    try {
+      await this.#publisher.publish(channel, encodeMessage(message))
+    } catch (cause) {
+      throw new BulwarkError('E_CACHE_BUS', `Redis PUBLISH failed: ${(cause as Error).message}`, {
+        cause,
+        context: { channel },
+      })
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    const closed = new BulwarkError('E_CACHE_BUS', 'The Redis bus was disconnected before subscribing')
+    for (const subscription of this.#channels.values()) this.#settle(subscription, closed)
+    this.#channels.clear()
+    await Promise.all([quit(this.#subscriber), this.#ownsPublisher ? quit(this.#publisher) : undefined])
+  }
+
+  async #subscribeAll(): Promise<void> {
+    const channels = [...this.#channels.keys()]
+    try {
+      await this.#subscriber.subscribe(...channels)
+    } catch (error) {
+      // The connection dropped again: `close` marks the loss and the next `ready` retries.
+      this.#onError(error as Error)
+      return
+    }
+    if (this.#closed) return
+    for (const channel of channels) {
+      const subscription = this.#channels.get(channel)
+      if (!subscription) continue
+      this.#settle(subscription)
+      if (subscription.lost) {
+        subscription.lost = false
+        this.#call(() => subscription.handlers.reconnected?.())
+      }
+    }
+  }
+
+  #connectionLost(): void {
+    if (this.#closed) return
+    for (const subscription of this.#channels.values()) {
+      if (subscription.lost || subscription.waiters.length > 0) continue
+      subscription.lost = true
+      this.#call(() => subscription.handlers.disconnected?.())
+    }
+  }
+
+  #subscribeTimedOut(subscription: Subscription, channel: string): void {
+    if (subscription.waiters.length === 0 || this.#closed) return
+    this.#settle(subscription, new BulwarkError('E_CACHE_BUS', `Could not subscribe to "${channel}" in time`))
+    subscription.lost = true
+    this.#call(() => subscription.handlers.disconnected?.())
+  }
+
+  #settle(subscription: Subscription, error?: Error): void {
+    const waiters = subscription.waiters
+    subscription.waiters = []
+    for (const waiter of waiters) {
+      if (error) waiter.reject(error)
+      else waiter.resolve()
+    }
+  }
+
+  #deliver(channel: string, raw: string): void {
+    const subscription = this.#channels.get(channel)
+    if (!subscription) return
+    const message = decodeMessage(raw)
+    if (!message) {
+      this.#onError(new BulwarkError('E_CACHE_BUS', 'Ignored a message that is not a Bulwark bus message'))
+      return
+    }
+    this.#call(() => subscription.handlers.message(message))
+  }
+
+  #call(fn: () => void): void {
+    try {
+      fn()
+    } catch (error) {
+      this.#onError(error as Error)
+    }
+  }
+}
+
+async function quit(client: Redis): Promise<void> {
+  if (client.status === 'end') return
+  if (client.status !== 'ready') {
+    client.disconnect()
+    return
+  }
+  await client.quit().catch(() => client.disconnect())
+}
+
+/**
+ * Creates a {@link RedisBus}. With `{ client }` it publishes through that client (left open) and
+ * listens on a duplicate of it; otherwise it creates and owns both connections.
+ *
+ * @example
+ * ```ts
+ * import { createCache } from 'bulwark/cache'
+ * import { redisBus, redisCacheDriver } from 'bulwark/cache/redis'
+ *
+ * const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+ * const cache = createCache({ l2: redisCacheDriver({ url }), bus: redisBus({ url }) })
+ * ```
+ */
+export function redisBus(options: RedisBusOptions = {}): RedisBus {
+  return new RedisBus(options)
+}

@@ -1,0 +1,150 @@
+/**
+ * How the Redis adapters get a client: a ready one from the user, or one they create and own.
+ *
+ * ioredis is an optional peer dependency, so it is loaded here lazily, only when a client must be
+ * created: importing `bulwark/cache` (or `bulwark/cache/redis` with `{ client }`) never loads it.
+ */
+import { createRequire } from 'node:module'
+import type { Redis, RedisOptions } from 'ioredis'
+import { toAbortedError } from '../../core/abort.js'
+import type { Clock } from '../../core/clock.js'
+import { BulwarkError, ValidationError } from '../../core/errors.js'
+
+/** How a Redis adapter connects: a ready client, or a URL and/or ioredis options for a client it owns. */
+export interface RedisConnectionOptions {
+  /**
+   * A ready ioredis client. It is used as is (its own offline queue, retries and timeouts apply) and
+   * left open by `disconnect()`. Mutually exclusive with `url` and `connection`.
+   * @default undefined
+   */
+  client?: Redis
+  /**
+   * A Redis URL (`redis://user:pass@host:6379/0`) for a client the adapter creates, owns and closes.
+   * @default 'redis://127.0.0.1:6379' when neither `client` nor `connection` is given
+   */
+  url?: string
+  /**
+   * ioredis options for the created client, applied over Bulwark's fail-fast defaults
+   * (`enableOfflineQueue: false`, `maxRetriesPerRequest: 0`, `autoResendUnfulfilledCommands: false`,
+   * `commandTimeout: 2000`, `connectTimeout: 2000`, reconnect every 100 ms up to 1 s), which make a
+   * command fail at once while Redis is down instead of queueing behind the outage.
+   * @default {}
+   */
+  connection?: RedisOptions
+}
+
+/** Fail-fast defaults: a cache must never queue callers behind a Redis outage. */
+const FAIL_FAST: RedisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
+  connectTimeout: 2_000,
+  commandTimeout: 2_000,
+  retryStrategy: (times: number) => Math.min(times * 100, 1_000),
+}
+
+type IoredisModule = { Redis?: new (options: RedisOptions) => Redis; default?: new (options: RedisOptions) => Redis }
+
+let ioredis: IoredisModule | undefined
+
+function loadIoredis(): new (options: RedisOptions) => Redis {
+  if (!ioredis) {
+    try {
+      ioredis = createRequire(import.meta.url)('ioredis') as IoredisModule
+    } catch (cause) {
+      throw new BulwarkError('E_MISSING_PEER', 'The Redis adapters need `ioredis`: run `npm install ioredis`', {
+        cause,
+      })
+    }
+  }
+  const ctor = ioredis.Redis ?? ioredis.default
+  if (!ctor) throw new BulwarkError('E_MISSING_PEER', 'The installed `ioredis` exports no Redis class')
+  return ctor
+}
+
+/** Validates the connection part of an adapter's options (nothing is created yet). */
+export function validateConnection(options: RedisConnectionOptions): void {
+  const { client, url, connection } = options
+  if (client !== undefined) {
+    const shaped = typeof client === 'object' && client !== null && typeof client.duplicate === 'function'
+    if (!shaped) throw new ValidationError('client', 'an ioredis client', client)
+    if (url !== undefined || connection !== undefined) {
+      throw new ValidationError('client', 'given alone (without `url` or `connection`)', client)
+    }
+  }
+  if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
+    throw new ValidationError('url', 'a redis:// or rediss:// URL', url)
+  }
+  if (connection !== undefined && (typeof connection !== 'object' || connection === null)) {
+    throw new ValidationError('connection', 'an ioredis options object', connection)
+  }
+}
+
+/** Creates a client with the fail-fast defaults; `overrides` win over both defaults and user options. */
+export function createOwnedClient(options: RedisConnectionOptions, overrides: RedisOptions = {}): Redis {
+  const Ctor = loadIoredis()
+  const fromUrl = options.url ?? (options.connection ? undefined : 'redis://127.0.0.1:6379')
+  const merged: RedisOptions = { ...FAIL_FAST, ...options.connection, ...overrides }
+  const client = fromUrl
+    ? new (Ctor as unknown as new (url: string, o: RedisOptions) => Redis)(fromUrl, merged)
+    : new Ctor(merged)
+  // Without a listener ioredis prints every connection error; the adapters report errors on calls.
+  client.on('error', () => {})
+  return client
+}
+
+/**
+ * Resolves when an owned client is ready for the first time, or after `timeoutMs` (it then fails
+ * fast like any disconnected client). With the offline queue disabled, this is what lets the very
+ * first commands after construction wait for the connection instead of failing.
+ */
+export function firstReady(client: Redis, clock: Clock, timeoutMs: number): Promise<void> | undefined {
+  if (client.status === 'ready') return undefined
+  return new Promise((resolve) => {
+    const done = () => {
+      clock.clearTimeout(timer)
+      client.off('ready', done)
+      client.off('end', done)
+      resolve()
+    }
+    const timer = clock.setTimeout(done, timeoutMs)
+    client.once('ready', done)
+    client.once('end', done)
+  })
+}
+
+/**
+ * Lets the caller stop waiting for `promise` when `signal` aborts (Redis may still run the command).
+ * Without a signal the promise is returned as is, so the common path allocates nothing.
+ */
+export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise
+  if (signal.aborted) {
+    promise.catch(() => {})
+    return Promise.reject(toAbortedError(signal))
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(toAbortedError(signal))
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}
+
+/** Wraps a client error as `E_CACHE_L2`, keeping abort and Bulwark errors as they are. */
+export function l2Error(operation: string, error: unknown): Error {
+  if (error instanceof Error && (error as { isBulwarkError?: unknown }).isBulwarkError === true) return error
+  const message = error instanceof Error ? error.message : String(error)
+  return new BulwarkError('E_CACHE_L2', `Redis ${operation} failed: ${message}`, {
+    cause: error,
+    context: { driver: 'redis', operation },
+  })
+}

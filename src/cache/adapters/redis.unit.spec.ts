@@ -1,0 +1,111 @@
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { isBulwarkError } from '../../core/errors.js'
+import type { BusMessage, L2Entry } from '../types.js'
+import { RedisBus, RedisCacheDriver, redisBus, redisCacheDriver } from './redis.js'
+import { decodeMessage, encodeMessage } from './redis-bus-codec.js'
+import { decodeEntry, encodeEntry, escapeGlob } from './redis-codec.js'
+
+const root = fileURLToPath(new URL('../../../', import.meta.url))
+
+describe('redis entry codec', () => {
+  it('round-trips entries with and without tags, whatever the value holds', () => {
+    const entries: L2Entry[] = [
+      { value: '{"a":1}', version: 1_700_000_000_123.25, expiresAt: 10, staleUntil: 20 },
+      { value: '\n:\n', version: 2, expiresAt: 10, staleUntil: 20, tags: ['a:b', 'new\nline', '["x"]'] },
+      { value: '', version: 0, expiresAt: 0, staleUntil: Number.POSITIVE_INFINITY },
+    ]
+    for (const entry of entries) expect(decodeEntry(encodeEntry(entry))).toEqual(entry)
+  })
+
+  it('stores the header in a few bytes before the value', () => {
+    expect(encodeEntry({ value: '"v"', version: 7, expiresAt: 100, staleUntil: 200, tags: ['t'] })).toBe(
+      '7:100:200:["t"]\n"v"',
+    )
+  })
+
+  it('reads anything that is not an entry as absent', () => {
+    for (const raw of ['', 'plain value', '1:2\nvalue', 'a:b:c\nvalue', '1:2:3:[1]\nv', '1:2:3:{bad\nv']) {
+      expect(decodeEntry(raw)).toBeUndefined()
+    }
+  })
+
+  it('escapes glob characters so a prefix matches only itself', () => {
+    expect(escapeGlob('a*b?c[d]e\\f')).toBe('a\\*b\\?c\\[d\\]e\\\\f')
+  })
+})
+
+describe('redis bus message codec', () => {
+  const messages: BusMessage[] = [
+    { source: 's', type: 'set', keys: ['a', 'b'], versions: [1, 2.5] },
+    { source: 's', type: 'delete', keys: ['a'] },
+    { source: 's', type: 'deleteByTags', prefix: 'ns:', tags: ['x'] },
+    { source: 's', type: 'clear', prefix: 'ns:' },
+  ]
+
+  it('round-trips every message type in a compact array form', () => {
+    for (const message of messages) expect(decodeMessage(encodeMessage(message))).toEqual(message)
+    expect(encodeMessage(messages[3] as BusMessage)).toBe('["s","c","ns:"]')
+  })
+
+  it('ignores malformed messages and cannot be used to pollute prototypes', () => {
+    const bad = [
+      'not json',
+      '{"source":"s","type":"clear","prefix":""}',
+      '["s","s",["a"],[1,2]]',
+      '["s","s",["a"],["1"]]',
+      '["s","x","p"]',
+      '[1,"c","p"]',
+    ]
+    for (const raw of bad) expect(decodeMessage(raw)).toBeUndefined()
+    const decoded = decodeMessage('["s","c","p",{"__proto__":{"polluted":true}}]')
+    expect(decoded).toEqual({ source: 's', type: 'clear', prefix: 'p' })
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined()
+  })
+})
+
+describe('redis adapters: options', () => {
+  const invalid: [string, () => unknown, RegExp][] = [
+    ['client', () => redisCacheDriver({ client: {} as never }), /`client` to be an ioredis client/],
+    ['url', () => redisCacheDriver({ url: 'http://localhost' }), /`url` to be a redis:\/\/ or rediss:\/\/ URL/],
+    ['keyPrefix', () => redisCacheDriver({ keyPrefix: 5 as never, url: 'redis://x' }), /`keyPrefix` to be a string/],
+    ['clearBatchSize', () => redisCacheDriver({ clearBatchSize: 0, url: 'redis://x' }), /`clearBatchSize`/],
+    ['options', () => redisCacheDriver('redis://x' as never), /`options` to be an options object/],
+    ['bus url', () => redisBus({ url: 'localhost:6379' }), /`url`/],
+    ['subscribeTimeout', () => redisBus({ subscribeTimeout: 'soon', url: 'redis://x' }), /`subscribeTimeout`/],
+    ['onError', () => redisBus({ onError: 1 as never, url: 'redis://x' }), /`onError` to be a function/],
+  ]
+
+  it.each(invalid)('rejects a bad %s with a typed error, before connecting', (_, create, message) => {
+    expect(create).toThrowError(message)
+    try {
+      create()
+    } catch (e) {
+      expect(isBulwarkError(e, 'E_INVALID_OPTION')).toBe(true)
+    }
+  })
+
+  it('refuses a client together with connection options', () => {
+    const client = { duplicate: () => client }
+    expect(() => redisCacheDriver({ client: client as never, url: 'redis://x' })).toThrowError(/given alone/)
+  })
+
+  it('exports the classes the factories build', () => {
+    expect(RedisCacheDriver.name).toBe('RedisCacheDriver')
+    expect(RedisBus.name).toBe('RedisBus')
+  })
+
+  it('does not load ioredis when the module is imported, only when a client must be created', () => {
+    const script = `
+      const Module = require('node:module')
+      const loaded = () => Object.keys(Module._cache).some((p) => p.includes('/node_modules/ioredis/'))
+      import('./src/cache/adapters/redis.ts').then((m) => {
+        const before = loaded()
+        m.redisCacheDriver({ url: 'redis://127.0.0.1:1', connection: { lazyConnect: true } })
+        console.log(JSON.stringify({ before, after: loaded() }))
+      })`
+    const out = execFileSync(`${root}node_modules/.bin/tsx`, ['-e', script], { cwd: root, encoding: 'utf8' })
+    expect(JSON.parse(out.trim().split('\n').pop() as string)).toEqual({ before: false, after: true })
+  })
+})
