@@ -1,2 +1,3 @@
 export type { FakeClock } from './fake-clock.js'
 export { fakeClock } from './fake-clock.js'
+export * from './cache-suites.js'
