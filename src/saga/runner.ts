@@ -1,0 +1,335 @@
+/**
+ * Drives one saga from its current state to completed, aborted or parked.
+ *
+ * Crash safety: a step's StepStarted is committed before its action runs, and its outcome after. To keep
+ * appends per step near one, outcomes are not appended on their own: a group's StepExecuted events travel
+ * in the same append as the next group's StepStarted (or as SagaCompleted / CompensationStarted). Until
+ * that append commits the outcome is not durable, so a crash re-runs the step with the same idempotency
+ * key, which is the at-least-once contract anyway.
+ */
+import { sleep } from '../core/abort.js'
+import { BulwarkError, isBulwarkError } from '../core/errors.js'
+import type { TypedEmitter } from '../core/events.js'
+import type { DefinedStep, SagaDefinition } from './define.js'
+import { isUncertain, type SagaEvent, sagaEvent, sagaStreamId, toFailure, toNewEvents } from './events.js'
+import { applySagaEvent } from './fold.js'
+import { backoffDelay, type ResolvedSagaOptions } from './options.js'
+import type { SagaOrchestratorEvents } from './orchestrator-events.js'
+import { buildExecutor, type StepExecutor } from './policies.js'
+import type { SagaFailure, SagaState, StepState } from './types.js'
+
+/** Thrown inside a driver when another orchestrator appended to the saga first. */
+export class SagaConflict extends Error {}
+
+type Outcome = { step: DefinedStep; ok: true; output: unknown } | { step: DefinedStep; ok: false; error: SagaFailure }
+
+export interface RunnerContext {
+  options: ResolvedSagaOptions
+  emitter: TypedEmitter<SagaOrchestratorEvents>
+  /** Aborted by `close()`: stops steps, compensations and backoffs. */
+  shutdown: AbortSignal
+  /** Each step's policies, built once per orchestrator (they run on its clock); null when it has none. */
+  executors: Map<DefinedStep, StepExecutor | null>
+}
+
+export class SagaRunner {
+  /** The stream version that is committed; the local state may be ahead by `carry.length` events. */
+  private durableVersion: number
+  private readonly initialVersion: number
+  /** Events applied locally and waiting to ride along with the next append. */
+  private carry: SagaEvent[] = []
+  private readonly stream: string
+  private deadlineSignal: AbortSignal | undefined
+  private deadlineTimer: unknown
+
+  constructor(
+    private readonly ctx: RunnerContext,
+    private readonly definition: SagaDefinition<unknown, object>,
+    private readonly state: SagaState,
+    /** Events already applied to `state` but not yet appended (a new saga's SagaStarted). */
+    pending: SagaEvent[] = [],
+  ) {
+    this.durableVersion = state.version - pending.length
+    this.initialVersion = this.durableVersion
+    this.carry = pending
+    this.stream = sagaStreamId(state.sagaId)
+  }
+
+  /** Whether this runner has committed anything to the stream. */
+  get committed(): boolean {
+    return this.durableVersion > this.initialVersion
+  }
+
+  async drive(): Promise<SagaState> {
+    try {
+      this.armDeadline()
+      for (;;) {
+        if (this.state.status === 'running') await this.forward()
+        else if (this.state.status === 'compensating') await this.compensate()
+        else break
+      }
+      return this.state
+    } finally {
+      if (this.deadlineTimer !== undefined) this.ctx.options.clock.clearTimeout(this.deadlineTimer as never)
+    }
+  }
+
+  /** Runs the first group that has not executed yet (or completes the saga). */
+  private async forward(): Promise<void> {
+    const group = this.nextGroup()
+    if (group === undefined) return this.commit([sagaEvent('SagaCompleted', { at: this.now() })])
+    if (!this.state.pastPivot && this.state.deadline !== undefined && this.now() >= this.state.deadline) {
+      return this.commit([sagaEvent('CompensationStarted', { reason: deadlineFailure(), at: this.now() })])
+    }
+    const states = group.map((step) => this.stepState(step.name))
+    await this.commit(
+      states.map((s) => sagaEvent('StepStarted', { step: s.name, attempt: s.attempts + 1, at: this.now() })),
+    )
+    const outcomes = await Promise.all(group.map((step) => this.runStep(step)))
+    const events: SagaEvent[] = []
+    const failures: SagaFailure[] = []
+    const retriable = group[0]!.kind === 'retriable'
+    for (const outcome of outcomes) {
+      const at = this.now()
+      if (outcome.ok) {
+        const data: { step: string; output: unknown; at: number } = {
+          step: outcome.step.name,
+          output: outcome.output,
+          at,
+        }
+        if (outcome.output === undefined) delete (data as { output?: unknown }).output
+        events.push(sagaEvent('StepExecuted', data))
+      } else {
+        failures.push(outcome.error)
+        const attempt = this.stepState(outcome.step.name).attempts
+        events.push(
+          sagaEvent('StepFailed', {
+            step: outcome.step.name,
+            attempt,
+            error: outcome.error,
+            uncertain: isUncertain(outcome.error),
+            at,
+          }),
+        )
+      }
+    }
+    if (failures.length === 0) return this.defer(events)
+    if (!retriable) {
+      events.push(sagaEvent('CompensationStarted', { reason: failures[0]!, at: this.now() }))
+      return this.commit(events)
+    }
+    await this.commit(events)
+    await this.backoffOrPark(
+      'forward',
+      group.filter((_, i) => !outcomes[i]!.ok),
+      this.ctx.options.retriableRetry,
+    )
+  }
+
+  /** Compensates the last group that has something to undo (or aborts the saga). */
+  private async compensate(): Promise<void> {
+    const targets = this.state.steps.filter(needsCompensation)
+    if (targets.length === 0) {
+      return this.commit([
+        sagaEvent('SagaAborted', { reason: this.state.failure ?? { message: 'aborted' }, at: this.now() }),
+      ])
+    }
+    const lastGroup = Math.max(...targets.map((s) => s.group))
+    const group = targets.filter((s) => s.group === lastGroup)
+    const outcomes = await Promise.all(group.map((s) => this.runCompensation(s)))
+    const events: SagaEvent[] = []
+    const failed: DefinedStep[] = []
+    for (const outcome of outcomes) {
+      if (outcome.ok) {
+        events.push(sagaEvent('StepCompensated', { step: outcome.step.name, at: this.now() }))
+      } else {
+        failed.push(outcome.step)
+        const attempt = this.stepState(outcome.step.name).compensationFailures + 1
+        events.push(
+          sagaEvent('CompensationFailed', { step: outcome.step.name, attempt, error: outcome.error, at: this.now() }),
+        )
+      }
+    }
+    if (failed.length === 0) return this.defer(events)
+    await this.commit(events)
+    await this.backoffOrPark('compensation', failed, this.ctx.options.compensationRetry)
+  }
+
+  /** After failures: park the saga if a step is past its limit, otherwise wait the backoff. */
+  private async backoffOrPark(
+    phase: 'forward' | 'compensation',
+    failed: DefinedStep[],
+    backoff: ResolvedSagaOptions['retriableRetry'],
+  ): Promise<void> {
+    const counts = failed.map((s) => {
+      const st = this.stepState(s.name)
+      return phase === 'forward' ? st.failures : st.compensationFailures
+    })
+    const worst = Math.max(...counts)
+    if (worst >= backoff.maxAttempts) {
+      const step = failed[counts.indexOf(worst)]!
+      const st = this.stepState(step.name)
+      const error = phase === 'forward' ? st.error : st.compensationError
+      const what = phase === 'forward' ? 'step' : 'compensation of step'
+      const reason = `${what} ${JSON.stringify(step.name)} failed ${worst} times: ${error?.message ?? 'unknown error'}`
+      return this.commit([sagaEvent('SagaParked', { reason, step: step.name, at: this.now() })])
+    }
+    await sleep(backoffDelay(backoff, worst), { clock: this.ctx.options.clock, signal: this.ctx.shutdown })
+  }
+
+  private async runStep(step: DefinedStep): Promise<Outcome> {
+    const st = this.stepState(step.name)
+    const priorRuns = st.attempts - 1
+    const signal =
+      this.deadlineSignal && !this.state.pastPivot
+        ? AbortSignal.any([this.ctx.shutdown, this.deadlineSignal])
+        : this.ctx.shutdown
+    const base = {
+      sagaId: this.state.sagaId,
+      step: step.name,
+      input: this.state.input,
+      outputs: { ...this.state.outputs },
+      idempotencyKey: `${this.state.sagaId}:${step.name}`,
+    }
+    const execute = this.executor(step)
+    try {
+      let calls = priorRuns
+      const output = execute
+        ? await execute((c) => step.run({ ...base, signal: c.signal, attempt: ++calls }), signal)
+        : await step.run({ ...base, signal, attempt: priorRuns + 1 })
+      return { step, ok: true, output }
+    } catch (error) {
+      if (this.ctx.shutdown.aborted) throw error
+      // A step that gave up because the deadline aborted its signal failed for that reason, whatever it threw.
+      const cause = this.deadlineSignal?.aborted && !this.state.pastPivot ? this.deadlineSignal.reason : error
+      return { step, ok: false, error: toFailure(cause, step.name) }
+    }
+  }
+
+  private async runCompensation(st: StepState): Promise<Outcome> {
+    const step = this.definedStep(st.name)
+    const context = {
+      sagaId: this.state.sagaId,
+      step: step.name,
+      input: this.state.input,
+      outputs: { ...this.state.outputs },
+      idempotencyKey: `${this.state.sagaId}:${step.name}`,
+      output: st.status === 'executed' ? st.output : undefined,
+      reason: this.state.failure ?? { message: 'aborted' },
+    }
+    const compensate = step.compensate!
+    const signal = this.ctx.shutdown
+    const execute = this.executor(step)
+    try {
+      let calls = st.compensationFailures
+      execute
+        ? await execute((c) => compensate({ ...context, signal: c.signal, attempt: ++calls }), signal)
+        : await compensate({ ...context, signal, attempt: calls + 1 })
+      return { step, ok: true, output: undefined }
+    } catch (error) {
+      if (this.ctx.shutdown.aborted) throw error
+      return { step, ok: false, error: toFailure(error, step.name) }
+    }
+  }
+
+  /** The steps of the first group with a step that is neither executed nor resolved, minus those that are. */
+  private nextGroup(): DefinedStep[] | undefined {
+    const open = this.state.steps.find((s) => s.status !== 'executed' && s.status !== 'resolved')
+    if (!open) return undefined
+    return this.definition.steps.filter((d) => {
+      if (d.group !== open.group) return false
+      const status = this.stepState(d.name).status
+      return status !== 'executed' && status !== 'resolved'
+    })
+  }
+
+  /** Applies events locally and keeps them for the next append. */
+  private defer(events: SagaEvent[]): void {
+    for (const event of events) applySagaEvent(this.state, event)
+    this.carry.push(...events)
+  }
+
+  /** Applies events locally and appends them, with whatever was deferred, in one atomic append. */
+  private async commit(events: SagaEvent[]): Promise<void> {
+    this.defer(events)
+    const batch = this.carry
+    this.carry = []
+    const { store, hooks } = this.ctx.options
+    if (hooks?.beforeAppend) await hooks.beforeAppend(this.state.sagaId, batch)
+    try {
+      await store.appendToStream(this.stream, toNewEvents(batch), {
+        expectedVersion: this.durableVersion === 0 ? 'no_stream' : this.durableVersion,
+      })
+    } catch (error) {
+      if (isBulwarkError(error, 'E_WRONG_EXPECTED_VERSION')) throw new SagaConflict(this.state.sagaId)
+      throw error
+    }
+    this.durableVersion += batch.length
+    if (hooks?.afterAppend) await hooks.afterAppend(this.state.sagaId, batch)
+    this.emit(batch)
+    if (this.state.pastPivot) this.disarmDeadline()
+  }
+
+  private emit(batch: SagaEvent[]): void {
+    const { emitter } = this.ctx
+    for (const event of batch) {
+      if (emitter.listenerCount(event.type) > 0) {
+        ;(emitter.emit as (type: string, sagaId: string, data: unknown) => boolean)(
+          event.type,
+          this.state.sagaId,
+          event.data,
+        )
+      }
+    }
+  }
+
+  /** Until the pivot, the saga's deadline aborts the running steps' signal. */
+  private armDeadline(): void {
+    const { deadline, pastPivot } = this.state
+    if (deadline === undefined || pastPivot) return
+    const controller = new AbortController()
+    this.deadlineSignal = controller.signal
+    const { clock } = this.ctx.options
+    this.deadlineTimer = clock.setTimeout(
+      () => controller.abort(new BulwarkError('E_SAGA_DEADLINE', `Saga ${this.state.sagaId} passed its deadline`)),
+      Math.max(0, deadline - clock.now()),
+    )
+  }
+
+  private disarmDeadline(): void {
+    if (this.deadlineTimer === undefined) return
+    this.ctx.options.clock.clearTimeout(this.deadlineTimer as never)
+    this.deadlineTimer = undefined
+    this.deadlineSignal = undefined
+  }
+
+  private executor(step: DefinedStep): StepExecutor | null {
+    let execute = this.ctx.executors.get(step)
+    if (execute === undefined) {
+      execute = buildExecutor(step.policies, this.ctx.options.clock)
+      this.ctx.executors.set(step, execute)
+    }
+    return execute
+  }
+
+  private stepState(name: string): StepState {
+    return this.state.steps.find((s) => s.name === name)!
+  }
+
+  private definedStep(name: string): DefinedStep {
+    return this.definition.steps.find((s) => s.name === name)!
+  }
+
+  private now(): number {
+    return this.ctx.options.clock.now()
+  }
+}
+
+function needsCompensation(step: StepState): boolean {
+  if (step.kind !== 'compensatable') return false
+  return step.status === 'executed' || step.status === 'started' || (step.status === 'failed' && step.uncertain)
+}
+
+function deadlineFailure(): SagaFailure {
+  return { message: 'The saga passed its deadline before its pivot', code: 'E_SAGA_DEADLINE' }
+}
