@@ -1,3 +1,5 @@
 export type { FakeClock } from './fake-clock.js'
 export { fakeClock } from './fake-clock.js'
 export * from './cache-suites.js'
+export type { EventStoreFactory, EventStoreFixture } from './eventstore-suite.js'
+export { eventStoreSuite } from './eventstore-suite.js'

@@ -32,6 +32,7 @@ function checkJson(value: unknown, path: string, code: BulwarkErrorCode, ancesto
       throw new ValidationError(path, JSON_EXPECTED, value, code)
   }
   const object = value as object
+  // Depth is small in practice, so a linear scan of the ancestors beats a Set's allocation.
   if (ancestors.includes(object)) throw new ValidationError(path, `${JSON_EXPECTED} without cycles`, 'a cycle', code)
   ancestors.push(object)
   if (Array.isArray(object)) {

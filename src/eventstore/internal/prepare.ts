@@ -11,6 +11,7 @@ export interface PreparedEvent {
   /** Whether the caller gave the id (only those can make an append idempotent). */
   idGiven: boolean
   type: string
+  /** The caller's data, checked to be JSON (object properties that are `undefined` are not stored). */
   data: JsonValue
   metadata: EventMetadata & { schemaVersion: number; occurredAt: string }
   /** `data` as JSON text. */
@@ -50,10 +51,10 @@ export function prepareAppend(
   if (!Array.isArray(events) || events.length === 0)
     throw new ValidationError('events', 'a non-empty array of events', events, 'E_INVALID_ARGUMENT')
   const recordedAt = new Date(clock.now())
-  const occurredAt = recordedAt.toISOString()
+  const defaults = defaultMetadata(recordedAt.toISOString())
   const seen = new Set<string>()
   const prepared = events.map((event, i) => {
-    const p = prepareEvent(event, `events[${i}]`, occurredAt)
+    const p = prepareEvent(event, `events[${i}]`, defaults)
     if (seen.has(p.id)) invalid(`events[${i}].id`, 'an id not repeated within one append', p.id)
     seen.add(p.id)
     return p
@@ -61,28 +62,45 @@ export function prepareAppend(
   return { streamId: id, expectedVersion, events: prepared, recordedAt }
 }
 
-function prepareEvent(event: unknown, name: string, occurredAt: string): PreparedEvent {
+type Metadata = PreparedEvent['metadata']
+
+interface DefaultMetadata {
+  occurredAt: string
+  metadata: Metadata
+  json: string
+}
+
+// Most events carry no metadata: the whole batch shares one frozen default and its JSON.
+function defaultMetadata(occurredAt: string): DefaultMetadata {
+  const metadata = Object.freeze({ schemaVersion: 1, occurredAt })
+  return { occurredAt, metadata, json: JSON.stringify(metadata) }
+}
+
+function prepareEvent(event: unknown, name: string, defaults: DefaultMetadata): PreparedEvent {
   if (!isPlainObject(event)) invalid(name, 'an event object { type, data, metadata? }', event)
   const { id, type, data, metadata } = event as unknown as NewEvent
   if (id !== undefined && (typeof id !== 'string' || !UUID.test(id))) invalid(`${name}.id`, 'a UUID', id)
   validateEventType(type, `${name}.type`)
   if (data === undefined) invalid(`${name}.data`, 'JSON data (use null for none)', data)
   const dataJson = toJson(data, `${name}.data`)
-  const meta = prepareMetadata(metadata, `${name}.metadata`, occurredAt)
+  const meta =
+    metadata === undefined
+      ? { metadata: defaults.metadata, json: defaults.json }
+      : prepareMetadata(metadata, `${name}.metadata`, defaults.occurredAt)
   return {
     id: id ?? randomUUID(),
     idGiven: id !== undefined,
     type,
-    data: JSON.parse(dataJson) as JsonValue,
-    metadata: meta,
+    data,
+    metadata: meta.metadata,
     dataJson,
-    metadataJson: JSON.stringify(meta),
+    metadataJson: meta.json,
   }
 }
 
-function prepareMetadata(metadata: unknown, name: string, occurredAt: string): PreparedEvent['metadata'] {
-  if (metadata !== undefined && !isPlainObject(metadata)) invalid(name, 'a metadata object', metadata)
-  const m = (metadata ?? {}) as EventMetadata
+function prepareMetadata(metadata: unknown, name: string, occurredAt: string): { metadata: Metadata; json: string } {
+  if (!isPlainObject(metadata)) invalid(name, 'a metadata object', metadata)
+  const m = metadata as EventMetadata
   for (const key of ['correlationId', 'causationId'] as const) {
     if (m[key] !== undefined && (typeof m[key] !== 'string' || m[key] === ''))
       invalid(`${name}.${key}`, 'a non-empty string', m[key])
@@ -92,8 +110,8 @@ function prepareMetadata(metadata: unknown, name: string, occurredAt: string): P
     invalid(`${name}.schemaVersion`, 'an integer >= 1', schemaVersion)
   if (m.occurredAt !== undefined && (typeof m.occurredAt !== 'string' || Number.isNaN(Date.parse(m.occurredAt))))
     invalid(`${name}.occurredAt`, 'an ISO-8601 date string', m.occurredAt)
-  const full = { ...m, schemaVersion, occurredAt: m.occurredAt ?? occurredAt }
-  return JSON.parse(toJson(full, name)) as PreparedEvent['metadata']
+  const json = toJson({ ...m, schemaVersion, occurredAt: m.occurredAt ?? occurredAt }, name)
+  return { metadata: JSON.parse(json) as Metadata, json }
 }
 
 /** A snapshot checked for writing, with its state serialized. */

@@ -1,0 +1,45 @@
+import { ValidationError } from '../core/errors.js'
+import { isPlainObject } from './internal/json.js'
+import { type SubscribeOptions, type Subscription, subscribe } from './subscribe.js'
+import type { EventStore, RecordedEvent } from './types.js'
+
+/** Options of {@link projection}: {@link SubscribeOptions} with handlers by event type. */
+export interface ProjectionOptions extends Omit<SubscribeOptions, 'subscriptionId' | 'handler' | 'types'> {
+  /** Name of the projection; its checkpoint is stored under this id. */
+  projectionId: string
+  /** One handler per event type; only these types are read. */
+  handlers: Record<string, (event: RecordedEvent) => void | Promise<void>>
+}
+
+/**
+ * A read model kept up to date from the store: a catch-up subscription to the event types that
+ * `handlers` names, each event going to its type's handler. It inherits the subscription's guarantees:
+ * position order, no gap between history and live, durable checkpoint, at-least-once delivery.
+ *
+ * @example
+ * ```ts
+ * const totals = new Map<string, number>()
+ * const running = projection(store, {
+ *   projectionId: 'order-totals',
+ *   handlers: {
+ *     OrderPlaced: (e) => { totals.set(e.streamId, (e.data as { total: number }).total) },
+ *     OrderCancelled: (e) => { totals.delete(e.streamId) },
+ *   },
+ * })
+ * await running.waitFor(await store.headPosition())
+ * ```
+ */
+export function projection(store: EventStore, options: ProjectionOptions): Subscription {
+  if (!isPlainObject(options)) throw new ValidationError('options', 'an options object', options)
+  const { projectionId, handlers, ...rest } = options
+  if (!isPlainObject(handlers) || Object.keys(handlers).length === 0)
+    throw new ValidationError('handlers', 'an object of event types to handler functions', handlers)
+  for (const [type, handler] of Object.entries(handlers))
+    if (typeof handler !== 'function') throw new ValidationError(`handlers.${type}`, 'a function', handler)
+  return subscribe(store, {
+    ...rest,
+    subscriptionId: projectionId,
+    types: Object.keys(handlers),
+    handler: (event) => handlers[event.type]?.(event),
+  })
+}
