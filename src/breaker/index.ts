@@ -1,1 +1,28 @@
-export {}
+export type { AdaptiveSlowCallOptions } from './adaptive.js'
+export type { OpenBackoff } from './backoff.js'
+export { CircuitBreaker, circuitBreaker } from './breaker.js'
+export type { RetryBudgetOptions } from './budget.js'
+export { RetryBudget, retryBudget } from './budget.js'
+export type { BulkheadOptions } from './bulkhead.js'
+export { BulkheadPolicy, bulkhead } from './bulkhead.js'
+export {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  IsolatedCircuitError,
+  isBrokenCircuitError,
+  RetryBudgetExhaustedError,
+  ThrottledError,
+} from './errors.js'
+export type { BreakerEvents, BreakerMetrics, FailureReason, RejectionReason } from './events.js'
+export type { FallbackOptions } from './fallback.js'
+export { FallbackPolicy, fallback } from './fallback.js'
+export type { CircuitBreakerOptions, HalfOpenOptions, WindowOptions } from './options.js'
+export type { RetryEvents, RetryOptions } from './retry.js'
+export { RetryPolicy, retry } from './retry.js'
+export type { BreakerSnapshot } from './snapshot.js'
+export type { ThrottlingOptions } from './throttle.js'
+export type { TimeoutOptions } from './timeout.js'
+export { TimeoutPolicy, timeout } from './timeout.js'
+export type { AltOf, CircuitState, Outcome, Policy, PolicyContext, PolicyFn } from './types.js'
+export type { WindowSnapshot } from './window.js'
+export { WrappedPolicy, wrap } from './wrap.js'

@@ -1,0 +1,152 @@
+import type { Clock } from '../core/clock.js'
+import { systemClock } from '../core/clock.js'
+import { type Duration, parseDuration } from '../core/duration.js'
+import { ValidationError } from '../core/errors.js'
+import { expectOneOf, expectOptions, optionalFunction, optionalNumber } from '../core/validate.js'
+import { type AdaptiveSlowCallOptions, type ResolvedAdaptive, resolveAdaptive } from './adaptive.js'
+import { type OpenBackoff, resolveOpenDuration } from './backoff.js'
+import type { BreakerSnapshot } from './snapshot.js'
+import { type ResolvedThrottling, resolveThrottling, type ThrottlingOptions } from './throttle.js'
+
+/** The sliding window a breaker computes its rates over. */
+export type WindowOptions =
+  | {
+      /** The last `size` calls. */
+      type: 'count'
+      /** @default 100 */
+      size?: number
+    }
+  | {
+      /** The calls of the last `duration`, in `buckets` buckets. */
+      type: 'time'
+      /** @default '10s' */
+      duration?: Duration
+      /** @default 10 */
+      buckets?: number
+    }
+
+/** How HALF_OPEN probes the dependency. */
+export interface HalfOpenOptions {
+  /**
+   * Probes admitted at once; this many must succeed (fast) in a row to close the circuit, and any failed,
+   * slow, or late probe reopens it.
+   * @default 3
+   */
+  permittedCalls?: number
+  /** A probe still running after this long counts as failed, its permit is released and its caller rejected. @default '10s' */
+  deadline?: Duration
+}
+
+/** Options of {@link circuitBreaker}. */
+export interface CircuitBreakerOptions {
+  /** A name for errors, events and metrics. @default 'breaker' */
+  name?: string
+  /** Open when at least this fraction of the calls in the window failed. In (0, 1]. @default 0.5 */
+  failureRateThreshold?: number
+  /** Open when at least this fraction of the calls in the window were slow. In (0, 1]. @default 1 */
+  slowCallRateThreshold?: number
+  /** A call taking longer than this is slow (the starting value when `adaptiveSlowCall` is set). @default '60s' */
+  slowCallDuration?: Duration
+  /** Learn the slow-call threshold as a multiple of the observed p99 latency. @default undefined (fixed) */
+  adaptiveSlowCall?: AdaptiveSlowCallOptions
+  /** Calls the window must hold before the rates can open the circuit. An integer >= 1. @default 10 */
+  minimumCalls?: number
+  /** @default { type: 'count', size: 100 } */
+  window?: WindowOptions
+  /**
+   * How long OPEN lasts before probing: a duration, an exponential backoff over consecutive openings, or a
+   * function of the number of consecutive openings (1 for the first) returning milliseconds.
+   * @default '30s'
+   */
+  openDuration?: Duration | OpenBackoff | ((consecutiveOpens: number) => number)
+  /** @default { permittedCalls: 3, deadline: '10s' } */
+  halfOpen?: HalfOpenOptions
+  /**
+   * Which errors count as failures. Errors it rejects count as successes (the dependency answered). A call
+   * whose caller aborted it is never counted. @default every error
+   */
+  isFailure?: (error: unknown) => boolean
+  /** Which results count as failures (an HTTP 503 returned rather than thrown). @default none */
+  isResultFailure?: (result: unknown) => boolean
+  /** Google SRE client-side adaptive throttling, before or instead of opening. @default undefined (off) */
+  throttling?: ThrottlingOptions
+  /** Calls in flight tracked for slow-before-completion detection; beyond it they are measured at the end. @default 1024 */
+  maxTrackedCalls?: number
+  /** Restores the state written by `toJSON()`. @default undefined (closed, empty window) */
+  initialState?: BreakerSnapshot
+  /** @default systemClock */
+  clock?: Clock
+}
+
+/** Options after defaults and validation, durations in ms. */
+export interface ResolvedBreakerOptions {
+  name: string
+  failureRateThreshold: number
+  slowCallRateThreshold: number
+  slowCallDuration: number
+  adaptive: ResolvedAdaptive | undefined
+  minimumCalls: number
+  window: { type: 'count'; size: number } | { type: 'time'; duration: number; buckets: number }
+  openDuration: (consecutiveOpens: number) => number
+  permittedCalls: number
+  halfOpenDeadline: number
+  isFailure: (error: unknown) => boolean
+  isResultFailure: ((result: unknown) => boolean) | undefined
+  throttling: ResolvedThrottling | undefined
+  maxTrackedCalls: number
+  initialState: BreakerSnapshot | undefined
+  clock: Clock
+}
+
+const RATE = { min: 0, max: 1, exclusiveMin: true }
+const COUNT = { min: 1, integer: true }
+
+/** Merges defaults and validates every option once, at construction. */
+export function resolveBreakerOptions(input: CircuitBreakerOptions | undefined): ResolvedBreakerOptions {
+  const o = expectOptions('options', input)
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name === ''))
+    throw new ValidationError('name', 'a non-empty string', o.name)
+  const halfOpen = expectOptions('halfOpen', o.halfOpen)
+  const clock = o.clock ?? systemClock
+  if (typeof clock?.now !== 'function' || typeof clock.setTimeout !== 'function')
+    throw new ValidationError('clock', 'a Clock (now, setTimeout, clearTimeout)', o.clock)
+  return {
+    name: o.name ?? 'breaker',
+    failureRateThreshold: optionalNumber('failureRateThreshold', o.failureRateThreshold, 0.5, RATE),
+    slowCallRateThreshold: optionalNumber('slowCallRateThreshold', o.slowCallRateThreshold, 1, RATE),
+    slowCallDuration: o.slowCallDuration === undefined ? 60_000 : parseDuration(o.slowCallDuration, 'slowCallDuration'),
+    adaptive: o.adaptiveSlowCall === undefined ? undefined : resolveAdaptive(o.adaptiveSlowCall),
+    minimumCalls: optionalNumber('minimumCalls', o.minimumCalls, 10, COUNT),
+    window: resolveWindow(o.window),
+    openDuration: resolveOpenDuration(o.openDuration),
+    permittedCalls: optionalNumber('halfOpen.permittedCalls', halfOpen.permittedCalls, 3, COUNT),
+    halfOpenDeadline: halfOpen.deadline === undefined ? 10_000 : parseDuration(halfOpen.deadline, 'halfOpen.deadline'),
+    isFailure: optionalFunction('isFailure', o.isFailure, () => true),
+    isResultFailure: optionalFunction('isResultFailure', o.isResultFailure),
+    throttling: o.throttling === undefined ? undefined : resolveThrottling(o.throttling),
+    maxTrackedCalls: optionalNumber('maxTrackedCalls', o.maxTrackedCalls, 1024, {
+      min: 1,
+      max: 1 << 20,
+      integer: true,
+    }),
+    initialState: o.initialState,
+    clock,
+  }
+}
+
+function resolveWindow(input: WindowOptions | undefined): ResolvedBreakerOptions['window'] {
+  const w = expectOptions('window', input ?? { type: 'count' }) as {
+    type: unknown
+    size?: unknown
+    duration?: unknown
+    buckets?: unknown
+  }
+  const type = expectOneOf('window.type', w.type, ['count', 'time'] as const)
+  if (type === 'time') {
+    const duration = w.duration === undefined ? 10_000 : parseDuration(w.duration, 'window.duration')
+    if (duration <= 0) throw new ValidationError('window.duration', 'a duration > 0', w.duration)
+    const buckets = optionalNumber('window.buckets', w.buckets, 10, { min: 1, max: 10_000, integer: true })
+    return { type, duration, buckets }
+  }
+  return { type, size: optionalNumber('window.size', w.size, 100, { min: 1, max: 1 << 24, integer: true }) }
+}

@@ -1,0 +1,166 @@
+import { sleep, throwIfAborted } from '../core/abort.js'
+import type { Clock } from '../core/clock.js'
+import { systemClock } from '../core/clock.js'
+import { type Duration, parseDuration } from '../core/duration.js'
+import { isBulwarkError, ValidationError } from '../core/errors.js'
+import { TypedEmitter } from '../core/events.js'
+import { expectOneOf, expectOptions, optionalFunction, optionalNumber } from '../core/validate.js'
+import { decorrelatedJitter } from './backoff.js'
+import type { CircuitBreaker } from './breaker.js'
+import { RetryBudget, type RetryBudgetOptions } from './budget.js'
+import { contextFor } from './context.js'
+import { isBrokenCircuitError, RetryBudgetExhaustedError } from './errors.js'
+import type { Policy, PolicyFn } from './types.js'
+
+/** Options of {@link retry}. */
+export interface RetryOptions {
+  /** Attempts in all, the first included. An integer >= 1. @default 3 */
+  attempts?: number
+  /** The first delay, and the lower bound of every delay. @default '100ms' */
+  initialDelay?: Duration
+  /** The longest delay. @default '10s' */
+  maxDelay?: Duration
+  /** `'decorrelated'` jitter, or `'none'` for plain doubling (initialDelay * 2^n). @default 'decorrelated' */
+  jitter?: 'decorrelated' | 'none'
+  /**
+   * Which errors are worth retrying. Never retried whatever it says: a broken circuit, an abort, a retry
+   * budget or bulkhead rejection, and invalid options. @default every other error
+   */
+  isRetryable?: (error: unknown, attempt: number) => boolean
+  /** A shared {@link RetryBudget}, or options to make one for this policy. @default undefined (no budget) */
+  budget?: RetryBudget | RetryBudgetOptions
+  /**
+   * Breakers guarding the retried call: no retry is attempted while one of them is open. `wrap` adds the
+   * breakers placed after the retry automatically. @default []
+   */
+  breakers?: CircuitBreaker[]
+  /** A source of uniform numbers in [0, 1), for tests. @default Math.random */
+  random?: () => number
+  /** @default systemClock */
+  clock?: Clock
+}
+
+/** Events of a retry policy. */
+export interface RetryEvents {
+  /** A retry is scheduled after `delayMs`; `attempt` is the attempt that failed (0 for the first). */
+  retry: (error: unknown, attempt: number, delayMs: number) => void
+  /** The policy gave up and rethrows `error` after `attempts` attempts. */
+  giveUp: (error: unknown, attempts: number) => void
+}
+
+const NEVER_RETRIED = [
+  'E_ABORTED',
+  'E_BULKHEAD_REJECTED',
+  'E_RETRY_BUDGET_EXHAUSTED',
+  'E_INVALID_OPTION',
+  'E_INVALID_ARGUMENT',
+]
+
+/** A policy that runs a call again when it fails (see {@link retry}). */
+export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy {
+  readonly attempts: number
+  readonly #initial: number
+  readonly #max: number
+  readonly #jitter: 'decorrelated' | 'none'
+  readonly #isRetryable: (error: unknown, attempt: number) => boolean
+  readonly #budget: RetryBudget | undefined
+  readonly #breakers: readonly CircuitBreaker[]
+  readonly #random: () => number
+  readonly #clock: Clock
+
+  constructor(options: RetryOptions = {}) {
+    super()
+    const o = expectOptions('options', options)
+    this.attempts = optionalNumber('attempts', o.attempts, 3, { min: 1, integer: true })
+    this.#initial = o.initialDelay === undefined ? 100 : parseDuration(o.initialDelay, 'initialDelay')
+    this.#max = o.maxDelay === undefined ? 10_000 : parseDuration(o.maxDelay, 'maxDelay')
+    if (this.#max < this.#initial)
+      throw new ValidationError('maxDelay', `a duration >= initialDelay (${this.#initial} ms)`, o.maxDelay)
+    this.#jitter = o.jitter === undefined ? 'decorrelated' : expectOneOf('jitter', o.jitter, ['decorrelated', 'none'])
+    this.#isRetryable = optionalFunction('isRetryable', o.isRetryable, () => true)
+    this.#clock = o.clock ?? systemClock
+    this.#budget =
+      o.budget === undefined || o.budget instanceof RetryBudget
+        ? o.budget
+        : new RetryBudget({ clock: this.#clock, ...o.budget })
+    if (o.breakers !== undefined && !Array.isArray(o.breakers))
+      throw new ValidationError('breakers', 'an array of breakers', o.breakers)
+    this.#breakers = o.breakers ?? []
+    this.#random = optionalFunction('random', o.random, Math.random)
+  }
+
+  /** Runs `fn`, retrying failures with backoff; rethrows the last error when it gives up. */
+  execute<T>(fn: PolicyFn<T>, signal?: AbortSignal): Promise<T> {
+    return this.executeGuarded(fn, signal, this.#breakers)
+  }
+
+  /** {@link execute}, not retrying while any of `breakers` is open. `wrap` calls it with its inner breakers. */
+  async executeGuarded<T>(
+    fn: PolicyFn<T>,
+    signal: AbortSignal | undefined,
+    breakers: readonly CircuitBreaker[],
+  ): Promise<T> {
+    this.#budget?.recordCall()
+    // Decorrelated jitter starts from the initial delay: the first retry waits in [initial, 3 * initial].
+    let delay = this.#initial
+    for (let attempt = 0; ; attempt++) {
+      throwIfAborted(signal)
+      try {
+        return await fn(contextFor(signal, attempt))
+      } catch (error) {
+        if (!this.#shouldRetry(error, attempt, signal, breakers)) {
+          this.emit('giveUp', error, attempt + 1)
+          throw error
+        }
+        if (this.#budget !== undefined && !this.#budget.tryRetry()) {
+          this.emit('giveUp', error, attempt + 1)
+          throw new RetryBudgetExhaustedError(error, attempt + 1)
+        }
+        delay =
+          this.#jitter === 'decorrelated'
+            ? decorrelatedJitter(delay, this.#initial, this.#max, this.#random)
+            : Math.min(this.#max, this.#initial * 2 ** attempt)
+        this.emit('retry', error, attempt, delay)
+        await sleep(delay, { signal, clock: this.#clock })
+        // The breaker may have opened while we waited: then the retry would only be rejected.
+        if (anyOpen(breakers)) {
+          this.emit('giveUp', error, attempt + 1)
+          throw error
+        }
+      }
+    }
+  }
+
+  #shouldRetry(
+    error: unknown,
+    attempt: number,
+    signal: AbortSignal | undefined,
+    breakers: readonly CircuitBreaker[],
+  ): boolean {
+    if (attempt + 1 >= this.attempts || signal?.aborted || isBrokenCircuitError(error)) return false
+    if (NEVER_RETRIED.some((code) => isBulwarkError(error, code))) return false
+    return !anyOpen(breakers) && this.#isRetryable(error, attempt)
+  }
+}
+
+function anyOpen(breakers: readonly CircuitBreaker[]): boolean {
+  for (const breaker of breakers) {
+    const state = breaker.state
+    if (state === 'open' || state === 'forced_open') return true
+  }
+  return false
+}
+
+/**
+ * Creates a retry policy: exponential backoff with decorrelated jitter, a retryable predicate, an optional
+ * retry budget, and no retries into an open breaker.
+ *
+ * @example
+ * ```ts
+ * const resilient = wrap(retry({ attempts: 4, initialDelay: '200ms', budget: { ratio: 0.1 } }), circuitBreaker())
+ * const order = await resilient.execute(({ signal, attempt }) => api.getOrder(id, { signal, attempt }))
+ * ```
+ */
+export function retry(options?: RetryOptions): RetryPolicy {
+  return new RetryPolicy(options)
+}

@@ -1,0 +1,41 @@
+import { ValidationError } from '../core/errors.js'
+import type { CircuitState } from './types.js'
+import type { WindowSnapshot } from './window.js'
+
+/** What `breaker.toJSON()` writes and the `initialState` option restores. */
+export interface BreakerSnapshot {
+  version: 1
+  state: CircuitState
+  /** When the current state began (clock ms). */
+  since: number
+  /** When OPEN ends (clock ms), or null. */
+  openUntil: number | null
+  consecutiveOpens: number
+  /** The slow-call threshold in force (learned or fixed), ms. */
+  slowCallDuration: number
+  window: WindowSnapshot
+}
+
+const STATES: readonly CircuitState[] = ['closed', 'open', 'half_open', 'forced_open', 'disabled']
+
+/** Validates a snapshot before anything is restored from it. */
+export function validateSnapshot(value: unknown): BreakerSnapshot {
+  const s = value as Partial<BreakerSnapshot> | null
+  const ok =
+    typeof s === 'object' &&
+    s !== null &&
+    s.version === 1 &&
+    STATES.includes(s.state as CircuitState) &&
+    typeof s.since === 'number' &&
+    (s.openUntil === null || typeof s.openUntil === 'number') &&
+    Number.isInteger(s.consecutiveOpens) &&
+    (s.consecutiveOpens as number) >= 0 &&
+    typeof s.slowCallDuration === 'number' &&
+    s.slowCallDuration >= 0 &&
+    typeof s.window === 'object' &&
+    s.window !== null
+  if (!ok) throw new ValidationError('initialState', 'a snapshot written by breaker.toJSON() (version 1)', value)
+  if ((s.state === 'open' || s.state === 'half_open') && s.openUntil === null)
+    throw new ValidationError('initialState.openUntil', 'a time when the state is open or half_open', null)
+  return s as BreakerSnapshot
+}
