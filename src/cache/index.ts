@@ -1,1 +1,23 @@
-export {}
+export type { MemoryCacheDriverOptions } from './adapters/memory.js'
+export { MemoryCacheDriver, memoryCacheDriver } from './adapters/memory.js'
+export type { MemoryBusOptions } from './adapters/memory-bus.js'
+export { MemoryBus, MemoryBusHub, memoryBus } from './adapters/memory-bus.js'
+export type { RedisBusOptions, RedisCacheDriverOptions, RedisConnectionOptions } from './adapters/redis.js'
+export { RedisBus, RedisCacheDriver, redisBus, redisCacheDriver } from './adapters/redis.js'
+export type { BatchLoader } from './batch.js'
+export type { Cache, GetOptions } from './cache.js'
+export { createCache } from './create-cache.js'
+export type {
+  CacheBreakerOptions,
+  CacheEntryOptions,
+  CacheL1Options,
+  CacheLockOptions,
+  CacheOptions,
+  CacheTimeoutOptions,
+  GetOrSetOptions,
+  SetOptions,
+} from './options.js'
+export type { Loader } from './read.js'
+export { jsonSerializer } from './serializer.js'
+export type { CacheEvents, CacheLevel, CacheStats } from './stats.js'
+export type { BusConnectionHandlers, BusMessage, CacheBus, L2Driver, L2Entry, Serializer } from './types.js'

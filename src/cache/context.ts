@@ -1,0 +1,86 @@
+import type { Clock } from '../core/clock.js'
+import { TypedEmitter } from '../core/events.js'
+import { Background } from './background.js'
+import { createL1, type L1 } from './l1.js'
+import { type L2Executor, L2Gateway } from './l2.js'
+import type { Policy, ResolvedOptions } from './options.js'
+import { type CacheEvents, type Counters, createCounters } from './stats.js'
+import { withDeadline } from './timeouts.js'
+import type { BusMessage, Serializer } from './types.js'
+import { Fence, Versions } from './versions.js'
+
+/**
+ * State shared by a cache and every namespace derived from it: one L1, one L2 gateway (and breaker),
+ * one bus subscription, one set of counters.
+ */
+export class CacheContext {
+  readonly options: ResolvedOptions
+  readonly policy: Policy
+  readonly clock: Clock
+  readonly l1: L1
+  readonly l2: L2Gateway | undefined
+  readonly serializer: Serializer
+  readonly counters: Counters = createCounters()
+  readonly events = new TypedEmitter<CacheEvents>()
+  readonly fence = new Fence()
+  readonly versions: Versions
+  /** Single-flight: the promise of the load in progress for an L1 key. */
+  readonly flights = new Map<string, Promise<unknown>>()
+  readonly background = new Background()
+  /** This process's id on the bus: messages carrying it are our own. */
+  readonly instanceId: string = globalThis.crypto.randomUUID()
+  /** Prefix turning an L1 key into an L2 key: `<namespace>:`. */
+  readonly rootPrefix: string
+  /** Whether values must be serialized even without L2 (to weigh them for the byte bound). */
+  readonly weighValues: boolean
+  #lockCounter = 0
+  #closing: Promise<void> | undefined
+
+  constructor(options: ResolvedOptions, executor: L2Executor | undefined) {
+    this.options = options
+    this.policy = options.policy
+    this.clock = options.clock
+    this.serializer = options.serializer
+    this.l1 = createL1(options.l1)
+    this.versions = new Versions(options.clock)
+    this.rootPrefix = `${options.namespace}:`
+    this.l2 = options.l2 && new L2Gateway(options.l2, executor, this)
+    this.weighValues = options.l1.enabled && options.l1.maxBytes > 0
+  }
+
+  /** A token that names this process and call as a lock holder. */
+  lockToken(): string {
+    return `${this.instanceId}:${++this.#lockCounter}`
+  }
+
+  /**
+   * Publishes an invalidation, within the hard L2 timeout; failures are counted, never thrown (the
+   * TTL bounds how long another process may serve the old value).
+   */
+  async publish(message: BusMessage): Promise<void> {
+    const bus = this.options.bus
+    if (bus === undefined) return
+    this.counters.invalidationsSent++
+    this.events.emit('invalidationSent', message)
+    try {
+      await withDeadline({ ms: this.policy.hard, clock: this.clock, what: 'bus publish' }, () =>
+        bus.publish(this.options.channel, message),
+      )
+    } catch (error) {
+      this.busError(error)
+    }
+  }
+
+  /** Waits for background work, then closes the bus and the driver, once. Never rejects. */
+  disconnect(): Promise<void> {
+    this.#closing ??= this.background.settled().then(async () => {
+      await Promise.allSettled([this.options.bus?.disconnect(), this.l2?.driver.disconnect()])
+    })
+    return this.#closing
+  }
+
+  busError(error: unknown): void {
+    this.counters.busErrors++
+    this.events.emit('busError', error)
+  }
+}
