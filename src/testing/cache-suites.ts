@@ -259,6 +259,21 @@ export function cacheBusSuite(name: string, factory: CacheBusFactory): void {
       expect(await own.received(all.length)).toEqual(all)
     })
 
+    it('serves several subscriptions on one bus, even on one channel', async () => {
+      const [publisher, shared] = [await open(), await open()]
+      const first = listener()
+      const second = listener()
+      const elsewhere = listener()
+      await shared.subscribe(channel, first.handlers)
+      await shared.subscribe(channel, second.handlers)
+      await shared.subscribe(`${channel}:2`, elsewhere.handlers)
+      await publisher.publish(channel, all[0] as BusMessage)
+      await publisher.publish(`${channel}:2`, all[3] as BusMessage)
+      expect(await first.received(1)).toEqual([all[0]])
+      expect(await second.received(1)).toEqual([all[0]])
+      expect(await elsewhere.received(1)).toEqual([all[3]])
+    })
+
     it('keeps channels apart', async () => {
       const [publisher, subscriber] = [await open(), await open()]
       const mine = listener()

@@ -33,10 +33,12 @@ export interface RedisBusOptions extends RedisConnectionOptions {
 }
 
 interface Subscription {
+  channel: string
   handlers: BusConnectionHandlers
   /** `disconnected()` was called and `reconnected()` is owed. */
   lost: boolean
-  waiters: { resolve: () => void; reject: (error: Error) => void }[]
+  /** The pending `subscribe()` call, until its first SUBSCRIBE succeeds or times out. */
+  waiter: { resolve: () => void; reject: (error: Error) => void } | undefined
 }
 
 /**
@@ -57,7 +59,8 @@ export class RedisBus implements CacheBus {
   readonly #clock: Clock
   readonly #timeout: number
   readonly #onError: (error: Error) => void
-  readonly #channels = new Map<string, Subscription>()
+  /** Subscriptions by channel: several caches may share one bus, even one channel. */
+  readonly #channels = new Map<string, Subscription[]>()
   #opening: Promise<void> | undefined
   #closed = false
 
@@ -97,10 +100,14 @@ export class RedisBus implements CacheBus {
       throw new ValidationError('handlers.message', 'a function', handlers?.message, 'E_INVALID_ARGUMENT')
     }
     if (this.#closed) throw new BulwarkError('E_CACHE_BUS', 'The Redis bus is disconnected')
-    const subscription: Subscription = { handlers, lost: false, waiters: [] }
-    this.#channels.set(channel, subscription)
-    const subscribed = new Promise<void>((resolve, reject) => subscription.waiters.push({ resolve, reject }))
-    const timer = this.#clock.setTimeout(() => this.#subscribeTimedOut(subscription, channel), this.#timeout)
+    const subscription: Subscription = { channel, handlers, lost: false, waiter: undefined }
+    const subscribed = new Promise<void>((resolve, reject) => {
+      subscription.waiter = { resolve, reject }
+    })
+    const list = this.#channels.get(channel)
+    if (list) list.push(subscription)
+    else this.#channels.set(channel, [subscription])
+    const timer = this.#clock.setTimeout(() => this.#subscribeTimedOut(subscription), this.#timeout)
     if (this.#subscriber.status === 'ready') void this.#subscribeAll()
     try {
       await subscribed
@@ -126,7 +133,7 @@ export class RedisBus implements CacheBus {
     if (this.#closed) return
     this.#closed = true
     const closed = new BulwarkError('E_CACHE_BUS', 'The Redis bus was disconnected before subscribing')
-    for (const subscription of this.#channels.values()) this.#settle(subscription, closed)
+    for (const subscription of this.#subscriptions()) this.#settle(subscription, closed)
     this.#channels.clear()
     await Promise.all([quit(this.#subscriber), this.#ownsPublisher ? quit(this.#publisher) : undefined])
   }
@@ -141,9 +148,8 @@ export class RedisBus implements CacheBus {
       return
     }
     if (this.#closed) return
-    for (const channel of channels) {
-      const subscription = this.#channels.get(channel)
-      if (!subscription) continue
+    for (const subscription of this.#subscriptions()) {
+      if (!channels.includes(subscription.channel)) continue
       this.#settle(subscription)
       if (subscription.lost) {
         subscription.lost = false
@@ -154,38 +160,45 @@ export class RedisBus implements CacheBus {
 
   #connectionLost(): void {
     if (this.#closed) return
-    for (const subscription of this.#channels.values()) {
-      if (subscription.lost || subscription.waiters.length > 0) continue
+    for (const subscription of this.#subscriptions()) {
+      if (subscription.lost || subscription.waiter) continue
       subscription.lost = true
       this.#call(() => subscription.handlers.disconnected?.())
     }
   }
 
-  #subscribeTimedOut(subscription: Subscription, channel: string): void {
-    if (subscription.waiters.length === 0 || this.#closed) return
+  #subscribeTimedOut(subscription: Subscription): void {
+    if (!subscription.waiter || this.#closed) return
+    const { channel } = subscription
     this.#settle(subscription, new BulwarkError('E_CACHE_BUS', `Could not subscribe to "${channel}" in time`))
     subscription.lost = true
     this.#call(() => subscription.handlers.disconnected?.())
   }
 
   #settle(subscription: Subscription, error?: Error): void {
-    const waiters = subscription.waiters
-    subscription.waiters = []
-    for (const waiter of waiters) {
-      if (error) waiter.reject(error)
-      else waiter.resolve()
-    }
+    const waiter = subscription.waiter
+    subscription.waiter = undefined
+    if (error) waiter?.reject(error)
+    else waiter?.resolve()
+  }
+
+  *#subscriptions(): Iterable<Subscription> {
+    for (const list of this.#channels.values()) yield* list
   }
 
   #deliver(channel: string, raw: string): void {
-    const subscription = this.#channels.get(channel)
-    if (!subscription) return
+    const list = this.#channels.get(channel)
+    if (!list) return
     const message = decodeMessage(raw)
     if (!message) {
       this.#onError(new BulwarkError('E_CACHE_BUS', 'Ignored a message that is not a Bulwark bus message'))
       return
     }
-    this.#call(() => subscription.handlers.message(message))
+    // Each subscriber gets its own copy: one handler mutating it cannot change what the next one sees.
+    for (const subscription of list) {
+      const copy = list.length === 1 ? message : structuredClone(message)
+      this.#call(() => subscription.handlers.message(copy))
+    }
   }
 
   #call(fn: () => void): void {
