@@ -47,6 +47,18 @@ export function concurrencyTests({ open }: SuiteContext): void {
           seen.push(event)
         },
       })
+      // A filtered subscription moves its checkpoint past other types using headPosition: it must
+      // still see every event of its types exactly once while writers commit.
+      const typedSeen: RecordedEvent[] = []
+      const typed = subscribe(store, {
+        subscriptionId: 'conformance-hot-typed',
+        types: ['W1', 'W6'],
+        batchSize: 50,
+        pollInterval: 5,
+        handler: (event) => {
+          typedSeen.push(event)
+        },
+      })
       let conflicts = 0
       const writer = async (w: number) => {
         for (let i = 0; i < APPENDS_PER_WRITER; i++) {
@@ -64,8 +76,8 @@ export function concurrencyTests({ open }: SuiteContext): void {
       }
       await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)))
       const head = await store.headPosition()
-      await subscription.waitFor(head)
-      await subscription.stop()
+      await Promise.all([subscription.waitFor(head), typed.waitFor(head)])
+      await Promise.all([subscription.stop(), typed.stop()])
 
       const all = await store.readAll()
       expect(all.length).toBe(head)
@@ -77,6 +89,9 @@ export function concurrencyTests({ open }: SuiteContext): void {
       expect(seen.map((e) => e.globalPosition)).toEqual(all.map((e) => e.globalPosition))
       expect(seen.map((e) => e.id)).toEqual(all.map((e) => e.id))
       expect(await store.loadCheckpoint('conformance-hot')).toBe(head)
+      const wanted = all.filter((e) => e.type === 'W1' || e.type === 'W6').map((e) => e.id)
+      expect(wanted.length).toBeGreaterThan(0)
+      expect(typedSeen.map((e) => e.id)).toEqual(wanted)
       // Conflicts happen under this load; a store that never reports one is not checking versions.
       expect(conflicts).toBeGreaterThan(0)
       expect(head).toBeGreaterThan(WRITERS * APPENDS_PER_WRITER - conflicts)
