@@ -5,6 +5,8 @@ export type { RetryBudgetOptions } from './budget.js'
 export { RetryBudget, retryBudget } from './budget.js'
 export type { BulkheadOptions } from './bulkhead.js'
 export { BulkheadPolicy, bulkhead } from './bulkhead.js'
+export type { PolicyMethodDecorator } from './decorators.js'
+export { withBreaker, withPolicy, withRetry, withTimeout } from './decorators.js'
 export {
   BrokenCircuitError,
   BulkheadRejectedError,
@@ -17,6 +19,8 @@ export type { BreakerEvents, BreakerMetrics, FailureReason, RejectionReason } fr
 export type { FallbackOptions } from './fallback.js'
 export { FallbackPolicy, fallback } from './fallback.js'
 export type { CircuitBreakerOptions, HalfOpenOptions, WindowOptions } from './options.js'
+export type { BreakerRegistryOptions, RegisteredBreaker } from './registry.js'
+export { BreakerRegistry, createBreakerRegistry, KeyedBreakers } from './registry.js'
 export type { RetryEvents, RetryOptions } from './retry.js'
 export { RetryPolicy, retry } from './retry.js'
 export type { BreakerSnapshot } from './snapshot.js'
