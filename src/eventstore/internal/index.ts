@@ -6,7 +6,7 @@
 export type { StoredEventLocation } from './append-rules.js'
 export { checkExpectedVersion, findIdempotentResult, givenIds } from './append-rules.js'
 export { iterateAllPages, iterateStreamPages } from './iterate.js'
-export { isPlainObject, toJson } from './json.js'
+export { isPlainObject, toJson, toJsonValue } from './json.js'
 export type { ResolvedStoreOptions } from './options.js'
 export { resolveStoreOptions } from './options.js'
 export type { PreparedAppend, PreparedEvent, PreparedSnapshot } from './prepare.js'

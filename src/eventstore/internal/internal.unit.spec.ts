@@ -43,6 +43,8 @@ describe('prepareAppend', () => {
       clock,
     )
     expect(events[0]?.dataJson).toBe('{"b":[1]}')
+    expect(events[0]?.data).toEqual({ b: [1] })
+    expect(Object.keys(events[0]?.data as object)).toEqual(['b'])
     expect(events[0]?.metadata.correlationId).toBe('c')
     expect(events[0]?.metadata.schemaVersion).toBe(3)
   })

@@ -1,5 +1,6 @@
 import type { BulwarkErrorCode } from '../../core/errors.js'
 import { ValidationError } from '../../core/errors.js'
+import type { JsonValue } from '../types.js'
 
 const JSON_EXPECTED = 'JSON (null, a boolean, a finite number, a string, an array or a plain object)'
 
@@ -13,20 +14,35 @@ const JSON_EXPECTED = 'JSON (null, a boolean, a finite number, a string, an arra
  * TypeScript); `undefined` anywhere else (the value itself, an array slot) is refused.
  */
 export function toJson(value: unknown, name: string, code: BulwarkErrorCode = 'E_INVALID_EVENT'): string {
-  checkJson(value, name, code, [])
-  return JSON.stringify(value)
+  return toJsonValue(value, name, code).json
 }
 
-function checkJson(value: unknown, path: string, code: BulwarkErrorCode, ancestors: object[]): void {
+/**
+ * Like {@link toJson}, also returning the value as it will be read back: `value` itself, or a copy
+ * without its `undefined` properties when it had some (so adapters that store objects, such as
+ * MongoDB, store what the others store).
+ */
+export function toJsonValue(
+  value: unknown,
+  name: string,
+  code: BulwarkErrorCode = 'E_INVALID_EVENT',
+): { json: string; value: JsonValue } {
+  const exact = checkJson(value, name, code, [])
+  const json = JSON.stringify(value)
+  return { json, value: exact ? (value as JsonValue) : (JSON.parse(json) as JsonValue) }
+}
+
+/** Throws unless `value` is JSON; returns false when it holds `undefined` properties that JSON drops. */
+function checkJson(value: unknown, path: string, code: BulwarkErrorCode, ancestors: object[]): boolean {
   switch (typeof value) {
     case 'string':
     case 'boolean':
-      return
+      return true
     case 'number':
-      if (Number.isFinite(value)) return
+      if (Number.isFinite(value)) return true
       throw new ValidationError(path, `${JSON_EXPECTED}; NaN and Infinity are not JSON`, value, code)
     case 'object':
-      if (value === null) return
+      if (value === null) return true
       break
     default:
       throw new ValidationError(path, JSON_EXPECTED, value, code)
@@ -35,21 +51,24 @@ function checkJson(value: unknown, path: string, code: BulwarkErrorCode, ancesto
   // Depth is small in practice, so a linear scan of the ancestors beats a Set's allocation.
   if (ancestors.includes(object)) throw new ValidationError(path, `${JSON_EXPECTED} without cycles`, 'a cycle', code)
   ancestors.push(object)
+  let exact = true
   if (Array.isArray(object)) {
     for (let i = 0; i < object.length; i++) {
       // A hole or an undefined slot would come back as null.
       if (object[i] === undefined) throw new ValidationError(`${path}[${i}]`, JSON_EXPECTED, undefined, code)
-      checkJson(object[i], `${path}[${i}]`, code, ancestors)
+      exact = checkJson(object[i], `${path}[${i}]`, code, ancestors) && exact
     }
   } else {
     const proto = Object.getPrototypeOf(object)
     if (proto !== Object.prototype && proto !== null)
       throw new ValidationError(path, `${JSON_EXPECTED}; convert class instances such as Date first`, object, code)
     for (const [key, child] of Object.entries(object)) {
-      if (child !== undefined) checkJson(child, `${path}.${key}`, code, ancestors)
+      if (child === undefined) exact = false
+      else exact = checkJson(child, `${path}.${key}`, code, ancestors) && exact
     }
   }
   ancestors.pop()
+  return exact
 }
 
 /** Whether `value` is a plain object (not null, not an array, not a class instance). */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Clock } from '../../core/clock.js'
 import { ValidationError } from '../../core/errors.js'
 import type { AppendOptions, EventMetadata, ExpectedVersion, JsonValue, NewEvent, Snapshot } from '../types.js'
-import { isPlainObject, toJson } from './json.js'
+import { isPlainObject, toJson, toJsonValue } from './json.js'
 import { validateAppendOptions, validateCount, validateEventType, validateId } from './validate.js'
 
 /** An event checked and normalized for writing: ids generated, metadata filled in, JSON serialized once. */
@@ -11,7 +11,7 @@ export interface PreparedEvent {
   /** Whether the caller gave the id (only those can make an append idempotent). */
   idGiven: boolean
   type: string
-  /** The caller's data, checked to be JSON (object properties that are `undefined` are not stored). */
+  /** The data as it will be read back: the caller's value, without properties that are `undefined`. */
   data: JsonValue
   metadata: EventMetadata & { schemaVersion: number; occurredAt: string }
   /** `data` as JSON text. */
@@ -82,7 +82,7 @@ function prepareEvent(event: unknown, name: string, defaults: DefaultMetadata): 
   if (id !== undefined && (typeof id !== 'string' || !UUID.test(id))) invalid(`${name}.id`, 'a UUID', id)
   validateEventType(type, `${name}.type`)
   if (data === undefined) invalid(`${name}.data`, 'JSON data (use null for none)', data)
-  const dataJson = toJson(data, `${name}.data`)
+  const { json: dataJson, value: cleanData } = toJsonValue(data, `${name}.data`)
   const meta =
     metadata === undefined
       ? { metadata: defaults.metadata, json: defaults.json }
@@ -91,7 +91,7 @@ function prepareEvent(event: unknown, name: string, defaults: DefaultMetadata): 
     id: id ?? randomUUID(),
     idGiven: id !== undefined,
     type,
-    data,
+    data: cleanData,
     metadata: meta.metadata,
     dataJson,
     metadataJson: meta.json,
