@@ -1,0 +1,154 @@
+/**
+ * The snippets of docs/eventstore.md, compiled and run. Each `#region` is copied into the guide as is
+ * (imports there come from `bulwark/eventstore` and `bulwark/eventstore/sqlite`).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, expect, it, onTestFinished } from 'vitest'
+import { fakeClock } from '../testing/fake-clock.js'
+import { sqliteEventStore } from './adapters/sqlite.js'
+import {
+  aggregateRepository,
+  idempotent,
+  memoryEventStore,
+  projection,
+  type RecordedOf,
+  subscribe,
+  upcasters,
+  WrongExpectedVersionError,
+} from './index.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'bulwark-guide-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+it('quick start', async () => {
+  const cwd = process.cwd()
+  process.chdir(dir)
+  onTestFinished(() => process.chdir(cwd))
+  // #region quick-start
+  type OrderEvent = { type: 'OrderPlaced'; data: { total: number } } | { type: 'OrderPaid'; data: { amount: number } }
+
+  const store = sqliteEventStore({ path: './events.db' })
+  const orders = aggregateRepository(store, {
+    streamPrefix: 'order-',
+    snapshots: { every: 100 },
+    aggregate: {
+      initialState: () => ({ status: 'none', total: 0 }),
+      evolve: (state, event: RecordedOf<OrderEvent>) =>
+        event.type === 'OrderPlaced' ? { status: 'placed', total: event.data.total } : { ...state, status: 'paid' },
+      decide: (command: { place: number } | { pay: true }, state): OrderEvent[] =>
+        'place' in command
+          ? [{ type: 'OrderPlaced', data: { total: command.place } }]
+          : [{ type: 'OrderPaid', data: { amount: state.total } }],
+    },
+  })
+  await orders.handle('42', { place: 99 })
+  const { state, version } = await orders.handle('42', { pay: true }) // { status: 'paid', total: 99 }, 2
+
+  let revenue = 0
+  const revenueProjection = projection(store, {
+    projectionId: 'revenue',
+    handlers: {
+      OrderPaid: (event) => {
+        revenue += (event.data as { amount: number }).amount
+      },
+    },
+  })
+  // #endregion quick-start
+  await revenueProjection.waitFor(await store.headPosition())
+  await revenueProjection.stop()
+  expect([state, version, revenue]).toEqual([{ status: 'paid', total: 99 }, 2, 99])
+  await store.close()
+})
+
+it('appending and reading', async () => {
+  const store = memoryEventStore()
+  // #region append
+  const result = await store.appendToStream(
+    'order-7',
+    [
+      {
+        id: '1b4e28ba-2fa1-11d2-883f-0016d3cca427', // optional; makes a retry of this call a no-op
+        type: 'OrderPlaced',
+        data: { total: 42 },
+        metadata: { correlationId: 'req-9', causationId: 'cmd-3' },
+      },
+    ],
+    { expectedVersion: 'no_stream' },
+  )
+  // result: { nextExpectedVersion: 1, firstPosition: 1, lastPosition: 1 }
+  try {
+    await store.appendToStream('order-7', [{ type: 'OrderPaid', data: { amount: 42 } }], { expectedVersion: 0 })
+  } catch (error) {
+    if (!(error instanceof WrongExpectedVersionError)) throw error
+    // error.expectedVersion === 0, error.actualVersion === 1: reload, decide again, retry
+  }
+  const latestTwo = await store.readStream('order-7', { direction: 'backwards', maxCount: 2 })
+  for await (const event of store.iterateAll({ after: 0, types: ['OrderPlaced'], pageSize: 1_000 })) {
+    console.log(event.globalPosition, event.streamId, event.data)
+  }
+  // #endregion append
+  expect(result).toEqual({ nextExpectedVersion: 1, firstPosition: 1, lastPosition: 1 })
+  expect(latestTwo.map((e) => e.type)).toEqual(['OrderPlaced'])
+})
+
+it('subscriptions', async () => {
+  const store = memoryEventStore()
+  const sent: string[] = []
+  const mailer = { send: async (data: unknown) => void sent.push(JSON.stringify(data)) }
+  // #region subscribe
+  const subscription = subscribe(store, {
+    subscriptionId: 'order-emails',
+    types: ['OrderPlaced'],
+    batchSize: 100,
+    pollInterval: '1s',
+    handler: idempotent(async (event) => mailer.send(event.data), { store, key: 'order-emails:sent' }),
+    onError: (error, event) => console.error('will retry', event?.id, error),
+  })
+  // ... on shutdown: waits for the running handler, stores the checkpoint
+  await subscription.stop()
+  // #endregion subscribe
+  await store.appendToStream('o', [{ type: 'OrderPlaced', data: 1 }])
+  const again = subscribe(store, {
+    subscriptionId: 'order-emails',
+    types: ['OrderPlaced'],
+    handler: idempotent(async (event) => mailer.send(event.data), { store, key: 'order-emails:sent' }),
+  })
+  await again.waitFor(1)
+  await again.stop()
+  expect(sent).toEqual(['1'])
+})
+
+it('upcasters and temporal queries', async () => {
+  const clock = fakeClock(Date.UTC(2026, 4, 1))
+  // #region upcasters
+  const store = memoryEventStore({
+    clock,
+    upcasters: upcasters({
+      // v1 stored { total }, v2 stored { amount, currency }, v3 (current) adds lines
+      OrderPlaced: {
+        1: (data: { total: number }) => ({ amount: data.total, currency: 'EUR' }),
+        2: (data: { amount: number; currency: string }) => ({ ...data, lines: [] }),
+      },
+    }),
+  })
+  await store.appendToStream('order-1', [{ type: 'OrderPlaced', data: { total: 5 } }]) // an old writer
+  const [placed] = await store.readStream('order-1')
+  // placed.data: { amount: 5, currency: 'EUR', lines: [] }, placed.metadata.schemaVersion: 3
+  // #endregion upcasters
+  expect(placed?.data).toEqual({ amount: 5, currency: 'EUR', lines: [] })
+  clock.advance(86_400_000)
+  await store.appendToStream('order-1', [{ type: 'PaymentFailed', data: { reason: 'card declined' } }])
+  // #region temporal
+  const may = { recordedFrom: new Date('2026-05-01T00:00:00Z'), recordedTo: new Date('2026-06-01T00:00:00Z') }
+  const failedInMay = await store.readAll({ types: ['PaymentFailed'], ...may })
+  const orders = aggregateRepository(store, {
+    aggregate: { initialState: () => 'none', evolve: (_state: string, event) => event.type },
+  })
+  const asOfMay1st = await orders.aggregateStateAt('order-1', new Date('2026-05-01T12:00:00Z'))
+  // asOfMay1st: { state: 'OrderPlaced', version: 1 }
+  // #endregion temporal
+  expect(failedInMay.map((e) => e.streamId)).toEqual(['order-1'])
+  expect(asOfMay1st).toEqual({ state: 'OrderPlaced', version: 1 })
+})
