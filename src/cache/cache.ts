@@ -20,6 +20,13 @@ export interface GetOptions {
 /** Internal entry point of the decorators: a hit without allocating the loader closure. */
 export const kInvoke: unique symbol = Symbol('bulwark.cache.invoke')
 
+/** A decorated method as the cache sees it: how to build its key, the method, its entry options. */
+export interface Invocation<T> {
+  key: (...args: unknown[]) => string
+  method: (...args: never[]) => Promise<T>
+  options: GetOrSetOptions | undefined
+}
+
 type Listener<E extends keyof CacheEvents> = EventEmitter.EventListener<CacheEvents, E>
 
 /**
@@ -242,19 +249,14 @@ export class Cache {
     return this.#ctx.disconnect()
   }
 
-  /** @internal The decorators' entry: like `getOrSet`, without a loader closure on a hit. */
-  [kInvoke]<T>(
-    key: string,
-    method: (...args: never[]) => Promise<T>,
-    self: unknown,
-    args: unknown[],
-    options: GetOrSetOptions | undefined,
-  ): Promise<T> {
+  /** @internal The decorators' entry: like `getOrSet` on `call.key(...args)`, without a loader closure on a hit. */
+  [kInvoke]<T>(call: Invocation<T>, self: unknown, args: unknown[]): Promise<T> {
+    const key = call.key(...args)
     const entry = this.#hit(key)
     if (entry !== undefined && entry.refreshAt === Number.POSITIVE_INFINITY) return Promise.resolve(entry.value as T)
-    const loader = () => method.apply(self, args as never[])
-    if (entry === undefined) return this.#miss(key, loader, options)
-    this.#maybeRefresh(key, entry, loader, options)
+    const loader = () => call.method.apply(self, args as never[])
+    if (entry === undefined) return this.#miss(key, loader, call.options)
+    this.#maybeRefresh(key, entry, loader, call.options)
     return Promise.resolve(entry.value as T)
   }
 

@@ -1,6 +1,7 @@
 import { Cache } from './cache.js'
 import { CacheContext } from './context.js'
 import { subscribe } from './invalidation.js'
+import { l2Breaker } from './l2-breaker.js'
 import { type CacheOptions, resolveCacheOptions } from './options.js'
 
 /**
@@ -22,7 +23,7 @@ import { type CacheOptions, resolveCacheOptions } from './options.js'
  */
 export function createCache(options?: CacheOptions): Cache {
   const resolved = resolveCacheOptions(options)
-  const ctx = new CacheContext(resolved, undefined)
+  const ctx = new CacheContext(resolved, l2Breaker(resolved))
   const ready = subscribe(ctx)
   // A failed subscription is counted as a bus error; `ready()` reports it to whoever asks.
   ready.catch(() => {})

@@ -7,6 +7,8 @@ export { RedisBus, RedisCacheDriver, redisBus, redisCacheDriver } from './adapte
 export type { BatchLoader } from './batch.js'
 export type { Cache, GetOptions } from './cache.js'
 export { createCache } from './create-cache.js'
+export type { CachedOptions, CacheEvictOptions, CacheMethodDecorator, CachePutOptions } from './decorators.js'
+export { cached, cacheEvict, cachePut, setDefaultCache } from './decorators.js'
 export type {
   CacheBreakerOptions,
   CacheEntryOptions,

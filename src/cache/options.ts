@@ -95,8 +95,10 @@ export interface CacheBreakerOptions {
   windowSize?: number
   /** How long the breaker stays open before probing L2 again. @default '5s' */
   openDuration?: Duration
-  /** An L2 call slower than this counts as slow (slow calls trip the breaker like failures). @default '250ms' */
+  /** An L2 call slower than this counts as slow, even while it is still running. @default '250ms' */
   slowCallDuration?: Duration
+  /** Slow-call rate (0, 1] at which the breaker opens. @default 0.8 */
+  slowCallRateThreshold?: number
 }
 
 /** Options of {@link createCache}. */
@@ -159,6 +161,7 @@ export interface ResolvedOptions {
 
 const BREAKER_DEFAULTS = {
   failureRateThreshold: 0.5,
+  slowCallRateThreshold: 0.8,
   minimumCalls: 10,
   windowSize: 50,
   openDuration: 5_000,
@@ -260,6 +263,12 @@ function resolveBreaker(value: CacheBreakerOptions | false | undefined): Resolve
         max: 1,
         exclusiveMin: true,
       },
+    ),
+    slowCallRateThreshold: optionalNumber(
+      'breaker.slowCallRateThreshold',
+      b.slowCallRateThreshold,
+      BREAKER_DEFAULTS.slowCallRateThreshold,
+      { min: 0, max: 1, exclusiveMin: true },
     ),
     minimumCalls: optionalNumber('breaker.minimumCalls', b.minimumCalls, BREAKER_DEFAULTS.minimumCalls, {
       min: 1,

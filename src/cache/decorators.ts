@@ -1,0 +1,222 @@
+import { BulwarkError, ValidationError } from '../core/errors.js'
+import { expectOptions } from '../core/validate.js'
+import { type Cache, type Invocation, kInvoke } from './cache.js'
+import { validateTags } from './keys.js'
+import type { CacheEntryOptions, GetOrSetOptions, Policy } from './options.js'
+import { resolvePolicy } from './options.js'
+
+type AsyncMethod<This, Args extends unknown[], R> = (this: This, ...args: Args) => Promise<R>
+
+/**
+ * A method decorator that works in both decorator modes: TypeScript's standard decorators
+ * (`(method, context)`) and `experimentalDecorators` as NestJS uses them (`(prototype, name,
+ * descriptor)`). `Args` are the method's parameters, as the `key` function declares them.
+ */
+export interface CacheMethodDecorator<Args extends unknown[]> {
+  <This, R>(
+    method: AsyncMethod<This, Args, R>,
+    context: ClassMethodDecoratorContext<This, AsyncMethod<This, Args, R>>,
+  ): AsyncMethod<This, Args, R>
+  <R>(target: object, name: string | symbol, descriptor: TypedPropertyDescriptor<(...args: Args) => Promise<R>>): void
+}
+
+/** Where a decorator finds its cache. */
+interface DecoratorCacheOption {
+  /** The cache to use. @default the one registered with {@link setDefaultCache} when the method runs */
+  cache?: Cache
+}
+
+/** Options of {@link cached}: entry options, plus the key built from the method's arguments. */
+export interface CachedOptions<Args extends unknown[]> extends GetOrSetOptions, DecoratorCacheOption {
+  /** Builds the key from the method's arguments. */
+  key: (...args: Args) => string
+}
+
+/** Options of {@link cachePut}. */
+export interface CachePutOptions<Args extends unknown[]> extends CacheEntryOptions, DecoratorCacheOption {
+  /** Builds the key from the method's arguments; the method's result is written under it. */
+  key: (...args: Args) => string
+}
+
+/** Options of {@link cacheEvict}: what to delete once the method has succeeded (any combination). */
+export interface CacheEvictOptions<Args extends unknown[]> extends DecoratorCacheOption {
+  /** Deletes this key, built from the method's arguments. */
+  key?: (...args: Args) => string
+  /** Deletes the entries carrying these tags (or the tags built from the arguments). */
+  tags?: readonly string[] | ((...args: Args) => readonly string[])
+  /** Clears the whole namespace of the cache. @default false */
+  all?: boolean
+}
+
+let defaultCache: Cache | undefined
+
+/**
+ * Registers the cache that decorators use when their options name none (pass `undefined` to unset).
+ * It is looked up when a decorated method runs, so it may be registered after the classes load.
+ *
+ * @example
+ * ```ts
+ * setDefaultCache(createCache({ l2: redisCacheDriver({ client }) }))
+ * ```
+ */
+export function setDefaultCache(cache: Cache | undefined): void {
+  if (cache !== undefined && typeof (cache as { getOrSet?: unknown }).getOrSet !== 'function') {
+    throw new ValidationError('cache', 'a cache from createCache()', cache, 'E_INVALID_ARGUMENT')
+  }
+  defaultCache = cache
+}
+
+/**
+ * Caches an async method's result under a key built from its arguments: a hit skips the method, and
+ * concurrent misses run it once.
+ *
+ * @example
+ * ```ts
+ * class ProductRepository {
+ *   @cached({ key: (id: string) => `product:${id}`, ttl: '1h', tags: ['products'] })
+ *   async find(id: string): Promise<Product | null> {
+ *     return db.products.findById(id)
+ *   }
+ * }
+ * ```
+ */
+export function cached<Args extends unknown[]>(options: CachedOptions<Args>): CacheMethodDecorator<Args> {
+  const { key, cache, entry } = split(expectOptions('options', options), true)
+  return methodDecorator('cached', (method) => {
+    const call: Invocation<unknown> = { key: key as (...args: unknown[]) => string, method, options: entry }
+    return function (this: unknown, ...args: unknown[]): Promise<unknown> {
+      try {
+        return (cache ?? currentCache('cached'))[kInvoke](call, this, args)
+      } catch (error) {
+        // An async method reports every failure through its promise, a missing cache or a key function's too.
+        return Promise.reject(error)
+      }
+    }
+  })
+}
+
+/**
+ * Runs the method, then writes its result to the cache under a key built from its arguments.
+ *
+ * @example
+ * ```ts
+ * @cachePut({ key: (product: Product) => `product:${product.id}`, tags: ['products'] })
+ * async save(product: Product): Promise<Product> {
+ *   return db.products.save(product)
+ * }
+ * ```
+ */
+export function cachePut<Args extends unknown[]>(options: CachePutOptions<Args>): CacheMethodDecorator<Args> {
+  const { key, cache, entry } = split(expectOptions('options', options), true)
+  return methodDecorator('cachePut', (method) => {
+    return async function (this: unknown, ...args: unknown[]): Promise<unknown> {
+      const result = await method.apply(this, args as never[])
+      await (cache ?? currentCache('cachePut')).set(key(...(args as Args)), result, entry)
+      return result
+    }
+  })
+}
+
+/**
+ * Runs the method, then, if it succeeded, deletes a key, tagged entries, or the whole namespace.
+ *
+ * @example
+ * ```ts
+ * @cacheEvict({ key: (id: string) => `product:${id}`, tags: ['catalog'] })
+ * async remove(id: string): Promise<void> {
+ *   await db.products.delete(id)
+ * }
+ * ```
+ */
+export function cacheEvict<Args extends unknown[] = never[]>(
+  options: CacheEvictOptions<Args>,
+): CacheMethodDecorator<Args> {
+  const o = expectOptions('options', options)
+  const { tags, all, ...own } = o
+  const { key, cache, entry } = split(own, false)
+  if (entry !== undefined) throw new ValidationError('options', 'only `key`, `tags`, `all` and `cache`', o)
+  if (tags !== undefined && typeof tags !== 'function') validateTags(tags, Number.POSITIVE_INFINITY, 'options.tags')
+  if (all !== undefined && typeof all !== 'boolean') throw new ValidationError('options.all', 'a boolean', all)
+  if (key === undefined && tags === undefined && all !== true) {
+    throw new ValidationError('options', 'an object with `key`, `tags` or `all: true`', o)
+  }
+  return methodDecorator('cacheEvict', (method) => {
+    return async function (this: unknown, ...args: unknown[]): Promise<unknown> {
+      const result = await method.apply(this, args as never[])
+      const target = cache ?? currentCache('cacheEvict')
+      if (all === true) await target.clear()
+      if (key !== undefined) await target.delete(key(...(args as Args)))
+      if (tags !== undefined) await target.deleteByTag(typeof tags === 'function' ? tags(...(args as Args)) : tags)
+      return result
+    }
+  })
+}
+
+type Method = (...args: never[]) => Promise<unknown>
+
+/** Builds a decorator that replaces a method by `wrap(method)`, telling the two modes apart by their arguments. */
+function methodDecorator<Args extends unknown[]>(
+  name: string,
+  wrap: (method: Method) => Method,
+): CacheMethodDecorator<Args> {
+  return ((method: unknown, context: unknown, descriptor?: PropertyDescriptor) => {
+    if (isStandardContext(context)) {
+      if (context.kind !== 'method' || typeof method !== 'function') {
+        throw new BulwarkError('E_INVALID_ARGUMENT', `@${name} decorates methods, not a ${context.kind}`)
+      }
+      return wrap(method as Method)
+    }
+    if (descriptor === undefined || typeof descriptor.value !== 'function') {
+      throw new BulwarkError('E_INVALID_ARGUMENT', `@${name} decorates methods, not ${String(context)}`)
+    }
+    descriptor.value = wrap(descriptor.value as Method)
+    return descriptor
+  }) as CacheMethodDecorator<Args>
+}
+
+function isStandardContext(value: unknown): value is { kind: string } {
+  return typeof value === 'object' && value !== null && typeof (value as { kind?: unknown }).kind === 'string'
+}
+
+function currentCache(decorator: string): Cache {
+  if (defaultCache === undefined) {
+    throw new BulwarkError(
+      'E_INVALID_OPTION',
+      `@${decorator} has no cache: pass \`cache\` in its options or call setDefaultCache(cache) first`,
+    )
+  }
+  return defaultCache
+}
+
+// A policy only used to validate decorator options where they are declared (the cache is not known yet).
+const VALIDATION_BASE: Policy = {
+  ttl: 0,
+  jitter: 0,
+  negativeTtl: undefined,
+  grace: 0,
+  refreshAhead: 0,
+  tags: undefined,
+  soft: 0,
+  hard: Number.POSITIVE_INFINITY,
+  lock: false,
+}
+
+/**
+ * Separates the decorator's own options from the entry options, validating both now, at class
+ * definition. The entry options are `undefined` when there are none, so a call passes nothing.
+ */
+function split<Args extends unknown[]>(
+  options: { key?: (...args: Args) => string; cache?: Cache },
+  keyRequired: boolean,
+): { key: (...args: Args) => string; cache: Cache | undefined; entry: GetOrSetOptions | undefined } {
+  const { key, cache, ...rest } = options as { key?: (...args: Args) => string; cache?: Cache } & GetOrSetOptions
+  if ((keyRequired || key !== undefined) && typeof key !== 'function') {
+    throw new ValidationError('options.key', 'a function of the method arguments returning a key', key)
+  }
+  if (cache !== undefined && typeof (cache as { getOrSet?: unknown }).getOrSet !== 'function') {
+    throw new ValidationError('options.cache', 'a cache from createCache()', cache)
+  }
+  const entry = Object.keys(rest).length === 0 ? undefined : rest
+  resolvePolicy(VALIDATION_BASE, entry, Number.POSITIVE_INFINITY)
+  return { key: key as (...args: Args) => string, cache, entry }
+}
