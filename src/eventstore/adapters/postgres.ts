@@ -147,10 +147,19 @@ export class PostgresEventStore implements EventStore {
   /**
    * Creates the schema, tables and indexes if they do not exist. Safe to run from several processes at
    * once (they take turns on an advisory lock). Runs by itself before the first operation unless
-   * `autoMigrate` is false.
+   * `autoMigrate` is false; a store migrates at most once.
    */
-  async migrate(): Promise<void> {
+  migrate(): Promise<void> {
     this.#assertOpen()
+    this.#ready ??= this.#runMigration().catch((e: unknown) => {
+      // A failed migration is retried by the next call rather than cached for ever.
+      this.#ready = undefined
+      throw e
+    })
+    return this.#ready
+  }
+
+  async #runMigration(): Promise<void> {
     const client = await this.#connect()
     try {
       await client.query('BEGIN')
@@ -350,13 +359,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   #ensureReady(): Promise<void> | undefined {
-    if (!this.#autoMigrate) return undefined
-    this.#ready ??= this.migrate().catch((e: unknown) => {
-      // A failed migration is retried by the next operation rather than cached for ever.
-      this.#ready = undefined
-      throw e
-    })
-    return this.#ready
+    return this.#autoMigrate ? this.migrate() : undefined
   }
 
   #assertOpen(): void {
