@@ -1,5 +1,5 @@
 import type { Clock } from '../../core/clock.js'
-import { optionalFunction } from '../../core/validate.js'
+import { ValidationError } from '../../core/errors.js'
 import { StoreClosedError } from '../errors.js'
 import {
   checkExpectedVersion,
@@ -179,7 +179,7 @@ export class MemoryEventStore implements EventStore {
 
   watch(listener: () => void): () => void {
     this.#assertOpen()
-    optionalFunction('listener', listener)
+    if (typeof listener !== 'function') throw new ValidationError('listener', 'a function', listener)
     return this.#watchers.add(listener)
   }
 

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3'
 import type { Clock } from '../../core/clock.js'
 import { type Duration, parseOptionalDuration } from '../../core/duration.js'
 import { BulwarkError, isBulwarkError, ValidationError } from '../../core/errors.js'
-import { expectOneOf, optionalFunction } from '../../core/validate.js'
+import { expectOneOf } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
 import {
   checkExpectedVersion,
@@ -237,7 +237,7 @@ export class SqliteEventStore implements EventStore {
 
   watch(listener: () => void): () => void {
     this.#assertOpen()
-    if (!optionalFunction('listener', listener)) throw new ValidationError('listener', 'a function', listener)
+    if (typeof listener !== 'function') throw new ValidationError('listener', 'a function', listener)
     return this.#watch.watchers.add(listener)
   }
 
