@@ -1,6 +1,6 @@
 import { type Clock, systemClock, type TimerHandle } from '../core/clock.js'
 import { type Duration, parseOptionalDuration } from '../core/duration.js'
-import { AbortedError, ValidationError } from '../core/errors.js'
+import { AbortedError, isBulwarkError, ValidationError } from '../core/errors.js'
 import { optionalFunction, optionalNumber } from '../core/validate.js'
 import { isPlainObject } from './internal/json.js'
 import { validateCount, validateEventType, validateId } from './internal/validate.js'
@@ -30,7 +30,8 @@ export interface SubscribeOptions {
   clock?: Clock
   /**
    * Called when the handler or the store fails. The subscription keeps going: it waits `retryDelay`,
-   * then delivers the failed event again (at-least-once; nothing is skipped).
+   * then delivers the failed event again (at-least-once; nothing is skipped). The one exception is a
+   * closed store (`E_STORE_CLOSED`): the subscription then ends, rejecting pending `waitFor` calls.
    * @default logs the error with console.error
    */
   onError?: (error: unknown, event: RecordedEvent | undefined) => void
@@ -152,7 +153,7 @@ class CatchUpSubscription implements Subscription {
         this.#settleWaiters()
         break
       } catch (error) {
-        this.#onError(error, undefined)
+        this.#fail(error, undefined)
         await this.#sleep(this.#retryDelay, false)
       }
     }
@@ -174,7 +175,7 @@ class CatchUpSubscription implements Subscription {
       if (this.#types) head = await this.#store.headPosition()
       page = await this.#store.readAll({ after: this.#position, maxCount: this.#batchSize, types: this.#types })
     } catch (error) {
-      this.#onError(error, undefined)
+      this.#fail(error, undefined)
       return 'failed'
     }
     let handled = this.#position
@@ -197,7 +198,7 @@ class CatchUpSubscription implements Subscription {
         await this.#store.storeCheckpoint(this.subscriptionId, next)
       } catch (error) {
         // Not advancing re-delivers the batch: at-least-once, never a skip.
-        this.#onError(error, undefined)
+        this.#fail(error, undefined)
         return 'failed'
       }
       this.#position = next
@@ -205,6 +206,16 @@ class CatchUpSubscription implements Subscription {
     }
     if (failed) return 'failed'
     return page.length === this.#batchSize ? 'more' : 'idle'
+  }
+
+  /** Reports a failure; a closed store cannot recover, so the subscription ends instead of retrying forever. */
+  #fail(error: unknown, event: RecordedEvent | undefined): void {
+    this.#onError(error, event)
+    if (isBulwarkError(error, 'E_STORE_CLOSED')) {
+      this.#stopping = true
+      this.#unwatch?.()
+      for (const w of this.#waiters.splice(0)) w.reject(error)
+    }
   }
 
   #settleWaiters(): void {

@@ -148,6 +148,28 @@ describe('subscribe', () => {
     await expect(sub.waitFor(3)).rejects.toSatisfy((e) => isBulwarkError(e, 'E_ABORTED'))
   })
 
+  it('ends when its store is closed, instead of retrying forever', async () => {
+    const clock = fakeClock()
+    const store = memoryEventStore({ clock })
+    const errors: unknown[] = []
+    const sub = subscribe(store, {
+      subscriptionId: 'c',
+      clock,
+      pollInterval: 100,
+      handler: () => {},
+      onError: (e) => errors.push(e),
+    })
+    await sub.waitFor(0)
+    const pending = sub.waitFor(1).catch((e: unknown) => e)
+    await store.close()
+    await clock.advanceAsync(100)
+    expect(isBulwarkError(await pending, 'E_STORE_CLOSED')).toBe(true)
+    await clock.advanceAsync(10_000)
+    expect(errors).toHaveLength(1)
+    expect(clock.pendingTimers()).toBe(0)
+    await sub.stop()
+  })
+
   it('starts from a given position when no checkpoint is stored', async () => {
     const store = memoryEventStore()
     await store.appendToStream('s', events(5))
