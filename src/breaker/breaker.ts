@@ -140,7 +140,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
       failures: w.failures,
       slowCalls: w.slowCalls,
       inFlight: this.#inFlight,
-      probesInFlight: this.#state === HALF_OPEN ? this.#probes : 0,
+      probesInFlight: this.#probes,
       timeInState: now - this.#since,
       consecutiveOpens: this.#consecutiveOpens,
       slowCallDuration: this.#slowMs,
@@ -324,9 +324,11 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   }
 
   #settleProbe(generation: number, outcome: number): void {
-    if (generation !== this.#generation) return
+    // Permits are released whatever the phase: a probe from an earlier half-open phase (still running after
+    // the circuit reopened) keeps its permit until it settles or hits its deadline, so probes in flight never
+    // exceed permittedCalls, across phases too. Its outcome, though, only counts in its own phase.
     this.#probes--
-    if (outcome === IGNORED) return
+    if (generation !== this.#generation || outcome === IGNORED) return
     const now = this.#clock.now()
     if (outcome !== 0) this.#open(now)
     else if (++this.#probeSuccesses >= this.#o.permittedCalls) {
@@ -348,7 +350,6 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#state = to
     this.#generation++
     this.#since = now
-    this.#probes = 0
     this.#probeSuccesses = 0
     this.#inflight.clear()
     if (to === CLOSED) {

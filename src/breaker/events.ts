@@ -34,7 +34,7 @@ export interface BreakerMetrics {
   slowCalls: number
   /** Calls running now (including half-open probes). */
   inFlight: number
-  /** Half-open probes running now. */
+  /** Half-open probes holding a permit now (a probe keeps it until it settles, is aborted, or hits its deadline). */
   probesInFlight: number
   /** Milliseconds since the current state began. */
   timeInState: number
