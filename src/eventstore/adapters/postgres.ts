@@ -5,13 +5,10 @@
 import pg from 'pg'
 import { type Clock, systemClock } from '../../core/clock.js'
 import { type Duration, parseDuration } from '../../core/duration.js'
-import { BulwarkError, ValidationError } from '../../core/errors.js'
+import { ValidationError } from '../../core/errors.js'
 import { optionalBoolean, optionalFunction, optionalNumber } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
 import {
-  checkExpectedVersion,
-  findIdempotentResult,
-  givenIds,
   isPlainObject,
   iterateAllPages,
   iterateStreamPages,
@@ -48,6 +45,7 @@ import {
   postgresStatements,
   type Statement,
 } from './postgres-sql.js'
+import { retryingAppend } from './retrying-append.js'
 
 /** Options of {@link postgresEventStore}. Give `pool` or `connectionString`. */
 export interface PostgresEventStoreOptions extends EventStoreOptions {
@@ -91,10 +89,6 @@ export interface PostgresEventStoreOptions extends EventStoreOptions {
 export function postgresEventStore(options: PostgresEventStoreOptions): PostgresEventStore {
   return new PostgresEventStore(options)
 }
-
-// A conflicting append re-reads the stream and retries only while the stream moves under it; this bounds
-// a pathological livelock, each round having seen the version change.
-const MAX_APPEND_ATTEMPTS = 100
 
 /** The class behind {@link postgresEventStore}. */
 export class PostgresEventStore implements EventStore {
@@ -187,21 +181,23 @@ export class PostgresEventStore implements EventStore {
     ]
     if (mode === 'exact') values.push(append.expectedVersion)
     const statement = { ...this.#sql.append[mode], values }
-    for (let attempt = 1; ; attempt++) {
-      const written = await this.#tryAppend(statement)
-      if (written) {
-        this.#listener.notifyLocal()
-        const n = append.events.length
-        return { nextExpectedVersion: written.version, firstPosition: written.last - n + 1, lastPosition: written.last }
-      }
-      // Nothing was written. Either the batch was appended before (idempotent retry), or the stream's
-      // version did not match, or it moved between our attempt and now (then we try again).
-      const repeated = await this.#findRepeat(append)
-      if (repeated) return repeated
-      checkExpectedVersion(append.streamId, append.expectedVersion, await this.streamVersion(append.streamId))
-      if (attempt >= MAX_APPEND_ATTEMPTS)
-        throw new BulwarkError('E_STORE_UNAVAILABLE', `Append to ${JSON.stringify(streamId)} kept conflicting`)
-    }
+    const n = append.events.length
+    const result = await retryingAppend(append, {
+      tryAppend: async () => {
+        const written = await this.#tryAppend(statement)
+        return (
+          written && {
+            nextExpectedVersion: written.version,
+            firstPosition: written.last - n + 1,
+            lastPosition: written.last,
+          }
+        )
+      },
+      findStored: (ids) => this.#findStored(ids),
+      streamVersion: () => this.streamVersion(append.streamId),
+    })
+    this.#listener.notifyLocal()
+    return result
   }
 
   async #tryAppend(statement: pg.QueryConfig): Promise<{ version: number; last: number } | undefined> {
@@ -216,20 +212,18 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  async #findRepeat(append: PreparedAppend): Promise<AppendResult | undefined> {
-    const ids = givenIds(append.events)
-    if (ids.length === 0) return undefined
+  async #findStored(ids: string[]): Promise<Map<string, StoredEventLocation>> {
     const { rows } = await this.#run<EventRow>(this.#sql.eventsByIds, [ids])
-    const byId = new Map<string, StoredEventLocation>()
+    // PostgreSQL's uuid type answers in lower case whatever case the id was written in.
+    const asGiven = new Map(ids.map((id) => [id.toLowerCase(), id]))
+    const stored = new Map<string, StoredEventLocation>()
     for (const row of rows)
-      byId.set(row.event_id, {
+      stored.set(asGiven.get(row.event_id) ?? row.event_id, {
         streamId: row.stream_id,
         streamVersion: row.stream_version,
         globalPosition: row.global_position,
       })
-    // PostgreSQL's uuid type answers in lower case whatever case the id was written in.
-    const found = append.events.map((e) => (e.idGiven ? byId.get(e.id.toLowerCase()) : undefined))
-    return findIdempotentResult(append.streamId, append.events, found)
+    return stored
   }
 
   async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
