@@ -54,9 +54,13 @@ it('never admits more than permittedCalls probes and never gets stuck', async ()
               }
               signal.addEventListener('abort', release)
               return new Promise((resolve, reject) => {
-                if (behaviour === 'ok') queueMicrotask(() => (release(), resolve('ok')))
-                if (behaviour === 'fail') queueMicrotask(() => (release(), reject(new Error('fail'))))
-                if (behaviour === 'slow') timers.push(() => (release(), resolve('late')))
+                const settleWith = (fn: () => void) => () => {
+                  release()
+                  fn()
+                }
+                if (behaviour === 'ok') queueMicrotask(settleWith(() => resolve('ok')))
+                if (behaviour === 'fail') queueMicrotask(settleWith(() => reject(new Error('fail'))))
+                if (behaviour === 'slow') timers.push(settleWith(() => resolve('late')))
                 // 'hang' and 'abort' never settle on their own.
               })
             }, controller.signal)
