@@ -87,7 +87,10 @@ export class BreakerModel {
     const outcome = aborted
       ? -1
       : (failed ? FAILED : 0) | (this.now - call.start > this.config.slowCallDuration ? SLOW : 0)
-    if (call.kind === 'probe') return this.settleProbe(call, outcome)
+    if (call.kind === 'probe') {
+      this.settleProbe(call, outcome)
+      return
+    }
     if (aborted || call.counted || call.gen !== this.gen) return
     this.records.push({ t: this.now, outcome })
     this.evaluate()
