@@ -3,7 +3,7 @@ import { expectOptions } from '../core/validate.js'
 import { type Cache, type Invocation, kInvoke } from './cache.js'
 import { validateTags } from './keys.js'
 import type { CacheEntryOptions, GetOrSetOptions, Policy } from './options.js'
-import { resolvePolicy } from './options.js'
+import { defaultPolicy, resolvePolicy } from './options.js'
 
 type AsyncMethod<This, Args extends unknown[], R> = (this: This, ...args: Args) => Promise<R>
 
@@ -188,18 +188,8 @@ function currentCache(decorator: string): Cache {
   return defaultCache
 }
 
-// A policy only used to validate decorator options where they are declared (the cache is not known yet).
-const VALIDATION_BASE: Policy = {
-  ttl: 0,
-  jitter: 0,
-  negativeTtl: undefined,
-  grace: 0,
-  refreshAhead: 0,
-  tags: undefined,
-  soft: 0,
-  hard: Number.POSITIVE_INFINITY,
-  lock: false,
-}
+// Validates decorator options where they are declared; the cache (and its hard timeout) is not known yet.
+const VALIDATION_BASE: Policy = { ...defaultPolicy(), hard: Number.POSITIVE_INFINITY }
 
 /**
  * Separates the decorator's own options from the entry options, validating both now, at class

@@ -1,3 +1,4 @@
+import { BulwarkError, isBulwarkError } from '../core/errors.js'
 import type { CacheContext } from './context.js'
 import type { L1Entry } from './l1.js'
 import type { Policy } from './options.js'
@@ -89,7 +90,15 @@ export function fillL1(ctx: CacheContext, read: Read, entry: L1Entry): void {
 }
 
 function encode(ctx: CacheContext, value: unknown): string {
-  return value === undefined ? UNDEFINED_RAW : ctx.serializer.serialize(value)
+  if (value === undefined) return UNDEFINED_RAW
+  try {
+    return ctx.serializer.serialize(value)
+  } catch (error) {
+    if (isBulwarkError(error, 'E_SERIALIZATION')) throw error
+    throw new BulwarkError('E_SERIALIZATION', `Cannot serialize the value: ${(error as Error).message}`, {
+      cause: error,
+    })
+  }
 }
 
 function decode(ctx: CacheContext, raw: string): unknown {

@@ -27,15 +27,7 @@ export function validateKeys(keys: unknown, maxLength: number): readonly string[
 /** Validates a tag list (the same rules as keys) and returns it. */
 export function validateTags(tags: unknown, maxLength: number, name = 'tags'): readonly string[] {
   const list = typeof tags === 'string' ? [tags] : tags
-  if (!Array.isArray(list)) {
-    throw new BulwarkError(
-      'E_INVALID_OPTION',
-      `Expected \`${name}\` to be a tag or an array of tags, got ${describe(tags)}`,
-      {
-        context: { name, received: tags },
-      },
-    )
-  }
+  if (!Array.isArray(list)) throw invalidKey(name, 'a tag or an array of tags', tags)
   for (let i = 0; i < list.length; i++) validateKey(list[i], maxLength, `${name}[${i}]`)
   return list as readonly string[]
 }

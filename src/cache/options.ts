@@ -168,12 +168,9 @@ const BREAKER_DEFAULTS = {
   slowCallDuration: 250,
 }
 
-/** Validates `options` and merges the defaults. */
-export function resolveCacheOptions(options: CacheOptions | undefined): ResolvedOptions {
-  const o = expectOptions('options', options)
-  const maxKeyLength = optionalNumber('maxKeyLength', o.maxKeyLength, 1024, { min: 1, integer: true })
-  const namespace = validateKey(o.namespace ?? 'bulwark', maxKeyLength, 'namespace')
-  const base: Policy = {
+/** The entry options of a cache that sets none. */
+export function defaultPolicy(): Policy {
+  return {
     ttl: 300_000,
     jitter: 0,
     negativeTtl: undefined,
@@ -184,6 +181,14 @@ export function resolveCacheOptions(options: CacheOptions | undefined): Resolved
     hard: 1_000,
     lock: false,
   }
+}
+
+/** Validates `options` and merges the defaults. */
+export function resolveCacheOptions(options: CacheOptions | undefined): ResolvedOptions {
+  const o = expectOptions('options', options)
+  const maxKeyLength = optionalNumber('maxKeyLength', o.maxKeyLength, 1024, { min: 1, integer: true })
+  const namespace = validateKey(o.namespace ?? 'bulwark', maxKeyLength, 'namespace')
+  const base = defaultPolicy()
   const lock = resolveLock(o.lock)
   base.lock = lock !== undefined && (o.lock === true || (o.lock as CacheLockOptions).enabled !== false)
   return {
