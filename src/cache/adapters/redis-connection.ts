@@ -125,7 +125,8 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefin
   }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(toAbortedError(signal))
-    signal.addEventListener('abort', onAbort, { once: true })
+    // No `{ once: true }`: the listener is always removed, and the option makes both calls slower.
+    signal.addEventListener('abort', onAbort)
     promise.then(
       (value) => {
         signal.removeEventListener('abort', onAbort)
