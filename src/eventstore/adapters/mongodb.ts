@@ -14,19 +14,17 @@
  * positions back untouched, leaving no gap.
  */
 import { type ClientSession, type Collection, type Db, MongoClient, MongoServerError } from 'mongodb'
-import { type Clock, systemClock } from '../../core/clock.js'
+import type { Clock } from '../../core/clock.js'
 import { type Duration, parseDuration } from '../../core/duration.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
-import { optionalFunction } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
 import {
-  isPlainObject,
   iterateAllPages,
   iterateStreamPages,
-  makeUpcast,
   type PreparedAppend,
   prepareAppend,
   prepareSnapshot,
+  resolveStoreOptions,
   type StoredEventLocation,
   type UpcastFn,
   validateCheckpoint,
@@ -131,8 +129,9 @@ export class MongoEventStore implements EventStore {
   #ready: Promise<void> | undefined
   #closed = false
 
-  constructor(options: MongoEventStoreOptions) {
-    if (!isPlainObject(options as unknown)) throw new ValidationError('options', 'an options object', options)
+  constructor(given: MongoEventStoreOptions) {
+    const { clock, upcast } = resolveStoreOptions(given)
+    const options: MongoEventStoreOptions = given ?? {}
     const { client, url, database, collectionPrefix = 'eventstore_' } = options
     if (client !== undefined && typeof client?.db !== 'function')
       throw new ValidationError('client', 'a MongoClient', client)
@@ -142,9 +141,8 @@ export class MongoEventStore implements EventStore {
       throw new ValidationError('database', 'a MongoDB database name', database)
     if (typeof collectionPrefix !== 'string' || !/^[A-Za-z0-9_.-]{0,64}$/.test(collectionPrefix))
       throw new ValidationError('collectionPrefix', 'letters, digits, _, . or - (at most 64)', collectionPrefix)
-    this.#clock = options.clock ?? systemClock
-    optionalFunction('clock.now', this.#clock.now)
-    this.#upcast = makeUpcast(options.upcasters)
+    this.#clock = clock
+    this.#upcast = upcast
     const retryDelayMs = parseDuration(options.watchRetryDelay ?? 1_000, 'watchRetryDelay')
 
     this.#ownsClient = client === undefined

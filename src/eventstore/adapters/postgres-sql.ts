@@ -68,8 +68,11 @@ export interface ReadAllFilters {
   recordedTo: boolean
 }
 
+// bigint columns are cast to float8 so pg hands back numbers, not strings. The casts rename nothing, so
+// every WHERE and ORDER BY below names the table's column through the alias `e`: an unqualified
+// ORDER BY global_position would sort by the float8 output column and lose the index order.
 const EVENT_COLUMNS =
-  'global_position::float8 AS global_position, stream_id, stream_version::float8 AS stream_version, event_id, type, data, metadata, recorded_at'
+  'e.global_position::float8 AS global_position, e.stream_id, e.stream_version::float8 AS stream_version, e.event_id, e.type, e.data, e.metadata, e.recorded_at'
 
 /** FNV-1a, 32 bits, as 8 hex digits: a short, stable tag for statement names. */
 function shortHash(text: string): string {
@@ -166,18 +169,17 @@ CREATE TABLE IF NOT EXISTS ${s}.checkpoints (
     },
     readStreamForwards: st(
       'readStreamForwards',
-      `SELECT ${EVENT_COLUMNS} FROM ${s}.events
-      WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3`,
+      `SELECT ${EVENT_COLUMNS} FROM ${s}.events e
+      WHERE e.stream_id = $1 AND e.stream_version >= $2 ORDER BY e.stream_version LIMIT $3`,
     ),
     readStreamBackwards: st(
       'readStreamBackwards',
-      `SELECT ${EVENT_COLUMNS} FROM ${s}.events
-      WHERE stream_id = $1 AND stream_version <= $2 ORDER BY stream_version DESC LIMIT $3`,
+      `SELECT ${EVENT_COLUMNS} FROM ${s}.events e
+      WHERE e.stream_id = $1 AND e.stream_version <= $2 ORDER BY e.stream_version DESC LIMIT $3`,
     ),
     eventsByIds: st(
       'eventsByIds',
-      `SELECT ${EVENT_COLUMNS} FROM ${s}.events
-      WHERE event_id = ANY($1::uuid[])`,
+      `SELECT ${EVENT_COLUMNS} FROM ${s}.events e WHERE e.event_id = ANY($1::uuid[])`,
     ),
     streamVersion: st('streamVersion', `SELECT version::float8 AS version FROM ${s}.streams WHERE stream_id = $1`),
     headPosition: st('headPosition', `SELECT last::float8 AS last FROM ${s}.positions WHERE id = 1`),
@@ -204,15 +206,15 @@ CREATE TABLE IF NOT EXISTS ${s}.checkpoints (
     ),
     readAll(filters) {
       // $1 after, $2 limit; the optional filters take the next parameters in this order.
-      const where = ['global_position > $1']
+      const where = ['e.global_position > $1']
       let n = 2
-      if (filters.types) where.push(`type = ANY($${++n}::text[])`)
-      if (filters.recordedFrom) where.push(`recorded_at >= $${++n}::timestamptz`)
-      if (filters.recordedTo) where.push(`recorded_at < $${++n}::timestamptz`)
+      if (filters.types) where.push(`e.type = ANY($${++n}::text[])`)
+      if (filters.recordedFrom) where.push(`e.recorded_at >= $${++n}::timestamptz`)
+      if (filters.recordedTo) where.push(`e.recorded_at < $${++n}::timestamptz`)
       const key = `${+filters.types}${+filters.recordedFrom}${+filters.recordedTo}`
       return st(
         `readAll${key}`,
-        `SELECT ${EVENT_COLUMNS} FROM ${s}.events WHERE ${where.join(' AND ')} ORDER BY global_position LIMIT $2`,
+        `SELECT ${EVENT_COLUMNS} FROM ${s}.events e WHERE ${where.join(' AND ')} ORDER BY e.global_position LIMIT $2`,
       )
     },
   }

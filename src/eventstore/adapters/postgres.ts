@@ -3,19 +3,18 @@
  * How positions stay gap-free and in commit order is explained in `postgres-sql.ts`.
  */
 import pg from 'pg'
-import { type Clock, systemClock } from '../../core/clock.js'
+import type { Clock } from '../../core/clock.js'
 import { type Duration, parseDuration } from '../../core/duration.js'
 import { ValidationError } from '../../core/errors.js'
-import { optionalBoolean, optionalFunction, optionalNumber } from '../../core/validate.js'
+import { optionalBoolean, optionalNumber } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
 import {
-  isPlainObject,
   iterateAllPages,
   iterateStreamPages,
-  makeUpcast,
   type PreparedAppend,
   prepareAppend,
   prepareSnapshot,
+  resolveStoreOptions,
   type StoredEventLocation,
   type UpcastFn,
   validateCheckpoint,
@@ -102,8 +101,9 @@ export class PostgresEventStore implements EventStore {
   #ready: Promise<void> | undefined
   #closed = false
 
-  constructor(options: PostgresEventStoreOptions) {
-    if (!isPlainObject(options as unknown)) throw new ValidationError('options', 'an options object', options)
+  constructor(given: PostgresEventStoreOptions) {
+    const { clock, upcast } = resolveStoreOptions(given)
+    const options: PostgresEventStoreOptions = given ?? {}
     const { pool, connectionString, schema = 'bulwark_eventstore' } = options
     if (pool !== undefined && (typeof pool?.query !== 'function' || typeof pool.connect !== 'function'))
       throw new ValidationError('pool', 'a pg Pool', pool)
@@ -116,9 +116,8 @@ export class PostgresEventStore implements EventStore {
         schema,
       )
     const poolSize = optionalNumber('poolSize', options.poolSize, 10, { min: 1, integer: true })
-    this.#clock = options.clock ?? systemClock
-    optionalFunction('clock.now', this.#clock.now)
-    this.#upcast = makeUpcast(options.upcasters)
+    this.#clock = clock
+    this.#upcast = upcast
     this.#autoMigrate = optionalBoolean('autoMigrate', options.autoMigrate, true)
     const notify = optionalBoolean('notify', options.notify, true)
     const retryDelayMs = parseDuration(options.listenRetryDelay ?? 1_000, 'listenRetryDelay')
