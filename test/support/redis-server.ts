@@ -28,6 +28,10 @@ export interface RedisServer {
   stop(): Promise<void>
   /** SIGKILL: the process dies at once, as in a crash. */
   kill(): Promise<void>
+  /** SIGSTOP: the server hangs with its connections open, answering nothing (a stalled Redis). */
+  freeze(): void
+  /** SIGCONT: the frozen server answers again. */
+  thaw(): void
   /** Kills and starts again on the same port. */
   restart(): Promise<void>
   /** `CLIENT KILL TYPE <type>`; resolves to the number of connections closed. */
@@ -107,6 +111,7 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
 
   const kill = async (): Promise<void> => {
     const current = child
+    current?.kill('SIGCONT')
     current?.kill('SIGKILL')
     await exited(current)
   }
@@ -125,6 +130,12 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
       await exited(current)
     },
     kill,
+    freeze() {
+      child?.kill('SIGSTOP')
+    },
+    thaw() {
+      child?.kill('SIGCONT')
+    },
     async restart() {
       await kill()
       await spawnServer()
@@ -135,4 +146,14 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
     command,
     close: kill,
   }
+}
+
+/** Deletes every key matching `pattern` (SCAN + UNLINK, never KEYS or FLUSHDB): test and bench cleanup. */
+export async function unlinkMatching(client: Redis, pattern: string): Promise<void> {
+  let cursor = '0'
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000)
+    if (keys.length > 0) await client.unlink(keys)
+    cursor = next
+  } while (cursor !== '0')
 }

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { describeWithRedis, redisUrl } from '../../../test/services.js'
-import { type RedisServer, startRedisServer } from '../../../test/support/redis-server.js'
+import { type RedisServer, startRedisServer, unlinkMatching } from '../../../test/support/redis-server.js'
 import { isBulwarkError } from '../../core/errors.js'
 import { cacheDriverSuite } from '../../testing/cache-suites.js'
 import type { L2Entry } from '../types.js'
@@ -19,16 +19,6 @@ const entry = (value: string, ttl = 60_000, tags?: string[]): L2Entry => ({
   tags,
 })
 
-/** Deletes every key this file wrote to the shared Redis (entries, tag sets, locks). */
-async function cleanShared(admin: Redis): Promise<void> {
-  let cursor = '0'
-  do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `${run}:*`, 'COUNT', 1_000)
-    if (keys.length > 0) await admin.unlink(keys)
-    cursor = next
-  } while (cursor !== '0')
-}
-
 async function commandCalls(server: RedisServer, command: string): Promise<number> {
   const info = (await server.command('INFO', 'commandstats')) as string
   const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)
@@ -41,7 +31,7 @@ describeWithRedis('redis cache driver', () => {
     admin = new Redis(redisUrl())
   })
   afterAll(async () => {
-    await cleanShared(admin)
+    await unlinkMatching(admin, `${run}:*`)
     admin.disconnect()
   })
 

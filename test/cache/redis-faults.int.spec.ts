@@ -1,0 +1,130 @@
+/**
+ * The cache against a Redis that fails: a private redis-server (never the shared one) whose pub/sub
+ * connections are killed, and which is killed outright in the middle of a load and started again.
+ */
+import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest'
+import { type Cache, createCache, redisBus, redisCacheDriver } from '../../src/cache/index.js'
+import { describeWithRedis } from '../services.js'
+import { type RedisServer, startRedisServer } from '../support/redis-server.js'
+
+describeWithRedis('cache with a failing Redis', () => {
+  let server: RedisServer
+  let caches: Cache[] = []
+  const open = (options: Parameters<typeof createCache>[0] = {}) => {
+    const cache = createCache({
+      l2: redisCacheDriver({ url: server.url }),
+      bus: redisBus({ url: server.url }),
+      ...options,
+    })
+    caches.push(cache)
+    return cache
+  }
+
+  beforeAll(async () => {
+    server = await startRedisServer()
+  })
+  afterAll(() => server.close())
+  afterEach(async () => {
+    if (!server.running) await server.start()
+    await Promise.all(caches.map((cache) => cache.disconnect()))
+    caches = []
+  })
+
+  it('a dropped bus connection (CLIENT KILL TYPE pubsub) flushes L1 once it is back', async () => {
+    const cache = open()
+    await cache.ready()
+    await cache.getOrSet('a', () => 'A')
+    await cache.getOrSet('b', () => 'B')
+    await cache.settled()
+    expect(cache.stats().l1Entries).toBe(2)
+    const reconnected = new Promise<void>((resolve) => cache.once('busReconnected', resolve))
+    const disconnected = vi.fn()
+    cache.on('busDisconnected', disconnected)
+
+    expect(await server.clientKill('pubsub')).toBe(1)
+    await reconnected
+
+    expect(disconnected).toHaveBeenCalledTimes(1)
+    expect(cache.stats()).toMatchObject({ busReconnects: 1, l1Entries: 0 })
+    const l2Hits = cache.stats().l2Hits
+    expect(await cache.get('a')).toBe('A')
+    expect(cache.stats().l2Hits).toBe(l2Hits + 1)
+  })
+
+  /**
+   * 50 workers calling `getOrSet` in a loop over 20 keys (L1 off, so every call asks L2), timing each
+   * call and keeping every error, while `fault` breaks Redis and `repair` brings it back. Resolves once
+   * L2 hits have resumed after the repair.
+   */
+  async function underLoad(cache: Cache, fault: () => Promise<void>, repair: () => Promise<void>) {
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`)
+    for (const key of keys) await cache.set(key, key)
+    const latencies: number[] = []
+    const errors: unknown[] = []
+    let running = true
+    const worker = async (w: number) => {
+      for (let i = 0; running; i++) {
+        const key = keys[(w + i) % keys.length] as string
+        const started = performance.now()
+        try {
+          const value = await cache.getOrSet(key, () => key)
+          if (value !== key) errors.push(new Error(`wrong value ${String(value)} for ${key}`))
+        } catch (error) {
+          errors.push(error)
+        }
+        latencies.push(performance.now() - started)
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    }
+    const load = Promise.all(Array.from({ length: 50 }, (_, w) => worker(w)))
+    try {
+      await vi.waitFor(() => expect(cache.stats().l2Hits).toBeGreaterThan(200))
+      await fault()
+      await vi.waitFor(() => expect(cache.stats().l2Errors).toBeGreaterThan(0))
+      const callsBefore = latencies.length
+      // Keep the load on the broken Redis for a while (longer than the hard timeout).
+      await new Promise((resolve) => setTimeout(resolve, 600))
+      const duringOutage = latencies.length - callsBefore
+      await repair()
+      const hitsAtRepair = cache.stats().l2Hits
+      await vi.waitFor(() => expect(cache.stats().l2Hits).toBeGreaterThan(hitsAtRepair + 100), { timeout: 15_000 })
+      return { errors, latencies, duringOutage }
+    } finally {
+      running = false
+      await load
+    }
+  }
+
+  const HARD = 200
+  const faultyCache = () =>
+    open({ l1: { enabled: false }, timeout: { hard: HARD }, breaker: { openDuration: 300, minimumCalls: 5 } })
+
+  it('Redis killed during concurrent getOrSet calls: no error, no wait past the hard timeout, L2 used after restart', async () => {
+    const cache = faultyCache()
+    await cache.ready()
+    const { errors, latencies, duringOutage } = await underLoad(
+      cache,
+      () => server.kill(),
+      () => server.start(),
+    )
+    expect(errors).toEqual([])
+    expect(duringOutage).toBeGreaterThan(0)
+    // A correctness bound, not a speed claim: the hard timeout plus a generous margin for a busy machine.
+    expect(Math.max(...latencies)).toBeLessThan(HARD + 800)
+  })
+
+  it('Redis frozen (SIGSTOP, connections open, no answers): callers give up at the hard timeout, L2 used after', async () => {
+    const cache = faultyCache()
+    await cache.ready()
+    const { errors, latencies, duringOutage } = await underLoad(
+      cache,
+      async () => server.freeze(),
+      async () => server.thaw(),
+    )
+    expect(errors).toEqual([])
+    expect(duringOutage).toBeGreaterThan(0)
+    // Calls stuck on the frozen server waited for the hard timeout, and no longer (plus the margin).
+    expect(Math.max(...latencies)).toBeGreaterThanOrEqual(HARD * 0.9)
+    expect(Math.max(...latencies)).toBeLessThan(HARD + 800)
+  })
+})
