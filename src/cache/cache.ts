@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'eventemitter3'
-import type { Clock } from '../core/clock.js'
 import { ValidationError } from '../core/errors.js'
 import { type BatchLoader, getOrSetMany } from './batch.js'
+import type { CoarseClock } from './coarse-clock.js'
 import type { CacheContext } from './context.js'
 import { validateKey, validateKeys, validateTags } from './keys.js'
 import type { L1, L1Entry } from './l1.js'
@@ -17,14 +17,16 @@ export interface GetOptions {
   timeout?: CacheTimeoutOptions
 }
 
-/** Internal entry point of the decorators: a hit without allocating the loader closure. */
-export const kInvoke: unique symbol = Symbol('bulwark.cache.invoke')
+/** Internal entry points of the decorators, so a hit allocates no loader closure. */
+export const kPeek: unique symbol = Symbol('bulwark.cache.peek')
+export const kResolve: unique symbol = Symbol('bulwark.cache.resolve')
 
-/** A decorated method as the cache sees it: how to build its key, the method, its entry options. */
+/** A call of a decorated method that missed (or is due for refresh): what to run, and how to cache it. */
 export interface Invocation<T> {
-  key: (...args: unknown[]) => string
   method: (...args: never[]) => Promise<T>
   options: GetOrSetOptions | undefined
+  self: unknown
+  args: unknown[]
 }
 
 type Listener<E extends keyof CacheEvents> = EventEmitter.EventListener<CacheEvents, E>
@@ -50,7 +52,7 @@ export class Cache {
   readonly #ready: Promise<void>
   // Copies of what the hit path reads, one property load away.
   readonly #l1: L1
-  readonly #clock: Clock
+  readonly #clock: CoarseClock
   readonly #counters: Counters
 
   /** @internal Use {@link createCache}. */
@@ -59,7 +61,7 @@ export class Cache {
     this.#prefix = prefix
     this.#ready = ready
     this.#l1 = ctx.l1
-    this.#clock = ctx.clock
+    this.#clock = ctx.coarseClock
     this.#counters = ctx.counters
   }
 
@@ -249,12 +251,14 @@ export class Cache {
     return this.#ctx.disconnect()
   }
 
-  /** @internal The decorators' entry: like `getOrSet` on `call.key(...args)`, without a loader closure on a hit. */
-  [kInvoke]<T>(call: Invocation<T>, self: unknown, args: unknown[]): Promise<T> {
-    const key = call.key(...args)
-    const entry = this.#hit(key)
-    if (entry !== undefined && entry.refreshAt === Number.POSITIVE_INFINITY) return Promise.resolve(entry.value as T)
-    const loader = () => call.method.apply(self, args as never[])
+  /** @internal The decorators' hit path: the fresh L1 entry of `key` (counted as a hit), or `undefined`. */
+  [kPeek](key: unknown): L1Entry | undefined {
+    return this.#hit(key)
+  }
+
+  /** @internal The decorators' other path: a miss (`entry` undefined) or a hit due for refresh-ahead. */
+  [kResolve]<T>(key: string, entry: L1Entry | undefined, call: Invocation<T>): Promise<T> {
+    const loader = () => call.method.apply(call.self, call.args as never[])
     if (entry === undefined) return this.#miss(key, loader, call.options)
     this.#maybeRefresh(key, entry, loader, call.options)
     return Promise.resolve(entry.value as T)

@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js'
 import { TypedEmitter } from '../core/events.js'
 import { Background } from './background.js'
+import { CoarseClock } from './coarse-clock.js'
 import { createL1, type L1 } from './l1.js'
 import { type L2Executor, L2Gateway } from './l2.js'
 import type { Policy, ResolvedOptions } from './options.js'
@@ -17,6 +18,8 @@ export class CacheContext {
   readonly options: ResolvedOptions
   readonly policy: Policy
   readonly clock: Clock
+  /** The clock of the L1 hit path (see `CoarseClock`). */
+  readonly coarseClock: CoarseClock
   readonly l1: L1
   readonly l2: L2Gateway | undefined
   readonly serializer: Serializer
@@ -40,6 +43,7 @@ export class CacheContext {
     this.options = options
     this.policy = options.policy
     this.clock = options.clock
+    this.coarseClock = new CoarseClock(options.clock)
     this.serializer = options.serializer
     this.l1 = createL1(options.l1)
     this.versions = new Versions(options.clock)

@@ -1,6 +1,6 @@
 import { BulwarkError, ValidationError } from '../core/errors.js'
 import { expectOptions } from '../core/validate.js'
-import { type Cache, type Invocation, kInvoke } from './cache.js'
+import { type Cache, kPeek, kResolve } from './cache.js'
 import { validateTags } from './keys.js'
 import type { CacheEntryOptions, GetOrSetOptions, Policy } from './options.js'
 import { defaultPolicy, resolvePolicy } from './options.js'
@@ -82,16 +82,27 @@ export function setDefaultCache(cache: Cache | undefined): void {
  */
 export function cached<Args extends unknown[]>(options: CachedOptions<Args>): CacheMethodDecorator<Args> {
   const { key, cache, entry } = split(expectOptions('options', options), true)
+  const keyOf = key as (...args: unknown[]) => string
   return methodDecorator('cached', (method) => {
-    const call: Invocation<unknown> = { key: key as (...args: unknown[]) => string, method, options: entry }
-    return function (this: unknown, ...args: unknown[]): Promise<unknown> {
+    // The hit path allocates nothing: no rest array (the arguments are copied only on a miss), no
+    // loader closure, one argument passed straight to the key function in the common case.
+    // biome-ignore-start lint/complexity/noArguments: indexed reads and `apply` forwarding do not materialize `arguments`
+    return function (this: unknown, arg?: unknown): Promise<unknown> {
       try {
-        return (cache ?? currentCache('cached'))[kInvoke](call, this, args)
+        const target = cache ?? currentCache('cached')
+        const count = arguments.length
+        const k = count <= 1 ? keyOf(arg) : keyOf.apply(undefined, arguments as unknown as unknown[])
+        const hit = target[kPeek](k)
+        if (hit !== undefined && hit.refreshAt === Number.POSITIVE_INFINITY) return Promise.resolve(hit.value)
+        const args: unknown[] = new Array(count)
+        for (let i = 0; i < count; i++) args[i] = arguments[i]
+        return target[kResolve](k, hit, { method, options: entry, self: this, args })
       } catch (error) {
         // An async method reports every failure through its promise, a missing cache or a key function's too.
         return Promise.reject(error)
       }
     }
+    // biome-ignore-end lint/complexity/noArguments: see above
   })
 }
 
