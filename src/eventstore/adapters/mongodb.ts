@@ -13,7 +13,7 @@
  * reader that sees position p sees every position before it, and an aborted append gives its
  * positions back untouched, leaving no gap.
  */
-import { type ClientSession, type Collection, type Db, MongoClient, MongoServerError } from 'mongodb'
+import { type ClientSession, type Collection, type Db, MongoClient, MongoServerError, ReadConcern } from 'mongodb'
 import type { Clock } from '../../core/clock.js'
 import { type Duration, parseDuration } from '../../core/duration.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
@@ -147,7 +147,10 @@ export class MongoEventStore implements EventStore {
 
     this.#ownsClient = client === undefined
     this.#client = client ?? createClient(url as string)
-    this.#db = this.#client.db(database)
+    // Majority reads and writes: a reader never sees an event that a failover could roll back (a
+    // subscription that had handled it would skip the different event that later took its position),
+    // and an append is acknowledged only once it survives a failover.
+    this.#db = this.#client.db(database, { readConcern: new ReadConcern('majority'), writeConcern: { w: 'majority' } })
     this.#events = this.#db.collection<EventDocument>(`${collectionPrefix}events`)
     this.#streams = this.#db.collection<StreamDocument>(`${collectionPrefix}streams`)
     this.#counters = this.#db.collection<CounterDocument>(`${collectionPrefix}counters`)
