@@ -182,3 +182,26 @@ describe('list', () => {
     await running
   })
 })
+
+describe('recover and the deadline', () => {
+  it('re-runs a step left started by a crash even past the deadline, then compensates for the deadline', async () => {
+    const log: string[] = []
+    const saga = defineSaga('late-recovery', { deadline: '10s' })
+      .step('a', { run: () => 'A', compensate: () => void log.push('undo a') })
+      .step('b', {
+        run: ({ signal, attempt }) => {
+          log.push(`run b attempt=${attempt} aborted=${signal.aborted}`)
+          return 'B'
+        },
+        compensate: ({ output }) => void log.push(`undo b ${output}`),
+      })
+      .step('c', { kind: 'pivot', run: () => void log.push('c ran') })
+    const first = harness({ hooks: crashAt(2, 'after') }) // [Executed(a), StepStarted(b)] committed, then the crash
+    await expect(first.orchestrator.start(saga, null, { sagaId: 'dl' })).rejects.toBeInstanceOf(Crash)
+    await first.clock.advanceAsync(60_000)
+    const restarted = createSagaOrchestrator({ store: first.store, clock: first.clock, sagas: [saga] })
+    const [state] = (await restarted.recover()).resumed
+    expect(log).toEqual(['run b attempt=2 aborted=false', 'undo b B', 'undo a'])
+    expect(state).toMatchObject({ status: 'aborted', failure: { code: 'E_SAGA_DEADLINE' } })
+  })
+})

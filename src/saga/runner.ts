@@ -78,14 +78,20 @@ export class SagaRunner {
   private async forward(): Promise<void> {
     const group = this.nextGroup()
     if (group === undefined) return this.commit([sagaEvent('SagaCompleted', { at: this.now() })])
-    if (!this.state.pastPivot && this.state.deadline !== undefined && this.now() >= this.state.deadline) {
+    // A step started before a crash, with no recorded outcome, runs again whatever the deadline says: its
+    // effect may have happened, and only a re-run with the same key tells (a pivot cannot be compensated).
+    const deadline = group.some((s) => this.stepState(s.name).status === 'started') ? undefined : this.deadlineSignal
+    if (deadline && !this.state.pastPivot && this.now() >= this.state.deadline!) {
       return this.commit([sagaEvent('CompensationStarted', { reason: deadlineFailure(), at: this.now() })])
     }
     const states = group.map((step) => this.stepState(step.name))
     await this.commit(
       states.map((s) => sagaEvent('StepStarted', { step: s.name, attempt: s.attempts + 1, at: this.now() })),
     )
-    const outcomes = await Promise.all(group.map((step) => this.runStep(step)))
+    const outcomes =
+      group.length === 1
+        ? [await this.runStep(group[0]!, deadline)]
+        : await Promise.all(group.map((s) => this.runStep(s, deadline)))
     const events: SagaEvent[] = []
     const failures: SagaFailure[] = []
     const retriable = group[0]!.kind === 'retriable'
@@ -177,31 +183,31 @@ export class SagaRunner {
     await sleep(backoffDelay(backoff, worst), { clock: this.ctx.options.clock, signal: this.ctx.shutdown })
   }
 
-  private async runStep(step: DefinedStep): Promise<Outcome> {
+  private async runStep(step: DefinedStep, deadline: AbortSignal | undefined): Promise<Outcome> {
     const st = this.stepState(step.name)
     const priorRuns = st.attempts - 1
     const signal =
-      this.deadlineSignal && !this.state.pastPivot
-        ? AbortSignal.any([this.ctx.shutdown, this.deadlineSignal])
-        : this.ctx.shutdown
-    const base = {
-      sagaId: this.state.sagaId,
-      step: step.name,
-      input: this.state.input,
-      outputs: { ...this.state.outputs },
-      idempotencyKey: `${this.state.sagaId}:${step.name}`,
-    }
+      deadline && !this.state.pastPivot ? AbortSignal.any([this.ctx.shutdown, deadline]) : this.ctx.shutdown
+    const { sagaId, input } = this.state
+    // A copy: a step cannot change the recorded outputs, nor see later steps' outputs appear in its context.
+    const outputs = { ...this.state.outputs }
+    const idempotencyKey = `${sagaId}:${step.name}`
     const execute = this.executor(step)
     try {
       let calls = priorRuns
+      // The context is built in place (no spread): this is the per-step hot path.
       const output = execute
-        ? await execute((c) => step.run({ ...base, signal: c.signal, attempt: ++calls }), signal)
-        : await step.run({ ...base, signal, attempt: priorRuns + 1 })
+        ? await execute(
+            (c) =>
+              step.run({ sagaId, step: step.name, input, outputs, idempotencyKey, signal: c.signal, attempt: ++calls }),
+            signal,
+          )
+        : await step.run({ sagaId, step: step.name, input, outputs, idempotencyKey, signal, attempt: priorRuns + 1 })
       return { step, ok: true, output }
     } catch (error) {
       if (this.ctx.shutdown.aborted) throw error
       // A step that gave up because the deadline aborted its signal failed for that reason, whatever it threw.
-      const cause = this.deadlineSignal?.aborted && !this.state.pastPivot ? this.deadlineSignal.reason : error
+      const cause = deadline?.aborted && !this.state.pastPivot ? deadline.reason : error
       return { step, ok: false, error: toFailure(cause, step.name) }
     }
   }

@@ -1,0 +1,74 @@
+/**
+ * One life of the process under test in the saga crash test (run with tsx by crash.unit.spec.ts):
+ * recover() what the previous life left, then start this round's orders (and any earlier order that never
+ * got as far as SagaStarted), all against SQLite, with crash points that SIGKILL the process.
+ *
+ * Usage: tsx crash-child.ts <dir> <round> <perRound> <seed> <probability>
+ */
+import { join } from 'node:path'
+import { sqliteEventStore } from '../../src/eventstore/adapters/sqlite.js'
+import { createSagaOrchestrator, defineSaga } from '../../src/saga/index.js'
+import { crashPoints } from '../../src/testing/crash-points.js'
+import { type OrderPlan, openServices, orderIds, planOrder, services } from './crash-services.js'
+
+const [dir, roundArg, perRoundArg, seedArg, probabilityArg] = process.argv.slice(2)
+const round = Number(roundArg)
+const crash = crashPoints({ probability: Number(probabilityArg), seed: Number(seedArg) })
+const store = sqliteEventStore({ path: join(dir!, 'events.db') })
+const svc = services(openServices(join(dir!, 'services.db')), crash.maybeCrash)
+
+const placeOrder = defineSaga<OrderPlan>('place-order')
+  .parallel([
+    {
+      name: 'reserve',
+      run: ({ input, idempotencyKey }) => svc.reserve(idempotencyKey, input),
+      compensate: ({ input, idempotencyKey }) => svc.release(idempotencyKey, input),
+    },
+    {
+      name: 'charge',
+      run: ({ input, idempotencyKey }) => svc.charge(idempotencyKey, input),
+      compensate: ({ input, idempotencyKey }) => svc.refund(idempotencyKey, input),
+    },
+  ])
+  .step('ship', { kind: 'pivot', run: ({ input, idempotencyKey }) => svc.ship(idempotencyKey, input) })
+  .step('confirm', { kind: 'retriable', run: ({ input, idempotencyKey }) => svc.confirm(idempotencyKey, input) })
+
+const orchestrator = createSagaOrchestrator({
+  store,
+  sagas: [placeOrder],
+  compensationRetry: { maxAttempts: 4, initialDelay: 2, maxDelay: 10 },
+  retriableRetry: { initialDelay: 2, maxDelay: 10 },
+  hooks: {
+    beforeAppend: () => crash.maybeCrash('before-append'),
+    afterAppend: () => crash.maybeCrash('after-append'),
+  },
+})
+
+async function main(): Promise<void> {
+  // The system clock's timers are unref'd (they never keep a process alive); this script has nothing else
+  // to wait on during a backoff, so it keeps itself alive until its sagas are done.
+  const keepAlive = setInterval(() => undefined, 1_000)
+  const recovered = await orchestrator.recover()
+  if (recovered.failed.length > 0)
+    throw new Error(`recover failed: ${recovered.failed.map((f) => f.error.message).join('; ')}`)
+  const pending: string[] = []
+  for (const orderId of orderIds(round + 1, Number(perRoundArg))) {
+    if (!(await orchestrator.get(orderId))) pending.push(orderId)
+  }
+  const results = await Promise.all(pending.map((id) => orchestrator.start(placeOrder, planOrder(id), { sagaId: id })))
+  const unfinished = [...recovered.resumed, ...results].filter(
+    (s) => s.status === 'running' || s.status === 'compensating',
+  )
+  if (unfinished.length > 0) throw new Error(`sagas left unfinished: ${unfinished.map((s) => s.sagaId).join(', ')}`)
+  process.stdout.write(`${JSON.stringify({ recovered: recovered.resumed.length, started: pending.length })}\n`)
+  await store.close()
+  clearInterval(keepAlive)
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`${(error as Error).stack}\n`)
+    process.exit(1)
+  },
+)
