@@ -177,10 +177,7 @@ CREATE TABLE IF NOT EXISTS ${s}.checkpoints (
       `SELECT ${EVENT_COLUMNS} FROM ${s}.events e
       WHERE e.stream_id = $1 AND e.stream_version <= $2 ORDER BY e.stream_version DESC LIMIT $3`,
     ),
-    eventsByIds: st(
-      'eventsByIds',
-      `SELECT ${EVENT_COLUMNS} FROM ${s}.events e WHERE e.event_id = ANY($1::uuid[])`,
-    ),
+    eventsByIds: st('eventsByIds', `SELECT ${EVENT_COLUMNS} FROM ${s}.events e WHERE e.event_id = ANY($1::uuid[])`),
     streamVersion: st('streamVersion', `SELECT version::float8 AS version FROM ${s}.streams WHERE stream_id = $1`),
     headPosition: st('headPosition', `SELECT last::float8 AS last FROM ${s}.positions WHERE id = 1`),
     saveSnapshot: st(
