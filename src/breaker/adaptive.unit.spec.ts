@@ -43,7 +43,7 @@ describe('adaptive slow-call threshold', () => {
     })
     await calls(breaker, clock, 64, 20)
     expect(breaker.metrics().slowCalls).toBe(0)
-    const threshold = breaker.metrics().slowCallDuration
+    const threshold = breaker.metrics().slowCallDuration as number
     expect(threshold).toBeLessThan(80)
     // A hung dependency: calls now take 10x longer than usual and are counted slow before they finish.
     const hung = deferred()
@@ -55,10 +55,10 @@ describe('adaptive slow-call threshold', () => {
 
   it('is clamped between floor and ceiling', async () => {
     const clock = fakeClock()
-    const fast = circuitBreaker({ clock, adaptiveSlowCall: { floor: '200ms', minSamples: 10 } })
+    const fast = circuitBreaker({ clock, minimumCalls: 1000, adaptiveSlowCall: { floor: '200ms', minSamples: 10 } })
     await calls(fast, clock, 40, 1)
     expect(fast.metrics().slowCallDuration).toBe(200)
-    const slow = circuitBreaker({ clock, adaptiveSlowCall: { ceiling: '1s', minSamples: 10 } })
+    const slow = circuitBreaker({ clock, minimumCalls: 1000, adaptiveSlowCall: { ceiling: '1s', minSamples: 10 } })
     await calls(slow, clock, 40, 5_000)
     expect(slow.metrics().slowCallDuration).toBe(1_000)
   })

@@ -32,7 +32,7 @@ const configArb: fc.Arbitrary<ModelConfig> = fc.record({
   minimumCalls: fc.integer({ min: 1, max: 6 }),
   failureRateThreshold: fc.constantFrom(0.25, 0.5, 0.6, 1),
   slowCallRateThreshold: fc.constantFrom(0.5, 1),
-  slowCallDuration: fc.constantFrom(5, 10, 25),
+  slowCallDuration: fc.constantFrom(5, 10, 25, undefined),
   openDuration: fc.constantFrom(0, 10, 30),
   permittedCalls: fc.integer({ min: 1, max: 3 }),
   deadline: fc.constantFrom(8, 15, 40),

@@ -1,13 +1,14 @@
 import { toAbortedError } from '../core/abort.js'
 import type { Clock } from '../core/clock.js'
-import { TimeoutError } from '../core/errors.js'
 import { TypedEmitter } from '../core/events.js'
 import { LatencyHistogram } from './adaptive.js'
-import { contextFor, invoke, linkSignal } from './context.js'
+import { contextFor } from './context.js'
 import { BrokenCircuitError, IsolatedCircuitError, ThrottledError } from './errors.js'
 import type { BreakerEvents, BreakerMetrics, RejectionReason } from './events.js'
 import { InFlightTracker } from './in-flight.js'
 import { type CircuitBreakerOptions, type ResolvedBreakerOptions, resolveBreakerOptions } from './options.js'
+import { IGNORED, type ProbeHost, runProbe } from './probe.js'
+import { DeferredRejections } from './reject.js'
 import { type BreakerSnapshot, validateSnapshot } from './snapshot.js'
 import { SreThrottle } from './throttle.js'
 import type { CircuitState, Outcome, Policy, PolicyFn } from './types.js'
@@ -19,16 +20,15 @@ const HALF_OPEN = 2
 const FORCED_OPEN = 3
 const DISABLED = 4
 const NAMES: readonly CircuitState[] = ['closed', 'open', 'half_open', 'forced_open', 'disabled']
-/** A probe outcome that decides nothing (its caller aborted it). */
-const IGNORED = -1
 
 /**
  * A circuit breaker (see {@link circuitBreaker}).
  *
- * Design of the hot path: in CLOSED a call costs two clock reads, a few typed-array writes (the window ring
- * and the in-flight ring) and one async frame; no timer, no closure. Transitions out of OPEN are decided
- * lazily when a call arrives or the state is read, so an open breaker holds no timer either. Only
- * half-open probes (at most `permittedCalls`) get a deadline timer each.
+ * The closed path does only what the options need, decided once at construction: with slow-call detection
+ * (or adaptive options) a call costs two clock reads and a few typed-array writes (window ring, in-flight
+ * ring); without it, no clock read at all for a count window. Never a timer, never a closure. OPEN -> HALF_OPEN
+ * is decided lazily when a call arrives or the state is read, so an open breaker holds no timer either;
+ * only half-open probes (at most `permittedCalls`) get a deadline timer each.
  */
 export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Policy {
   readonly name: string
@@ -38,8 +38,14 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   readonly #inflight: InFlightTracker
   readonly #histogram: LatencyHistogram | undefined
   readonly #throttle: SreThrottle | undefined
+  /** Calls are timed (start and end): slow-call detection or adaptive options are on. */
+  readonly #timesCalls: boolean
+  /** The end of a call is read from the clock: timed calls, a time window, or throttling. */
+  readonly #readsEnd: boolean
   readonly #failuresTrip: boolean
   readonly #throttled: ThrottledError
+  readonly #rejections = new DeferredRejections()
+  readonly #probeHost: ProbeHost
   readonly #onSlowInFlight = (elapsed: number, now: number) => {
     this.#window.record(now, SLOW)
     this.#totals.slowCalls++
@@ -51,8 +57,12 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   #since: number
   #openUntil = 0
   #consecutiveOpens = 0
+  /** The slow-call threshold in force; +Infinity when slow-call detection is off. */
   #slowMs: number
-  #rejection: BrokenCircuitError
+  #rejection!: BrokenCircuitError
+  /** What `tryExecute` resolves with while the circuit rejects: one shared promise per open period. */
+  #rejectedOutcome!: Promise<Outcome<never>>
+  /** Probes holding a permit, whatever their phase: a permit is held until the probe settles. */
   #probes = 0
   #probeSuccesses = 0
   #inFlight = 0
@@ -67,12 +77,22 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#window =
       o.window.type === 'count' ? new CountWindow(o.window.size) : new TimeWindow(o.window.duration, o.window.buckets)
     this.#inflight = new InFlightTracker(o.maxTrackedCalls)
-    this.#slowMs = o.slowCallDuration
-    this.#histogram = o.adaptive && new LatencyHistogram(o.adaptive, o.slowCallDuration)
+    this.#slowMs = o.slowCallDuration ?? o.adaptive?.ceiling ?? Number.POSITIVE_INFINITY
+    this.#histogram = o.adaptive && new LatencyHistogram(o.adaptive, this.#slowMs)
     this.#throttle = o.throttling && new SreThrottle(o.throttling)
+    this.#timesCalls = o.slowCallDuration !== undefined || o.adaptive !== undefined
+    this.#readsEnd = this.#timesCalls || o.window.type === 'time' || o.throttling !== undefined
     this.#failuresTrip = o.throttling?.mode !== 'instead-of-open'
     this.#throttled = new ThrottledError({ name: this.name })
-    this.#rejection = new BrokenCircuitError(undefined, { name: this.name })
+    this.#setRejection(new BrokenCircuitError(undefined, { name: this.name }))
+    this.#probeHost = {
+      name: this.name,
+      clock: this.#clock,
+      deadline: o.halfOpenDeadline,
+      classifyValue: (value) => this.#classifyValue(value),
+      classifyError: (error) => this.#classifyError(error),
+      settle: (generation, failed, payload, start) => this.#settleProbe(generation, failed, payload, start),
+    }
     this.#since = this.#clock.now()
     if (o.initialState !== undefined) this.#restore(validateSnapshot(o.initialState))
   }
@@ -89,28 +109,36 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
    */
   execute<T>(fn: PolicyFn<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) return Promise.reject(toAbortedError(signal))
-    const now = this.#clock.now()
     if (this.#state === CLOSED) {
-      if (this.#inflight.sweep(now, this.#slowMs, this.#onSlowInFlight) > 0) this.#evaluate(now)
+      let start = 0
+      if (this.#timesCalls) {
+        start = this.#clock.now()
+        if (this.#inflight.sweep(start, this.#slowMs, this.#onSlowInFlight) > 0) this.#evaluate(start)
+      }
       if (this.#state === CLOSED) {
-        if (this.#throttle?.shouldReject(now)) return this.#reject('throttled', this.#throttled)
-        return this.#runClosed(fn, signal, now)
+        if (this.#throttle?.shouldReject(this.#clock.now())) return this.#reject('throttled', this.#throttled)
+        return this.#runClosed(fn, signal, start)
       }
     }
-    return this.#executeOther(fn, signal, now)
+    return this.#executeOther(fn, signal, this.#clock.now())
   }
 
-  /** Like {@link execute}, but resolves with an outcome instead of rejecting; a rejection by the breaker allocates nothing. */
+  /**
+   * Like {@link execute}, but resolves with an outcome instead of rejecting. While the circuit is open a
+   * rejection costs no allocation: every rejected call gets the same resolved promise.
+   */
   tryExecute<T>(fn: PolicyFn<T>, signal?: AbortSignal): Promise<Outcome<T>> {
-    return this.execute(fn, signal).then(
-      (value) => ({ ok: true, value }),
-      (error: unknown) => ({ ok: false, error }),
-    )
+    const state = this.#state
+    if (state === FORCED_OPEN || (state === OPEN && this.#clock.now() < this.#openUntil)) {
+      this.#countRejection(state === OPEN ? 'open' : 'forced_open')
+      return this.#rejectedOutcome
+    }
+    return this.execute(fn, signal).then(toSuccess, toFailure) as Promise<Outcome<T>>
   }
 
   /** Forces the circuit open (FORCED_OPEN) until `reset()`: calls are rejected with `E_CIRCUIT_ISOLATED`. */
   isolate(): void {
-    this.#rejection = new IsolatedCircuitError({ name: this.name })
+    this.#setRejection(new IsolatedCircuitError({ name: this.name }))
     this.#transition(FORCED_OPEN, this.#clock.now())
   }
 
@@ -143,7 +171,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
       probesInFlight: this.#probes,
       timeInState: now - this.#since,
       consecutiveOpens: this.#consecutiveOpens,
-      slowCallDuration: this.#slowMs,
+      slowCallDuration: Number.isFinite(this.#slowMs) ? this.#slowMs : null,
       throttleProbability: this.#throttle?.probability(now) ?? 0,
       totals: { ...this.#totals },
     }
@@ -151,24 +179,22 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
 
   /** The state to persist and restore later through the `initialState` option. */
   toJSON(): BreakerSnapshot {
-    const now = this.#clock.now()
-    this.#refresh(now)
-    this.#window.refresh(now)
-    const open = this.#state === OPEN || this.#state === HALF_OPEN
+    const m = this.metrics()
+    const open = m.state === 'open' || m.state === 'half_open'
     return {
       version: 1,
-      state: NAMES[this.#state]!,
+      state: m.state,
       since: this.#since,
       openUntil: open ? this.#openUntil : null,
-      consecutiveOpens: this.#consecutiveOpens,
-      slowCallDuration: this.#slowMs,
+      consecutiveOpens: m.consecutiveOpens,
+      slowCallDuration: m.slowCallDuration,
       window: this.#window.toJSON(),
     }
   }
 
   async #runClosed<T>(fn: PolicyFn<T>, signal: AbortSignal | undefined, start: number): Promise<T> {
     const generation = this.#generation
-    const seq = this.#inflight.add(start)
+    const seq = this.#timesCalls ? this.#inflight.add(start) : -1
     this.#inFlight++
     let value: T
     try {
@@ -179,24 +205,23 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
       throw error
     }
     this.#inFlight--
-    const failed = this.#classifyValue(value)
+    const failed = this.#o.isResultFailure?.(value) ? FAILED : 0
     this.#settleClosed(seq, generation, start, failed, failed ? new FailedResult(value) : value)
     return value
   }
 
   #settleClosed(seq: number, generation: number, start: number, failed: number, payload: unknown): void {
-    const end = this.#clock.now()
-    const elapsed = end - start
+    const end = this.#readsEnd ? this.#clock.now() : 0
     // false when the in-flight sweep already counted this call as slow: it is not counted twice.
     const uncounted = this.#inflight.complete(seq)
-    const outcome = this.#report(failed, elapsed, payload, uncounted)
+    const outcome = this.#report(failed, this.#timesCalls ? end - start : Number.NaN, payload, uncounted)
     if (outcome === IGNORED) return
     this.#throttle?.record(end, (outcome & FAILED) === 0)
     if (!uncounted || generation !== this.#generation) return
     this.#window.record(end, outcome)
     // Evaluated after every call, successes included: the call that reaches minimumCalls may be a success,
     // and in a time window the successes that aged out may leave the rate above the threshold.
-    this.#evaluate(end)
+    this.#evaluate(this.#readsEnd ? end : undefined)
   }
 
   /** Emits the events and counts totals for a finished call; returns its outcome bits (or IGNORED). */
@@ -226,11 +251,12 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     return this.#o.isFailure(error) ? FAILED : 0
   }
 
-  #classifyValue(value: unknown): number {
-    return this.#o.isResultFailure?.(value) ? FAILED : 0
+  #classifyValue(value: unknown): [number, unknown] {
+    return this.#o.isResultFailure?.(value) ? [FAILED, new FailedResult(value)] : [0, value]
   }
 
-  #evaluate(now: number): void {
+  /** `now` is undefined on the untimed closed path: the clock is read only if the circuit opens. */
+  #evaluate(now: number | undefined): void {
     const w = this.#window
     if (w.calls < this.#o.minimumCalls) return
     const byFailures = this.#failuresTrip && w.failures / w.calls >= this.#o.failureRateThreshold
@@ -239,7 +265,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
 
   #refresh(now: number): void {
     if (this.#state === CLOSED) {
-      if (this.#inflight.sweep(now, this.#slowMs, this.#onSlowInFlight) > 0) this.#evaluate(now)
+      if (this.#timesCalls && this.#inflight.sweep(now, this.#slowMs, this.#onSlowInFlight) > 0) this.#evaluate(now)
     } else if (this.#state === OPEN && now >= this.#openUntil) {
       this.#transition(HALF_OPEN, now)
     }
@@ -258,78 +284,35 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     const permitted = this.#o.permittedCalls
     if (this.#probes >= permitted || this.#probes + this.#probeSuccesses >= permitted)
       return this.#reject('half_open', this.#rejection)
-    return this.#runProbe(fn, signal, now)
+    this.#probes++
+    this.#inFlight++
+    return runProbe(this.#probeHost, this.#generation, fn, signal, now)
   }
 
   #reject(reason: RejectionReason, error: Error): Promise<never> {
+    this.#countRejection(reason)
+    return this.#rejections.reject(error)
+  }
+
+  #countRejection(reason: RejectionReason): void {
     if (reason === 'throttled') this.#totals.throttled++
     else this.#totals.rejections++
     this.emit('rejection', reason)
-    return Promise.reject(error)
   }
 
   async #passthrough<T>(fn: PolicyFn<T>, signal: AbortSignal | undefined): Promise<T> {
     return fn(contextFor(signal))
   }
 
-  /**
-   * A half-open probe. Its permit is released exactly once (the `settled` flag), by whichever comes first:
-   * the function settling, the caller aborting (the probe then decides nothing), or the deadline (the probe
-   * counts as failed, its signal is aborted and its caller rejected with a TimeoutError).
-   */
-  #runProbe<T>(fn: PolicyFn<T>, signal: AbortSignal | undefined, start: number): Promise<T> {
-    const generation = this.#generation
-    this.#probes++
-    this.#inFlight++
-    const controller = new AbortController()
-    const unlink = linkSignal(signal, controller)
-    return new Promise<T>((resolve, reject) => {
-      let settled = false
-      const finish = (failed: number, payload: unknown): boolean => {
-        if (settled) return false
-        settled = true
-        this.#clock.clearTimeout(timer)
-        unlink()
-        signal?.removeEventListener('abort', onAbort)
-        this.#inFlight--
-        const outcome = this.#report(failed, this.#clock.now() - start, payload, true)
-        this.#settleProbe(generation, outcome)
-        return true
-      }
-      const onAbort = () => {
-        if (!finish(IGNORED, undefined)) return
-        controller.abort((signal as AbortSignal).reason)
-        reject(toAbortedError(signal as AbortSignal))
-      }
-      const timer = this.#clock.setTimeout(() => {
-        const error = new TimeoutError(`A half-open probe of '${this.name}' ran past its deadline`, {
-          name: this.name,
-          deadline: this.#o.halfOpenDeadline,
-        })
-        if (!finish(FAILED, error)) return
-        controller.abort(error)
-        reject(error)
-      }, this.#o.halfOpenDeadline)
-      signal?.addEventListener('abort', onAbort, { once: true })
-      invoke(fn, { signal: controller.signal, attempt: 0 }).then(
-        (value) => {
-          const failed = this.#classifyValue(value)
-          if (finish(failed, failed ? new FailedResult(value) : value)) resolve(value)
-        },
-        (error: unknown) => {
-          if (finish(this.#classifyError(error), error)) reject(error)
-        },
-      )
-    })
-  }
-
-  #settleProbe(generation: number, outcome: number): void {
+  #settleProbe(generation: number, failed: number, payload: unknown, start: number): void {
+    const now = this.#clock.now()
+    this.#inFlight--
+    const outcome = this.#report(failed, now - start, payload, true)
     // Permits are released whatever the phase: a probe from an earlier half-open phase (still running after
     // the circuit reopened) keeps its permit until it settles or hits its deadline, so probes in flight never
     // exceed permittedCalls, across phases too. Its outcome, though, only counts in its own phase.
     this.#probes--
     if (generation !== this.#generation || outcome === IGNORED) return
-    const now = this.#clock.now()
     if (outcome !== 0) this.#open(now)
     else if (++this.#probeSuccesses >= this.#o.permittedCalls) {
       this.#consecutiveOpens = 0
@@ -337,12 +320,17 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     }
   }
 
-  #open(now: number): void {
+  #open(now = this.#clock.now()): void {
     this.#consecutiveOpens++
     this.#openUntil = now + this.#o.openDuration(this.#consecutiveOpens)
-    // One error per open period, reused for every rejection in it: rejecting allocates nothing.
-    this.#rejection = new BrokenCircuitError(undefined, { name: this.name, openUntil: this.#openUntil })
+    this.#setRejection(new BrokenCircuitError(undefined, { name: this.name, openUntil: this.#openUntil }))
     this.#transition(OPEN, now)
+  }
+
+  /** One error (and one outcome) per open period, reused for every rejection in it. */
+  #setRejection(error: BrokenCircuitError): void {
+    this.#rejection = error
+    this.#rejectedOutcome = Promise.resolve(Object.freeze({ ok: false as const, error }))
   }
 
   #transition(to: number, now: number): void {
@@ -362,7 +350,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   #restore(s: BreakerSnapshot): void {
     this.#since = s.since
     this.#consecutiveOpens = s.consecutiveOpens
-    this.#slowMs = s.slowCallDuration
+    if (s.slowCallDuration !== null && this.#timesCalls) this.#slowMs = s.slowCallDuration
     if (s.state === 'closed') this.#window.restore(s.window)
     else if (s.state === 'forced_open') this.isolate()
     else if (s.state === 'disabled') this.#state = DISABLED
@@ -370,10 +358,13 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
       // HALF_OPEN restarts as OPEN until the saved time: its probes did not survive the restart.
       this.#state = OPEN
       this.#openUntil = s.openUntil as number
-      this.#rejection = new BrokenCircuitError(undefined, { name: this.name, openUntil: this.#openUntil })
+      this.#setRejection(new BrokenCircuitError(undefined, { name: this.name, openUntil: this.#openUntil }))
     }
   }
 }
+
+const toSuccess = <T>(value: T): Outcome<T> => ({ ok: true, value })
+const toFailure = (error: unknown): Outcome<never> => ({ ok: false, error })
 
 /** Marks a returned value that `isResultFailure` rejected, so the failure event can say `{ value }`. */
 class FailedResult {
@@ -381,8 +372,9 @@ class FailedResult {
 }
 
 /**
- * Creates a circuit breaker: counts failures and slow calls over a sliding window and, past a threshold,
- * opens to reject calls at once, probes the dependency in HALF_OPEN, and closes when it has recovered.
+ * Creates a circuit breaker: counts failures (and, with `slowCallDuration`, slow calls) over a sliding
+ * window and, past a threshold, opens to reject calls at once, probes the dependency in HALF_OPEN, and
+ * closes when it has recovered.
  *
  * @example
  * ```ts

@@ -350,7 +350,7 @@ describe('events, metrics, toJSON and initialState', () => {
       probesInFlight: 0,
       timeInState: 250,
       consecutiveOpens: 0,
-      slowCallDuration: 60_000,
+      slowCallDuration: null,
       throttleProbability: 0,
       totals: { successes: 1, failures: 1, slowCalls: 0, rejections: 0, throttled: 0, ignored: 0 },
     })
@@ -409,5 +409,71 @@ describe('events, metrics, toJSON and initialState', () => {
     expect(circuitBreaker({ clock, initialState: a.toJSON() }).state).toBe('forced_open')
     a.disable()
     expect(circuitBreaker({ clock, initialState: a.toJSON() }).state).toBe('disabled')
+  })
+})
+
+describe('cost of the closed path', () => {
+  it('without slow-call detection, a count-window breaker reads no clock on the closed path', async () => {
+    const clock = fakeClock()
+    let reads = 0
+    const counting = {
+      ...clock,
+      now: () => {
+        reads++
+        return clock.now()
+      },
+    }
+    const breaker = circuitBreaker({ clock: counting })
+    reads = 0
+    for (let i = 0; i < 100; i++) await breaker.execute(ok)
+    expect(reads).toBe(0)
+    const durations: number[] = []
+    breaker.on('success', (ms) => durations.push(ms))
+    await breaker.execute(ok)
+    expect(durations).toEqual([Number.NaN])
+    expect(breaker.metrics().slowCallDuration).toBeNull()
+  })
+
+  it('without slow-call detection a call is never slow, however long it runs', async () => {
+    const clock = fakeClock()
+    const breaker = circuitBreaker({ clock, minimumCalls: 1, slowCallRateThreshold: 0.1 })
+    const gate = deferred()
+    const call = breaker.execute(() => gate.promise)
+    clock.advance(3_600_000)
+    expect(breaker.state).toBe('closed')
+    gate.resolve()
+    await call
+    expect(breaker.metrics()).toMatchObject({ state: 'closed', slowCalls: 0 })
+  })
+
+  it('the untimed path still opens at the right time and waits openDuration', async () => {
+    const clock = fakeClock()
+    const breaker = circuitBreaker({ clock, minimumCalls: 1, openDuration: '5s' })
+    await settle(breaker.execute(boom))
+    clock.advance(4_999)
+    expect(breaker.state).toBe('open')
+    clock.advance(1)
+    expect(breaker.state).toBe('half_open')
+  })
+})
+
+describe('tryExecute', () => {
+  it('resolves with outcomes, and while open with one shared outcome per open period', async () => {
+    const breaker = circuitBreaker({ clock: fakeClock(), minimumCalls: 2 })
+    expect(await breaker.tryExecute(ok)).toEqual({ ok: true, value: 'ok' })
+    const failed = await breaker.tryExecute(boom)
+    expect(failed.ok).toBe(false)
+    expect(((failed as { error: Error }).error as Error).message).toBe('boom')
+    expect(breaker.state).toBe('open')
+    const first = breaker.tryExecute(ok)
+    const second = breaker.tryExecute(ok)
+    expect(first).toBe(second)
+    const outcome = await first
+    expect(outcome.ok).toBe(false)
+    expect(isBrokenCircuitError((outcome as { error: unknown }).error)).toBe(true)
+    expect(breaker.metrics().totals.rejections).toBe(2)
+    breaker.isolate()
+    const isolated = await breaker.tryExecute(ok)
+    expect(isBulwarkError((isolated as { error: unknown }).error, 'E_CIRCUIT_ISOLATED')).toBe(true)
   })
 })

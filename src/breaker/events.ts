@@ -10,7 +10,10 @@ export type RejectionReason = 'open' | 'half_open' | 'forced_open' | 'throttled'
 export interface BreakerEvents {
   /** The state changed. OPEN -> HALF_OPEN is noticed when a call arrives or the state is read (no timer). */
   stateChange: (from: CircuitState, to: CircuitState) => void
-  /** A call succeeded (threw an error `isFailure` rejects, or returned a good result). */
+  /**
+   * A call succeeded (threw an error `isFailure` rejects, or returned a good result). Durations are NaN for
+   * closed-state calls of a breaker that does not time calls (no `slowCallDuration`, no `adaptiveSlowCall`).
+   */
   success: (durationMs: number) => void
   /** A call failed. */
   failure: (reason: FailureReason, durationMs: number) => void
@@ -40,8 +43,8 @@ export interface BreakerMetrics {
   timeInState: number
   /** Openings since the circuit last closed. */
   consecutiveOpens: number
-  /** The slow-call threshold in force, ms (learned when `adaptiveSlowCall` is set). */
-  slowCallDuration: number
+  /** The slow-call threshold in force, ms (learned when `adaptiveSlowCall` is set); null when detection is off. */
+  slowCallDuration: number | null
   /** Current probability that adaptive throttling rejects a call (0 when throttling is off). */
   throttleProbability: number
   /** Counters since the breaker was created. */

@@ -45,7 +45,12 @@ export interface CircuitBreakerOptions {
   failureRateThreshold?: number
   /** Open when at least this fraction of the calls in the window were slow. In (0, 1]. @default 1 */
   slowCallRateThreshold?: number
-  /** A call taking longer than this is slow (the starting value when `adaptiveSlowCall` is set). @default '60s' */
+  /**
+   * A call taking longer than this is slow, and counts as slow as soon as it runs past it (a hung dependency
+   * trips the breaker without waiting for its timeout). Setting it turns slow-call detection on, at the cost
+   * of two clock reads per call; with `adaptiveSlowCall` it is the starting value (default: the ceiling).
+   * @default undefined (no slow-call detection)
+   */
   slowCallDuration?: Duration
   /** Learn the slow-call threshold as a multiple of the observed p99 latency. @default undefined (fixed) */
   adaptiveSlowCall?: AdaptiveSlowCallOptions
@@ -83,7 +88,7 @@ export interface ResolvedBreakerOptions {
   name: string
   failureRateThreshold: number
   slowCallRateThreshold: number
-  slowCallDuration: number
+  slowCallDuration: number | undefined
   adaptive: ResolvedAdaptive | undefined
   minimumCalls: number
   window: { type: 'count'; size: number } | { type: 'time'; duration: number; buckets: number }
@@ -114,7 +119,8 @@ export function resolveBreakerOptions(input: CircuitBreakerOptions | undefined):
     name: o.name ?? 'breaker',
     failureRateThreshold: optionalNumber('failureRateThreshold', o.failureRateThreshold, 0.5, RATE),
     slowCallRateThreshold: optionalNumber('slowCallRateThreshold', o.slowCallRateThreshold, 1, RATE),
-    slowCallDuration: o.slowCallDuration === undefined ? 60_000 : parseDuration(o.slowCallDuration, 'slowCallDuration'),
+    slowCallDuration:
+      o.slowCallDuration === undefined ? undefined : parseDuration(o.slowCallDuration, 'slowCallDuration'),
     adaptive: o.adaptiveSlowCall === undefined ? undefined : resolveAdaptive(o.adaptiveSlowCall),
     minimumCalls: optionalNumber('minimumCalls', o.minimumCalls, 10, COUNT),
     window: resolveWindow(o.window),

@@ -11,8 +11,8 @@ export interface BreakerSnapshot {
   /** When OPEN ends (clock ms), or null. */
   openUntil: number | null
   consecutiveOpens: number
-  /** The slow-call threshold in force (learned or fixed), ms. */
-  slowCallDuration: number
+  /** The slow-call threshold in force (learned or fixed), ms; null without slow-call detection. */
+  slowCallDuration: number | null
   window: WindowSnapshot
 }
 
@@ -30,8 +30,7 @@ export function validateSnapshot(value: unknown): BreakerSnapshot {
     (s.openUntil === null || typeof s.openUntil === 'number') &&
     Number.isInteger(s.consecutiveOpens) &&
     (s.consecutiveOpens as number) >= 0 &&
-    typeof s.slowCallDuration === 'number' &&
-    s.slowCallDuration >= 0 &&
+    (s.slowCallDuration === null || (typeof s.slowCallDuration === 'number' && s.slowCallDuration >= 0)) &&
     typeof s.window === 'object' &&
     s.window !== null
   if (!ok) throw new ValidationError('initialState', 'a snapshot written by breaker.toJSON() (version 1)', value)

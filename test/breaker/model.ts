@@ -8,7 +8,8 @@ export interface ModelConfig {
   minimumCalls: number
   failureRateThreshold: number
   slowCallRateThreshold: number
-  slowCallDuration: number
+  /** undefined: no slow-call detection. */
+  slowCallDuration: number | undefined
   openDuration: number
   permittedCalls: number
   deadline: number
@@ -52,7 +53,7 @@ export class BreakerModel {
       let flagged = 0
       for (const call of this.calls) {
         if (call.kind !== 'closed' || call.done || call.counted || call.gen !== this.gen) continue
-        if (this.now - call.start > this.config.slowCallDuration) {
+        if (this.now - call.start > (this.config.slowCallDuration ?? Number.POSITIVE_INFINITY)) {
           call.counted = true
           this.records.push({ t: this.now, outcome: SLOW })
           flagged++
@@ -86,7 +87,8 @@ export class BreakerModel {
     call.done = true
     const outcome = aborted
       ? -1
-      : (failed ? FAILED : 0) | (this.now - call.start > this.config.slowCallDuration ? SLOW : 0)
+      : (failed ? FAILED : 0) |
+        (this.now - call.start > (this.config.slowCallDuration ?? Number.POSITIVE_INFINITY) ? SLOW : 0)
     if (call.kind === 'probe') {
       this.settleProbe(call, outcome)
       return

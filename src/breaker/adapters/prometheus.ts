@@ -41,9 +41,12 @@ export class PrometheusBreakerExporter {
     this.#registry = o.registry ?? defaultRegistry
     const rows = (): Row[] => read(source)
 
-    const gauge = (name: string, help: string, value: (m: BreakerMetrics) => number) =>
+    const gauge = (name: string, help: string, value: (m: BreakerMetrics) => number | null) =>
       this.#gauge(prefix + name, help, ['name', 'key'], (g) => {
-        for (const { labels, m } of rows()) g.set(labels, value(m))
+        for (const { labels, m } of rows()) {
+          const v = value(m)
+          if (v !== null) g.set(labels, v)
+        }
       })
     this.#gauge(
       `${prefix}state`,
@@ -60,8 +63,8 @@ export class PrometheusBreakerExporter {
     gauge('in_flight', 'Calls running now', (m) => m.inFlight)
     gauge(
       'slow_call_threshold_seconds',
-      'Slow-call threshold in force (learned or fixed)',
-      (m) => m.slowCallDuration / 1000,
+      'Slow-call threshold in force (learned or fixed); absent without slow-call detection',
+      ({ slowCallDuration: ms }) => (ms === null ? null : ms / 1000),
     )
     gauge('throttle_probability', 'Probability that adaptive throttling rejects a call', (m) => m.throttleProbability)
     gauge('consecutive_opens', 'Openings since the circuit last closed', (m) => m.consecutiveOpens)

@@ -9,7 +9,11 @@ import { prometheusExporter } from './prometheus.js'
 describe('prometheusExporter', () => {
   it('exposes state, rates and totals of named and per-key breakers at scrape time', async () => {
     const clock = fakeClock()
-    const breakers = createBreakerRegistry({ clock, idleTtl: '1m', defaults: { minimumCalls: 2 } })
+    const breakers = createBreakerRegistry({
+      clock,
+      idleTtl: '1m',
+      defaults: { minimumCalls: 2, slowCallDuration: '1m' },
+    })
     const registry = new Registry()
     prometheusExporter(breakers, { registry, prefix: 'app_breaker_' })
     const payments = breakers.get('payments')
