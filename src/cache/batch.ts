@@ -3,7 +3,7 @@ import type { CacheContext } from './context.js'
 import { type PreparedEntry, prepareEntry } from './entries.js'
 import type { L1Entry } from './l1.js'
 import type { Policy } from './options.js'
-import { acceptL2, fly, servable, serveStale, softly } from './read.js'
+import { acceptL2, fly, servable, serveStale, softly, staleInL1 } from './read.js'
 import { writeThrough } from './write.js'
 
 /**
@@ -50,7 +50,7 @@ export async function getOrSetMany<T>(
       batch.values.set(key, entry.value)
     } else {
       missing.push(key)
-      const old = servable(entry, now)
+      const old = staleInL1(ctx, prefix + key)
       if (old !== undefined) batch.stale.set(key, old)
     }
   }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import { fakeClock } from '../testing/fake-clock.js'
 import { memoryCacheDriver } from './adapters/memory.js'
 import { createCache } from './create-cache.js'
@@ -145,6 +145,18 @@ describe('TTL', () => {
     expect(await cache.getOrSet('value', async () => 'x')).toBe('x')
     clock.advance(500)
     expect(await cache.get('value')).toBe('x') // a real value keeps the full TTL
+  })
+})
+
+describe('expired entries', () => {
+  it('leave L1 on the next miss once past their grace', async () => {
+    const { clock, cache } = setup({ grace: 500 })
+    await cache.getOrSet('k', () => 1)
+    clock.advance(1_200)
+    expect(cache.stats().l1Entries).toBe(1) // stale, still servable
+    clock.advance(300)
+    await cache.getOrSet('k', () => Promise.reject(new Error('down'))).catch(() => {})
+    expect(cache.stats().l1Entries).toBe(0)
   })
 })
 
@@ -328,5 +340,18 @@ describe('set, delete, has', () => {
     cache.on('miss', (k) => seen.push(`miss:${k}`)).on('load', (k) => seen.push(`load:${k}`))
     await cache.getOrSet('k', () => 1)
     expect(seen).toEqual(['miss:k', 'load:k'])
+  })
+})
+
+describe('types', () => {
+  it('infers values from loaders and lets get name its type', () => {
+    const { cache } = setup()
+    expectTypeOf(cache.getOrSet('k', async () => 1)).resolves.toEqualTypeOf<number>()
+    expectTypeOf(cache.getOrSet('k', () => 'sync')).resolves.toEqualTypeOf<string>()
+    expectTypeOf(cache.getOrSetMany(['a'], (keys) => keys.map(Number))).resolves.toEqualTypeOf<(number | undefined)[]>()
+    expectTypeOf(cache.get<{ id: number }>('k')).resolves.toEqualTypeOf<{ id: number } | undefined>()
+    expectTypeOf(cache.namespace('n')).toEqualTypeOf(cache)
+    // @ts-expect-error durations are ms or unit strings
+    void cache.set('k', 1, { ttl: '5 minutes' }).catch(() => {})
   })
 })

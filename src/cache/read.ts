@@ -31,6 +31,15 @@ export function servable(entry: L1Entry | undefined, now: number): L1Entry | und
   return entry !== undefined && now < entry.staleUntil ? entry : undefined
 }
 
+/** The stale-but-servable L1 entry of `key`; an entry past its grace is dropped (it can never serve again). */
+export function staleInL1(ctx: CacheContext, key: string): L1Entry | undefined {
+  const entry = ctx.l1.peek(key)
+  if (entry === undefined) return undefined
+  const stale = servable(entry, ctx.clock.now())
+  if (stale === undefined) ctx.l1.delete(key)
+  return stale
+}
+
 /**
  * Makes an L2 answer usable: a fresh entry (counted as an L2 hit and put into L1 unless newer state is
  * known) or a stale one still within its grace period.
@@ -64,7 +73,7 @@ export async function getMiss(ctx: CacheContext, key: string, policy: Policy): P
       const { fresh } = acceptL2(ctx, { key, policy, start }, found)
       if (fresh !== undefined) return fresh.value
       const failed = found === L2_FAILED || found === TIMED_OUT
-      const stale = failed ? servable(ctx.l1.peek(key), ctx.clock.now()) : undefined
+      const stale = failed ? staleInL1(ctx, key) : undefined
       if (stale !== undefined) return serveStale(ctx, key, stale)
     } finally {
       ctx.fence.end()
@@ -106,7 +115,7 @@ export function fly<T>(ctx: CacheContext, key: string, promise: Promise<T>): Pro
 
 async function resolveMiss<T>(ctx: CacheContext, request: MissRequest<T>): Promise<T> {
   const { key, policy } = request
-  const miss: Miss<T> = { ...request, start: ctx.fence.begin(), stale: servable(ctx.l1.peek(key), ctx.clock.now()) }
+  const miss: Miss<T> = { ...request, start: ctx.fence.begin(), stale: staleInL1(ctx, key) }
   try {
     if (ctx.l2 !== undefined) {
       const answer = acceptL2(ctx, miss, await readL2(ctx, key, policy))
