@@ -60,8 +60,10 @@ export class MongoWatch {
     }
     this.#stream = stream
     stream.on('change', () => this.#watchers.notify())
-    // Appends that committed before the stream started sent no change we will see.
-    stream.on('init', () => this.#watchers.notify())
+    // Appends that committed before the stream started sent no change we will see: wake everyone once
+    // the stream is established. The ChangeStream does not pass on its cursor's 'init'; the first
+    // resume token it reports comes from that initial response (an empty first batch sets it).
+    stream.once('resumeTokenChanged', () => this.#watchers.notify())
     stream.on('error', () => {
       if (this.#stream !== stream) return
       this.#stream = undefined
