@@ -13,7 +13,7 @@
  * reader that sees position p sees every position before it, and an aborted append gives its
  * positions back untouched, leaving no gap.
  */
-import { type ClientSession, type Collection, type Db, MongoClient, MongoServerError, ReadConcern } from 'mongodb'
+import { type ClientSession, type Collection, type Db, MongoClient, ReadConcern } from 'mongodb'
 import type { Clock } from '../../core/clock.js'
 import { type Duration, parseDuration } from '../../core/duration.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
@@ -235,8 +235,7 @@ export class MongoEventStore implements EventStore {
       )
     } catch (e) {
       // The transaction was aborted: nothing of it is stored, the counter included.
-      if (e instanceof StreamClaimFailed || (e instanceof MongoServerError && e.code === DUPLICATE_KEY))
-        return undefined
+      if (e instanceof StreamClaimFailed || serverCode(e) === DUPLICATE_KEY) return undefined
       throw toStoreError(e)
     } finally {
       await session.endSession()
@@ -411,9 +410,17 @@ function createClient(url: string): MongoClient {
   }
 }
 
+/**
+ * The server error code of a driver error. Read from its shape rather than with `instanceof`, so errors
+ * of a client from another installed copy of the driver are recognised too.
+ */
+function serverCode(error: unknown): unknown {
+  return (error as { code?: unknown } | null)?.code
+}
+
 function ignoreCode(code: number): (e: unknown) => undefined {
   return (e) => {
-    if (e instanceof MongoServerError && e.code === code) return undefined
+    if (serverCode(e) === code) return undefined
     throw e
   }
 }
