@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
+import { throwIfAborted } from '../core/abort.js'
 import { parseDuration } from '../core/duration.js'
-import { ValidationError } from '../core/errors.js'
+import { AbortedError, ValidationError } from '../core/errors.js'
 import { TypedEmitter } from '../core/events.js'
 import { expectOneOf, expectOptions, optionalNumber } from '../core/validate.js'
 import { type DefinedStep, SagaDefinition } from './define.js'
@@ -101,6 +102,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
     input: Input,
     options?: StartSagaOptions,
   ): Promise<SagaState<Outputs>> {
+    throwIfAborted(this.#shutdown.signal)
     this.register(definition)
     if (definition.steps.length === 0)
       throw new SagaDefinitionError(definition.name, undefined, 'no-steps', 'a saga needs at least one step')
@@ -139,6 +141,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
    * an unfinished one that nothing drives (a stalled saga) is driven; a finished one is returned as is.
    */
   async resume(sagaId: string): Promise<SagaState> {
+    throwIfAborted(this.#shutdown.signal)
     validateSagaId(sagaId)
     const running = this.#inFlight.get(sagaId)
     if (running) return running
@@ -159,6 +162,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
    * ```
    */
   async resolve(sagaId: string, note: string): Promise<SagaState> {
+    throwIfAborted(this.#shutdown.signal)
     validateSagaId(sagaId)
     if (typeof note !== 'string' || note.trim() === '')
       throw new ValidationError('note', 'a non-empty string', note, 'E_INVALID_ARGUMENT')
@@ -180,6 +184,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
    * runs again with the same idempotency key. Parked sagas are listed, not driven.
    */
   async recover(): Promise<RecoverResult> {
+    throwIfAborted(this.#shutdown.signal)
     const { store, recoveryCheckpoint, recoverConcurrency } = this.#options
     const scan = await scanLifecycle(store, (await store.loadCheckpoint(recoveryCheckpoint)) ?? 0)
     const result: RecoverResult = { resumed: [], parked: [], failed: [] }
@@ -247,9 +252,13 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
     return found
   }
 
-  /** Stops driving: running steps' signals abort and backoffs end. Unfinished sagas stay in the store for `recover()`. */
+  /**
+   * Stops driving: running steps' signals abort, backoffs end, and the calls waiting on them reject with
+   * `E_ABORTED`; later `start`/`resume`/`resolve`/`recover` calls reject too. Unfinished sagas stay in the
+   * store for `recover()` by the next orchestrator.
+   */
   async close(): Promise<void> {
-    this.#shutdown.abort(new SagaStateError('*', 'closing', 'the orchestrator was closed'))
+    this.#shutdown.abort(new AbortedError('The saga orchestrator was closed'))
     await Promise.allSettled([...this.#inFlight.values()])
   }
 

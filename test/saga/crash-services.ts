@@ -53,7 +53,7 @@ export function orderIds(rounds: number, perRound: number): string[] {
 }
 
 /** Opens (and creates) the services database. */
-export function openServices(path: string) {
+export function openServices(path: string): Database.Database {
   const db = new Database(path)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
