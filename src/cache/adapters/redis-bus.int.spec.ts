@@ -101,6 +101,23 @@ describeWithRedis('redis bus', () => {
       await vi.waitFor(() => expect(events).toEqual(['disconnected', 'reconnected', 'message:back']))
     })
 
+    it('disconnect does not hang on a frozen server that never answers QUIT', async () => {
+      // A user's client with no commandTimeout: only the bus's own bound on QUIT can end the wait.
+      const client = new Redis(server.url)
+      const bus = redisBus({ client })
+      await bus.subscribe(channel, recorder().handlers)
+      await bus.publish(channel, clear('warm'))
+      server.freeze()
+      try {
+        const started = performance.now()
+        await bus.disconnect()
+        expect(performance.now() - started).toBeLessThan(3_000)
+      } finally {
+        server.thaw()
+        client.disconnect()
+      }
+    })
+
     it('publish fails with E_CACHE_BUS while Redis is down, without hanging', async () => {
       const publisher = open()
       await publisher.publish(channel, clear('up'))

@@ -9,7 +9,13 @@ import { BulwarkError, ValidationError } from '../../core/errors.js'
 import { expectOptions, optionalFunction } from '../../core/validate.js'
 import type { BusConnectionHandlers, BusMessage, CacheBus } from '../types.js'
 import { decodeMessage, encodeMessage } from './redis-bus-codec.js'
-import { createOwnedClient, firstReady, type RedisConnectionOptions, validateConnection } from './redis-connection.js'
+import {
+  closeClient,
+  createOwnedClient,
+  firstReady,
+  type RedisConnectionOptions,
+  validateConnection,
+} from './redis-connection.js'
 
 /** Options of {@link redisBus}. */
 export interface RedisBusOptions extends RedisConnectionOptions {
@@ -135,7 +141,10 @@ export class RedisBus implements CacheBus {
     const closed = new BulwarkError('E_CACHE_BUS', 'The Redis bus was disconnected before subscribing')
     for (const subscription of this.#subscriptions()) this.#settle(subscription, closed)
     this.#channels.clear()
-    await Promise.all([quit(this.#subscriber), this.#ownsPublisher ? quit(this.#publisher) : undefined])
+    await Promise.all([
+      closeClient(this.#subscriber, this.#clock),
+      this.#ownsPublisher ? closeClient(this.#publisher, this.#clock) : undefined,
+    ])
   }
 
   async #subscribeAll(): Promise<void> {
@@ -208,15 +217,6 @@ export class RedisBus implements CacheBus {
       this.#onError(error as Error)
     }
   }
-}
-
-async function quit(client: Redis): Promise<void> {
-  if (client.status === 'end') return
-  if (client.status !== 'ready') {
-    client.disconnect()
-    return
-  }
-  await client.quit().catch(() => client.disconnect())
 }
 
 /**

@@ -140,6 +140,26 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefin
   })
 }
 
+/**
+ * Closes a client politely (QUIT lets replies in flight arrive) but never waits long for it: a frozen
+ * server would leave QUIT unanswered, so after `graceMs` the connection is simply dropped.
+ */
+export async function closeClient(client: Redis, clock: Clock, graceMs = 1_000): Promise<void> {
+  if (client.status === 'end') return
+  if (client.status !== 'ready') {
+    client.disconnect()
+    return
+  }
+  let timer: ReturnType<Clock['setTimeout']> | undefined
+  const dropped = new Promise<void>((resolve) => {
+    timer = clock.setTimeout(resolve, graceMs)
+  })
+  await Promise.race([client.quit().catch(() => {}), dropped])
+  if (timer !== undefined) clock.clearTimeout(timer)
+  // QUIT may have lost the race: drop the connection (a no-op once it has ended).
+  client.disconnect()
+}
+
 /** Wraps a client error as `E_CACHE_L2`, keeping abort and Bulwark errors as they are. */
 export function l2Error(operation: string, error: unknown): Error {
   if (error instanceof Error && (error as { isBulwarkError?: unknown }).isBulwarkError === true) return error

@@ -12,6 +12,7 @@ import { expectOptions, optionalNumber } from '../../core/validate.js'
 import type { L2Driver, L2Entry } from '../types.js'
 import { decodeEntry, encodeEntry, escapeGlob } from './redis-codec.js'
 import {
+  closeClient,
   createOwnedClient,
   firstReady,
   l2Error,
@@ -211,9 +212,7 @@ export class RedisCacheDriver implements L2Driver {
   }
 
   async disconnect(): Promise<void> {
-    if (!this.#owned) return
-    if (this.#client.status === 'end') return
-    await this.#client.quit().catch(() => this.#client.disconnect())
+    if (this.#owned) await closeClient(this.#client, this.#clock)
   }
 
   /** Time to live in ms for `PX`: 0 for no expiry, -1 when the entry is already dead. */
