@@ -101,7 +101,7 @@ describe('saga model', () => {
         // Retriable steps never ran: the failure came before or at the pivot.
         expect(calls.some((c) => /^run r\d/.test(c))).toBe(false)
         // Compensations go group by group, last group first.
-        const groups = calls.filter((c) => c.startsWith('undo')).map((c) => Number(c.split(' g')[1]))
+        const groups = calls.filter((c) => c.startsWith('undo ')).map((c) => Number(c.split(' g')[1]))
         expect(groups).toEqual([...groups].sort((a, b) => b - a))
         const executed = state.steps.filter(
           (s) => s.kind === 'compensatable' && s.status !== 'pending' && s.status !== 'failed',
