@@ -32,6 +32,7 @@ import {
   validateReadAllOptions,
   validateReadStreamOptions,
 } from '../internal/index.js'
+import { retryingAppend } from '../internal/retrying-append.js'
 import type {
   AppendOptions,
   AppendResult,
@@ -56,7 +57,6 @@ import {
   snapshotDocument,
 } from './mongodb-documents.js'
 import { MongoWatch } from './mongodb-watch.js'
-import { retryingAppend } from './retrying-append.js'
 
 /** Options of {@link mongoEventStore}. Give `client` or `url`. */
 export interface MongoEventStoreOptions extends EventStoreOptions {

@@ -22,6 +22,7 @@ import {
   validateReadAllOptions,
   validateReadStreamOptions,
 } from '../internal/index.js'
+import { retryingAppend } from '../internal/retrying-append.js'
 import type {
   AppendOptions,
   AppendResult,
@@ -44,7 +45,6 @@ import {
   postgresStatements,
   type Statement,
 } from './postgres-sql.js'
-import { retryingAppend } from './retrying-append.js'
 
 /** Options of {@link postgresEventStore}. Give `pool` or `connectionString`. */
 export interface PostgresEventStoreOptions extends EventStoreOptions {

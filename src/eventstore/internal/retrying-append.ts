@@ -4,14 +4,14 @@
  * successful append costs one round trip and no prior read.
  */
 import { BulwarkError } from '../../core/errors.js'
+import type { AppendResult } from '../types.js'
 import {
   checkExpectedVersion,
   findIdempotentResult,
   givenIds,
   type PreparedAppend,
   type StoredEventLocation,
-} from '../internal/index.js'
-import type { AppendResult } from '../types.js'
+} from './index.js'
 
 /** What an adapter gives the loop. */
 export interface AppendSteps {
