@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { isBulwarkError } from '../core/errors.js'
+import { expectBreakerOnMethod, expectRetryAndTimeoutOnMethods } from '../../test/breaker/decorator-scenarios.js'
 import { fakeClock } from '../testing/index.js'
 import {
   circuitBreaker,
@@ -14,7 +14,7 @@ import {
 
 describe('decorators (standard)', () => {
   it('withBreaker records calls of every instance in one breaker and keeps `this`', async () => {
-    const breaker = circuitBreaker({ clock: fakeClock(), minimumCalls: 2 })
+    const breaker = circuitBreaker({ clock: fakeClock(), minimumCalls: 2, failureRateThreshold: 0.5 })
     class Client {
       constructor(readonly fail: boolean) {}
       @withBreaker(breaker)
@@ -23,9 +23,7 @@ describe('decorators (standard)', () => {
         return `item ${id}`
       }
     }
-    expect(await new Client(false).get('1')).toBe('item 1')
-    await expect(new Client(true).get('2')).rejects.toThrow('down')
-    await expect(new Client(false).get('3')).rejects.toSatisfy(isBrokenCircuitError)
+    await expectBreakerOnMethod((fail) => new Client(fail))
     expectTypeOf(new Client(false).get).parameters.toEqualTypeOf<[string]>()
     expectTypeOf(new Client(false).get).returns.toEqualTypeOf<Promise<string>>()
   })
@@ -52,18 +50,11 @@ describe('decorators (standard)', () => {
       }
     }
     const service = new Service()
-    const flaky = service.flaky()
-    await clock.advanceAsync(50)
-    expect(await flaky).toBe(3)
-
+    await expectRetryAndTimeoutOnMethods(clock, service, 3)
     const outer = new AbortController()
     const inner = await service.echo(outer.signal)
     expect(inner).toBeInstanceOf(AbortSignal)
     expect(inner).not.toBe(outer.signal) // the timeout's own signal, which also follows the caller's
-
-    const hung = service.hang(new AbortController().signal).catch((e: unknown) => e)
-    await clock.advanceAsync(100)
-    expect(isBulwarkError(await hung, 'E_TIMEOUT')).toBe(true)
   })
 
   it('withBreaker with options makes one breaker; bad arguments are typed errors', async () => {

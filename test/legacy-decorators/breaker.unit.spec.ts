@@ -1,8 +1,8 @@
 /** The breaker decorators under `experimentalDecorators` (as in NestJS): see tsconfig.json beside this file. */
 import { describe, expect, it } from 'vitest'
-import { isBrokenCircuitError, retry, timeout, withBreaker, withRetry, withTimeout } from '../../src/breaker/index.js'
-import { isBulwarkError } from '../../src/core/errors.js'
+import { retry, timeout, withBreaker, withRetry, withTimeout } from '../../src/breaker/index.js'
 import { fakeClock } from '../../src/testing/index.js'
+import { expectBreakerOnMethod, expectRetryAndTimeoutOnMethods } from '../breaker/decorator-scenarios.js'
 
 describe('breaker decorators (legacy experimentalDecorators)', () => {
   it('withBreaker wraps the method through the descriptor and keeps `this`', async () => {
@@ -14,9 +14,7 @@ describe('breaker decorators (legacy experimentalDecorators)', () => {
         return `item ${id}`
       }
     }
-    expect(await new Client(false).get('1')).toBe('item 1')
-    await expect(new Client(true).get('2')).rejects.toThrow('down')
-    await expect(new Client(false).get('3')).rejects.toSatisfy(isBrokenCircuitError)
+    await expectBreakerOnMethod((fail) => new Client(fail))
     const descriptor = Object.getOwnPropertyDescriptor(Client.prototype, 'get')
     expect(descriptor?.enumerable).toBe(false)
   })
@@ -38,12 +36,6 @@ describe('breaker decorators (legacy experimentalDecorators)', () => {
         throw new Error('aborted by the timeout signal')
       }
     }
-    const service = new Service()
-    const flaky = service.flaky()
-    await clock.advanceAsync(10)
-    expect(await flaky).toBe(2)
-    const hung = service.hang(new AbortController().signal).catch((e: unknown) => e)
-    await clock.advanceAsync(100)
-    expect(isBulwarkError(await hung, 'E_TIMEOUT')).toBe(true)
+    await expectRetryAndTimeoutOnMethods(clock, new Service(), 2)
   })
 })
