@@ -6,7 +6,7 @@ import { createL1, type L1 } from './l1.js'
 import { type L2Executor, L2Gateway } from './l2.js'
 import type { Policy, ResolvedOptions } from './options.js'
 import { type CacheEvents, type Counters, createCounters } from './stats.js'
-import { withDeadline } from './timeouts.js'
+import { Deadlines } from './timeouts.js'
 import type { BusMessage, Serializer } from './types.js'
 import { Fence, Versions } from './versions.js'
 
@@ -37,6 +37,7 @@ export class CacheContext {
   /** Whether values must be serialized even without L2 (to weigh them for the byte bound). */
   readonly weighValues: boolean
   #lockCounter = 0
+  readonly #deadlines: Deadlines
   #closing: Promise<void> | undefined
 
   constructor(options: ResolvedOptions, executor: L2Executor | undefined) {
@@ -44,6 +45,7 @@ export class CacheContext {
     this.policy = options.policy
     this.clock = options.clock
     this.coarseClock = new CoarseClock(options.clock)
+    this.#deadlines = new Deadlines(options.clock)
     this.serializer = options.serializer
     this.l1 = createL1(options.l1)
     this.versions = new Versions(options.clock)
@@ -67,9 +69,7 @@ export class CacheContext {
     this.counters.invalidationsSent++
     this.events.emit('invalidationSent', message)
     try {
-      await withDeadline({ ms: this.policy.hard, clock: this.clock, what: 'bus publish' }, () =>
-        bus.publish(this.options.channel, message),
-      )
+      await this.#deadlines.run(this.policy.hard, () => bus.publish(this.options.channel, message))
     } catch (error) {
       this.busError(error)
     }

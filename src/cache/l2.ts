@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js'
 import type { TypedEmitter } from '../core/events.js'
 import type { CacheEvents, Counters } from './stats.js'
-import { withDeadline } from './timeouts.js'
+import { Deadlines } from './timeouts.js'
 import type { L2Driver } from './types.js'
 
 /** What an L2 call resolves with when it failed, timed out or was refused: callers fall back, never throw. */
@@ -21,7 +21,7 @@ export interface L2Executor {
 export class L2Gateway {
   readonly driver: L2Driver
   readonly #executor: L2Executor | undefined
-  readonly #clock: Clock
+  readonly #deadlines: Deadlines
   readonly #counters: Counters
   readonly #events: TypedEmitter<CacheEvents>
 
@@ -32,7 +32,7 @@ export class L2Gateway {
   ) {
     this.driver = driver
     this.#executor = executor
-    this.#clock = observer.clock
+    this.#deadlines = new Deadlines(observer.clock)
     this.#counters = observer.counters
     this.#events = observer.events
   }
@@ -43,10 +43,9 @@ export class L2Gateway {
     hard: number,
     fn: (driver: L2Driver, signal: AbortSignal) => Promise<T>,
   ): Promise<L2Result<T>> {
-    const run = (context?: { signal: AbortSignal }) =>
-      withDeadline({ ms: hard, clock: this.#clock, what: `L2 ${operation}`, signal: context?.signal }, (signal) =>
-        fn(this.driver, signal),
-      )
+    // The breaker's own signal is not linked: when it gives up on a call it rejects the caller itself,
+    // and the driver call ends at the hard deadline anyway.
+    const run = () => this.#deadlines.run(hard, (signal) => fn(this.driver, signal))
     let promise: Promise<T>
     try {
       promise = this.#executor ? this.#executor.execute(run) : run()

@@ -115,7 +115,7 @@ export function fly<T>(ctx: CacheContext, key: string, promise: Promise<T>): Pro
 
 async function resolveMiss<T>(ctx: CacheContext, request: MissRequest<T>): Promise<T> {
   const { key, policy } = request
-  const miss: Miss<T> = { ...request, start: ctx.fence.begin(), stale: staleInL1(ctx, key) }
+  const miss: Miss<T> = { key, loader: request.loader, policy, start: ctx.fence.begin(), stale: staleInL1(ctx, key) }
   try {
     if (ctx.l2 !== undefined) {
       const answer = acceptL2(ctx, miss, await readL2(ctx, key, policy))

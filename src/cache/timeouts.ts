@@ -1,53 +1,83 @@
 import type { Clock } from '../core/clock.js'
 import { TimeoutError } from '../core/errors.js'
 
-/** What {@link withDeadline} and {@link raceSoft} resolve with when time runs out. */
+/** What {@link raceSoft} resolves with when time runs out. */
 export const TIMED_OUT: unique symbol = Symbol('timed out')
 
-/** What {@link withDeadline} needs: the deadline, the clock, a name for the error, an outer signal. */
-export interface Deadline {
-  ms: number
-  clock: Clock
-  what: string
-  signal?: AbortSignal | undefined
+/** Calls that started close together and share one abort signal and one timer. */
+interface Bucket {
+  readonly ms: number
+  /** Calls starting before this join the bucket. */
+  readonly joinUntil: number
+  readonly controller: AbortController
+  /** Rejecters of the calls still running. */
+  readonly running: Set<(error: unknown) => void>
 }
 
 /**
- * Runs `fn` with a signal that aborts after `ms` on `clock`, and rejects with a {@link TimeoutError}
- * then even if `fn` ignores the signal. The outer `signal` aborts the call too.
+ * Hard deadlines for L2 calls and bus publishes. An `AbortController` and a timer per call cost more
+ * than the rest of an L2 hit, so calls starting within 1% of their deadline (at least 1 ms) of one
+ * another share both: the timer fires `ms` after the first of them, so no call waits past `ms` (a later
+ * one may be abandoned up to 1% early). Calls that settle leave the bucket at once.
  */
-export function withDeadline<T>(deadline: Deadline, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const { ms, clock, what, signal: outer } = deadline
-  const controller = new AbortController()
-  const onOuterAbort = () => controller.abort(outer?.reason)
-  outer?.addEventListener('abort', onOuterAbort, { once: true })
-  return new Promise<T>((resolve, reject) => {
-    const timer = clock.setTimeout(() => {
-      const error = new TimeoutError(`${what} timed out after ${ms} ms`, { timeoutMs: ms }, { noStack: true })
-      controller.abort(error)
-      reject(error)
-    }, ms)
-    const settle = () => {
-      clock.clearTimeout(timer)
-      outer?.removeEventListener('abort', onOuterAbort)
-    }
+export class Deadlines {
+  readonly #clock: Clock
+  #open: Bucket | undefined
+
+  constructor(clock: Clock) {
+    this.#clock = clock
+  }
+
+  /**
+   * Runs `fn` with a signal that aborts once `ms` have passed, and rejects with a {@link TimeoutError}
+   * then, even if `fn` ignores the signal.
+   */
+  run<T>(ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const bucket = this.#join(ms)
     let work: Promise<T>
     try {
-      work = fn(controller.signal)
+      work = fn(bucket.controller.signal)
     } catch (error) {
-      work = Promise.reject(error)
+      return Promise.reject(error)
     }
-    work.then(
-      (value) => {
-        settle()
-        resolve(value)
-      },
-      (error: unknown) => {
-        settle()
-        reject(error)
-      },
-    )
-  })
+    return new Promise<T>((resolve, reject) => {
+      bucket.running.add(reject)
+      work.then(
+        (value) => {
+          bucket.running.delete(reject)
+          resolve(value)
+        },
+        (error: unknown) => {
+          bucket.running.delete(reject)
+          reject(error)
+        },
+      )
+    })
+  }
+
+  #join(ms: number): Bucket {
+    const now = this.#clock.now()
+    const open = this.#open
+    if (open !== undefined && open.ms === ms && now < open.joinUntil) return open
+    const bucket: Bucket = {
+      ms,
+      joinUntil: now + Math.max(1, ms / 100),
+      controller: new AbortController(),
+      running: new Set(),
+    }
+    this.#open = bucket
+    this.#clock.setTimeout(() => this.#expire(bucket), ms)
+    return bucket
+  }
+
+  #expire(bucket: Bucket): void {
+    if (this.#open === bucket) this.#open = undefined
+    if (bucket.running.size === 0) return
+    const error = new TimeoutError(`Timed out after ${bucket.ms} ms`, { timeoutMs: bucket.ms }, { noStack: true })
+    bucket.controller.abort(error)
+    for (const reject of bucket.running) reject(error)
+    bucket.running.clear()
+  }
 }
 
 /**

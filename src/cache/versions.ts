@@ -42,7 +42,8 @@ export class Fence {
   }
 
   end(): void {
-    if (--this.#open === 0) this.#touched.clear()
+    // Map#clear allocates a new table even when empty: only clear what holds something.
+    if (--this.#open === 0 && this.#touched.size > 0) this.#touched.clear()
   }
 
   /** A write or invalidation of `key` happened now. */
