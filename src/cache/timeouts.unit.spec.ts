@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest'
+import { isBulwarkError } from '../core/errors.js'
+import { fakeClock } from '../testing/fake-clock.js'
+import { Deadlines } from './timeouts.js'
+
+const never = () => new Promise<never>(() => {})
+
+describe('Deadlines', () => {
+  it('rejects a call that runs past its deadline with E_TIMEOUT and aborts its signal', async () => {
+    const clock = fakeClock(0)
+    const deadlines = new Deadlines(clock)
+    let seen: AbortSignal | undefined
+    const call = deadlines.run(100, (signal) => {
+      seen = signal
+      return never()
+    })
+    const outcome = call.then(
+      () => 'resolved',
+      (e: unknown) => e,
+    )
+    await clock.advanceAsync(99)
+    expect(seen?.aborted).toBe(false)
+    await clock.advanceAsync(1)
+    expect(isBulwarkError(await outcome, 'E_TIMEOUT')).toBe(true)
+    expect(seen?.aborted).toBe(true)
+  })
+
+  it('lets calls that start close together share one signal and timer, none waiting past its deadline', async () => {
+    const clock = fakeClock(0)
+    const deadlines = new Deadlines(clock)
+    const signals: AbortSignal[] = []
+    const hang = (signal: AbortSignal) => {
+      signals.push(signal)
+      return never()
+    }
+    const first = deadlines.run(1_000, hang).catch((e: unknown) => e)
+    clock.advance(5) // within 1% of the deadline: same bucket
+    const second = deadlines.run(1_000, hang).catch((e: unknown) => e)
+    clock.advance(10) // past it: a bucket of its own
+    const third = deadlines.run(1_000, hang).catch((e: unknown) => e)
+    expect(signals[0]).toBe(signals[1])
+    expect(signals[2]).not.toBe(signals[0])
+    expect(clock.pendingTimers()).toBe(2)
+    await clock.advanceAsync(985) // t = 1000: the first bucket fires, for both of its calls
+    expect(isBulwarkError(await first, 'E_TIMEOUT') && isBulwarkError(await second, 'E_TIMEOUT')).toBe(true)
+    expect(signals[2]?.aborted).toBe(false)
+    await clock.advanceAsync(15)
+    expect(isBulwarkError(await third, 'E_TIMEOUT')).toBe(true)
+  })
+
+  it('leaves calls that settle in time alone', async () => {
+    const clock = fakeClock(0)
+    const deadlines = new Deadlines(clock)
+    let signal: AbortSignal | undefined
+    expect(
+      await deadlines.run(100, async (s) => {
+        signal = s
+        return 'done'
+      }),
+    ).toBe('done')
+    await expect(deadlines.run(100, async () => Promise.reject(new Error('own error')))).rejects.toThrow('own error')
+    await clock.advanceAsync(100)
+    expect(signal?.aborted).toBe(false) // nothing was running when the bucket's time came
+  })
+})
