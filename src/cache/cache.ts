@@ -6,8 +6,8 @@ import type { CacheContext } from './context.js'
 import { validateKey, validateKeys, validateTags } from './keys.js'
 import type { L1, L1Entry } from './l1.js'
 import type { CacheEntryOptions, CacheTimeoutOptions, GetOrSetOptions, Policy, SetOptions } from './options.js'
-import { resolvePolicy } from './options.js'
 import { getMiss, getOrSetMiss, type Loader, readL2, refreshInBackground } from './read.js'
+import { resolvePolicy } from './resolve-options.js'
 import type { CacheEvents, CacheStats, Counters } from './stats.js'
 import { clearPrefix, deleteKeys, deleteTags, setValue } from './write.js'
 
@@ -209,13 +209,27 @@ export class Cache {
     return new Cache(this.#ctx, `${this.#prefix}${name}:`, this.#ready)
   }
 
-  /** A snapshot of the counters (shared with every namespace of this cache). */
+  /**
+   * A snapshot of the counters (shared with every namespace of this cache).
+   *
+   * @example
+   * ```ts
+   * const { l1Hits, l2Hits, misses, l2Errors } = cache.stats()
+   * ```
+   */
   stats(): CacheStats {
     const { counters, l1 } = this.#ctx
     return { ...counters, l1Entries: l1.size, l1Bytes: l1.bytes }
   }
 
-  /** Listens to a cache event. */
+  /**
+   * Listens to a cache event (see {@link CacheEvents}).
+   *
+   * @example
+   * ```ts
+   * cache.on('l2Error', (operation, error) => logger.warn({ operation, error }, 'cache L2 unavailable'))
+   * ```
+   */
   on<E extends keyof CacheEvents>(event: E, listener: Listener<E>): this {
     this.#ctx.events.on(event, listener)
     return this
@@ -233,12 +247,28 @@ export class Cache {
     return this
   }
 
-  /** Resolves once the bus subscription is active (at once without a bus); rejects if subscribing failed. */
+  /**
+   * Resolves once the bus subscription is active (at once without a bus); rejects if subscribing failed.
+   *
+   * @example
+   * ```ts
+   * const cache = createCache({ l2, bus: redisBus({ url }) })
+   * await cache.ready() // invalidations from other processes now reach this one
+   * ```
+   */
   ready(): Promise<void> {
     return this.#ready
   }
 
-  /** Resolves once background work (L2 writes after loads, refreshes, lock releases) has finished. */
+  /**
+   * Resolves once background work (L2 writes after loads, refreshes, lock releases) has finished.
+   *
+   * @example
+   * ```ts
+   * await cache.getOrSet('k', load)
+   * await cache.settled() // the loaded value is in L2 now
+   * ```
+   */
   settled(): Promise<void> {
     return this.#ctx.background.settled()
   }
@@ -246,6 +276,11 @@ export class Cache {
   /**
    * Waits for background work, then closes the bus and the L2 driver (a client passed in by the user
    * is left open by the driver). Shared by every namespace of the cache.
+   *
+   * @example
+   * ```ts
+   * process.on('SIGTERM', () => cache.disconnect())
+   * ```
    */
   disconnect(): Promise<void> {
     return this.#ctx.disconnect()

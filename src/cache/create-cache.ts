@@ -2,7 +2,8 @@ import { Cache } from './cache.js'
 import { CacheContext } from './context.js'
 import { subscribe } from './invalidation.js'
 import { l2Breaker } from './l2-breaker.js'
-import { type CacheOptions, resolveCacheOptions } from './options.js'
+import type { CacheOptions } from './options.js'
+import { resolveCacheOptions } from './resolve-options.js'
 
 /**
  * Creates a two-level cache. Options are validated and merged here, once; a bad option throws a

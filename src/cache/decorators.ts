@@ -3,7 +3,7 @@ import { expectOptions } from '../core/validate.js'
 import { type Cache, kPeek, kResolve } from './cache.js'
 import { validateTags } from './keys.js'
 import type { CacheEntryOptions, GetOrSetOptions, Policy } from './options.js'
-import { defaultPolicy, resolvePolicy } from './options.js'
+import { defaultPolicy, resolvePolicy } from './resolve-options.js'
 
 type AsyncMethod<This, Args extends unknown[], R> = (this: This, ...args: Args) => Promise<R>
 

@@ -1,0 +1,168 @@
+import { systemClock } from '../core/clock.js'
+import { parseDuration } from '../core/duration.js'
+import { ValidationError } from '../core/errors.js'
+import { expectOptions, optionalBoolean, optionalNumber } from '../core/validate.js'
+import { validateKey, validateTags } from './keys.js'
+import type {
+  CacheBreakerOptions,
+  CacheEntryOptions,
+  CacheL1Options,
+  CacheLockOptions,
+  CacheOptions,
+  GetOrSetOptions,
+  Policy,
+  ResolvedOptions,
+} from './options.js'
+import { jsonSerializer } from './serializer.js'
+
+/* Defaults merged and options validated in one place, once per cache (and once per call with options). */
+
+const BREAKER_DEFAULTS = {
+  failureRateThreshold: 0.5,
+  slowCallRateThreshold: 0.8,
+  minimumCalls: 10,
+  windowSize: 50,
+  openDuration: 5_000,
+  slowCallDuration: 250,
+}
+
+/** The entry options of a cache that sets none. */
+export function defaultPolicy(): Policy {
+  return {
+    ttl: 300_000,
+    jitter: 0,
+    negativeTtl: undefined,
+    grace: 0,
+    refreshAhead: 0,
+    tags: undefined,
+    soft: 0,
+    hard: 1_000,
+    lock: false,
+  }
+}
+
+/** Validates `options` and merges the defaults. */
+export function resolveCacheOptions(options: CacheOptions | undefined): ResolvedOptions {
+  const o = expectOptions('options', options)
+  const maxKeyLength = optionalNumber('maxKeyLength', o.maxKeyLength, 1024, { min: 1, integer: true })
+  const namespace = validateKey(o.namespace ?? 'bulwark', maxKeyLength, 'namespace')
+  const base = defaultPolicy()
+  const lock = resolveLock(o.lock)
+  base.lock = lock !== undefined && (o.lock === true || (o.lock as CacheLockOptions).enabled !== false)
+  return {
+    namespace,
+    policy: resolvePolicy(base, { ...o, lock: undefined }, maxKeyLength, ''),
+    l1: resolveL1(o.l1),
+    l2: expectPort('l2', o.l2, ['get', 'getMany', 'set', 'setMany', 'delete', 'deleteByTags', 'clear']),
+    bus: expectPort('bus', o.bus, ['subscribe', 'publish', 'disconnect']),
+    channel: validateKey(o.channel ?? `bulwark:cache:${namespace}`, maxKeyLength, 'channel'),
+    breaker: resolveBreaker(o.breaker),
+    lock,
+    serializer: expectPort('serializer', o.serializer, ['serialize', 'deserialize']) ?? jsonSerializer,
+    clock: expectPort('clock', o.clock, ['now', 'setTimeout', 'clearTimeout']) ?? systemClock,
+    maxKeyLength,
+  }
+}
+
+/**
+ * Merges per-call options over `base`. Returns `base` itself when there is nothing to merge, so the
+ * common call allocates nothing. `path` prefixes option names in errors (`'options.'`).
+ */
+export function resolvePolicy(
+  base: Policy,
+  call: GetOrSetOptions | CacheEntryOptions | undefined,
+  maxKeyLength: number,
+  path = 'options.',
+): Policy {
+  if (call === undefined) return base
+  const o = expectOptions(path === '' ? 'options' : path.slice(0, -1), call) as GetOrSetOptions
+  const timeout = expectOptions(`${path}timeout`, o.timeout)
+  const soft =
+    timeout.soft === undefined ? base.soft : timeout.soft === false ? 0 : dur(`${path}timeout.soft`, timeout.soft)
+  const hard = timeout.hard === undefined ? base.hard : dur(`${path}timeout.hard`, timeout.hard)
+  if (hard <= 0) throw new ValidationError(`${path}timeout.hard`, 'a duration > 0', timeout.hard)
+  if (soft > hard) throw new ValidationError(`${path}timeout.soft`, `a duration <= timeout.hard (${hard} ms)`, soft)
+  const tags = o.tags === undefined ? base.tags : validateTags(o.tags, maxKeyLength, `${path}tags`)
+  return {
+    ttl: o.ttl === undefined ? base.ttl : dur(`${path}ttl`, o.ttl),
+    jitter: optionalNumber(`${path}jitter`, o.jitter, base.jitter, { min: 0, max: 1, exclusiveMax: true }),
+    negativeTtl: o.negativeTtl === undefined ? base.negativeTtl : dur(`${path}negativeTtl`, o.negativeTtl),
+    grace: o.grace === undefined ? base.grace : dur(`${path}grace`, o.grace),
+    refreshAhead: optionalNumber(`${path}refreshAhead`, o.refreshAhead, base.refreshAhead, {
+      min: 0,
+      max: 1,
+      exclusiveMax: true,
+    }),
+    tags: base.tags && tags !== base.tags ? [...new Set([...base.tags, ...(tags ?? [])])] : tags,
+    soft,
+    hard,
+    lock: optionalBoolean(`${path}lock`, o.lock, base.lock),
+  }
+}
+
+function dur(name: string, value: unknown): number {
+  return parseDuration(value, name)
+}
+
+function resolveL1(value: CacheL1Options | undefined): ResolvedOptions['l1'] {
+  const l1 = expectOptions('l1', value)
+  return {
+    enabled: optionalBoolean('l1.enabled', l1.enabled, true),
+    maxEntries: optionalNumber('l1.maxEntries', l1.maxEntries, 10_000, { min: 1, integer: true }),
+    maxBytes: optionalNumber('l1.maxBytes', l1.maxBytes, 64 * 1024 * 1024, { min: 0, integer: true }),
+  }
+}
+
+function resolveBreaker(value: CacheBreakerOptions | false | undefined): ResolvedOptions['breaker'] {
+  if (value === false) return false
+  const b = expectOptions('breaker', value)
+  return {
+    failureRateThreshold: optionalNumber(
+      'breaker.failureRateThreshold',
+      b.failureRateThreshold,
+      BREAKER_DEFAULTS.failureRateThreshold,
+      {
+        min: 0,
+        max: 1,
+        exclusiveMin: true,
+      },
+    ),
+    slowCallRateThreshold: optionalNumber(
+      'breaker.slowCallRateThreshold',
+      b.slowCallRateThreshold,
+      BREAKER_DEFAULTS.slowCallRateThreshold,
+      { min: 0, max: 1, exclusiveMin: true },
+    ),
+    minimumCalls: optionalNumber('breaker.minimumCalls', b.minimumCalls, BREAKER_DEFAULTS.minimumCalls, {
+      min: 1,
+      integer: true,
+    }),
+    windowSize: optionalNumber('breaker.windowSize', b.windowSize, BREAKER_DEFAULTS.windowSize, {
+      min: 1,
+      integer: true,
+    }),
+    openDuration:
+      b.openDuration === undefined ? BREAKER_DEFAULTS.openDuration : dur('breaker.openDuration', b.openDuration),
+    slowCallDuration:
+      b.slowCallDuration === undefined
+        ? BREAKER_DEFAULTS.slowCallDuration
+        : dur('breaker.slowCallDuration', b.slowCallDuration),
+  }
+}
+
+function resolveLock(value: CacheLockOptions | boolean | undefined): ResolvedOptions['lock'] {
+  if (value === undefined || value === false) return undefined
+  const l = value === true ? {} : expectOptions('lock', value)
+  const ttl = l.ttl === undefined ? 10_000 : dur('lock.ttl', l.ttl)
+  const pollInterval = l.pollInterval === undefined ? 50 : dur('lock.pollInterval', l.pollInterval)
+  if (ttl <= 0) throw new ValidationError('lock.ttl', 'a duration > 0', l.ttl)
+  if (pollInterval <= 0) throw new ValidationError('lock.pollInterval', 'a duration > 0', l.pollInterval)
+  return { ttl, wait: l.wait === undefined ? 5_000 : dur('lock.wait', l.wait), pollInterval }
+}
+
+function expectPort<T>(name: string, value: T | undefined, methods: readonly string[]): T | undefined {
+  if (value === undefined) return undefined
+  const missing = methods.find((m) => typeof (value as Record<string, unknown> | null)?.[m] !== 'function')
+  if (missing !== undefined) throw new ValidationError(name, `an object with a \`${missing}\` method`, value)
+  return value
+}
