@@ -40,7 +40,7 @@ const expectAborted = async (promise: Promise<unknown>) => {
  * @example
  * ```ts
  * import { cacheDriverSuite } from 'bulwark/testing'
- * cacheDriverSuite('my driver', ({ clock }) => myDriver({ clock, prefix: `test:${Date.now()}:` }))
+ * await cacheDriverSuite('my driver', ({ clock }) => myDriver({ clock, prefix: `test:${Date.now()}:` }))
  * ```
  */
 export function cacheDriverSuite(name: string, factory: CacheDriverFactory): void {
@@ -219,7 +219,7 @@ function listener() {
  * @example
  * ```ts
  * import { cacheBusSuite } from 'bulwark/testing'
- * cacheBusSuite('my bus', () => myBus({ url: process.env.BUS_URL }))
+ * await cacheBusSuite('my bus', () => myBus({ url: process.env.BUS_URL }))
  * ```
  */
 export function cacheBusSuite(name: string, factory: CacheBusFactory): void {

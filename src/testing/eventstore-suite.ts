@@ -53,7 +53,7 @@ export async function expectCode(promise: Promise<unknown>, ...codes: string[]):
  * import { eventStoreSuite } from 'bulwark/testing'
  * import { sqliteEventStore } from 'bulwark/eventstore/sqlite'
  *
- * eventStoreSuite('sqlite', async (options) => {
+ * await eventStoreSuite('sqlite', async (options) => {
  *   const store = sqliteEventStore({ ...options, path: join(tmpdir(), `${randomUUID()}.db`) })
  *   return { store }
  * })
