@@ -50,9 +50,13 @@ await oursOpen.execute(failing).catch(noop)
 const opossumOpen = new Opossum(failing, { ...opossumOptions, volumeThreshold: 1, resetTimeout: 3_600_000 })
 opossumOpen.on('failure', noop)
 await opossumOpen.fire().catch(noop)
-const cockatielOpen = cockatielBreaker(handleAll, { halfOpenAfter: 3_600_000, breaker: new SamplingBreaker({ threshold: 0.5, duration: 10_000, minimumRps: 0.0001 }) })
+const cockatielOpen = cockatielBreaker(handleAll, {
+  halfOpenAfter: 3_600_000,
+  breaker: new SamplingBreaker({ threshold: 0.5, duration: 10_000, minimumRps: 0.0001 }),
+})
 for (let i = 0; i < 5; i++) await cockatielOpen.execute(failing).catch(noop)
-if (oursOpen.state !== 'open' || !opossumOpen.opened || cockatielOpen.state !== 1) throw new Error('open breakers did not open')
+if (oursOpen.state !== 'open' || !opossumOpen.opened || cockatielOpen.state !== 1)
+  throw new Error('open breakers did not open')
 
 /**
  * Each iteration makes BATCH sequential awaited calls, so mitata's own per-iteration cost (one async
@@ -78,11 +82,23 @@ batch('ours closed (slowCallDuration set)', () => oursSlowDetection.execute(fn))
 batch('cockatiel SamplingBreaker execute', () => cockatiel.execute(fn))
 batch('opossum fire (default timeout)', () => opossum.fire())
 batch('opossum fire (timeout: false)', () => opossumNoTimeout.fire())
-batch('ours open: rejected (throw)', caught(() => oursOpen.execute(fn)))
+batch(
+  'ours open: rejected (throw)',
+  caught(() => oursOpen.execute(fn)),
+)
 batch('ours open: tryExecute outcome', () => oursOpen.tryExecute(fn))
-batch('cockatiel open: rejected', caught(() => cockatielOpen.execute(fn)))
-batch('opossum open: rejected', caught(() => opossumOpen.fire()))
-batch('await-catch of Promise.reject (reference)', caught(() => Promise.reject(rejectedFloor)))
+batch(
+  'cockatiel open: rejected',
+  caught(() => cockatielOpen.execute(fn)),
+)
+batch(
+  'opossum open: rejected',
+  caught(() => opossumOpen.fire()),
+)
+batch(
+  'await-catch of Promise.reject (reference)',
+  caught(() => Promise.reject(rejectedFloor)),
+)
 
 const { benchmarks } = await run({ format: 'mitata' })
 const stat = (alias: string) => {
@@ -103,14 +119,21 @@ const open_reject_ns = round(p50('ours open: rejected (throw)'), 1)
 const extra = {
   closed_time_window_vs_raw: round(p50('ours closed (time window)') / p50('raw await fn()')),
   closed_slow_detection_vs_raw: round(p50('ours closed (slowCallDuration set)') / p50('raw await fn()')),
-  cockatiel_vs_ours_slow_detection: round(p50('cockatiel SamplingBreaker execute') / p50('ours closed (slowCallDuration set)')),
+  cockatiel_vs_ours_slow_detection: round(
+    p50('cockatiel SamplingBreaker execute') / p50('ours closed (slowCallDuration set)'),
+  ),
   opossum_no_timeout_vs_ours: round(p50('opossum fire (timeout: false)') / p50('ours closed (count window)')),
   open_try_execute_ns: round(p50('ours open: tryExecute outcome'), 1),
   await_catch_promise_reject_ns: round(p50('await-catch of Promise.reject (reference)'), 1),
   cockatiel_open_vs_ours_open: round(p50('cockatiel open: rejected') / p50('ours open: rejected (throw)')),
   opossum_open_vs_ours_open: round(p50('opossum open: rejected') / p50('ours open: rejected (throw)')),
 }
-const targets = { closed_vs_raw: '<= 1.5', opossum_vs_ours: '>= 4', cockatiel_vs_ours: '>= 2', open_reject_ns: '<= 500' }
+const targets = {
+  closed_vs_raw: '<= 1.5',
+  opossum_vs_ours: '>= 4',
+  cockatiel_vs_ours: '>= 2',
+  open_reject_ns: '<= 500',
+}
 const met = {
   closed_vs_raw: ratios.closed_vs_raw <= 1.5,
   opossum_vs_ours: ratios.opossum_vs_ours >= 4,
@@ -120,7 +143,12 @@ const met = {
 
 console.log('\nBreaker ratios (median time per call)')
 console.table({
-  ...Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, { value: v, target: targets[k as keyof typeof targets], met: met[k as keyof typeof met] }])),
+  ...Object.fromEntries(
+    Object.entries(ratios).map(([k, v]) => [
+      k,
+      { value: v, target: targets[k as keyof typeof targets], met: met[k as keyof typeof met] },
+    ]),
+  ),
   open_reject_ns: { value: open_reject_ns, target: targets.open_reject_ns, met: met.open_reject_ns },
   ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, { value: v, target: '', met: '' }])),
 })
@@ -136,7 +164,12 @@ writeFileSync(
       met,
       extra,
       ns_per_call: ns,
-      environment: { node: process.version, cpu: os.cpus()[0]?.model, cores: os.cpus().length, date: new Date().toISOString() },
+      environment: {
+        node: process.version,
+        cpu: os.cpus()[0]?.model,
+        cores: os.cpus().length,
+        date: new Date().toISOString(),
+      },
     },
     null,
     2,
