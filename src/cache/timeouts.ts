@@ -1,12 +1,18 @@
+import { setMaxListeners } from 'node:events'
 import type { Clock } from '../core/clock.js'
 import { TimeoutError } from '../core/errors.js'
 
 /** What {@link raceSoft} resolves with when time runs out. */
 export const TIMED_OUT: unique symbol = Symbol('timed out')
 
+// Calls per bucket at most: a driver may add an abort listener per call, and an EventTarget checks
+// its listeners one by one on every add, so a bucket's list must stay short.
+const MAX_MEMBERS = 64
+
 /** Calls that started close together and share one abort signal and one timer. */
 interface Bucket {
   readonly ms: number
+  members: number
   /** Calls starting before this join the bucket. */
   readonly joinUntil: number
   readonly controller: AbortController
@@ -17,7 +23,7 @@ interface Bucket {
 /**
  * Hard deadlines for L2 calls and bus publishes. An `AbortController` and a timer per call cost more
  * than the rest of an L2 hit, so calls starting within 1% of their deadline (at least 1 ms) of one
- * another share both: the timer fires `ms` after the first of them, so no call waits past `ms` (a later
+ * another, up to 64 of them, share both: the timer fires `ms` after the first of them, so no call waits past `ms` (a later
  * one may be abandoned up to 1% early). Calls that settle leave the bucket at once.
  */
 export class Deadlines {
@@ -58,13 +64,19 @@ export class Deadlines {
   #join(ms: number): Bucket {
     const now = this.#clock.now()
     const open = this.#open
-    if (open !== undefined && open.ms === ms && now < open.joinUntil) return open
+    if (open !== undefined && open.ms === ms && now < open.joinUntil && open.members < MAX_MEMBERS) {
+      open.members++
+      return open
+    }
     const bucket: Bucket = {
       ms,
+      members: 1,
       joinUntil: now + Math.max(1, ms / 100),
       controller: new AbortController(),
       running: new Set(),
     }
+    // Up to MAX_MEMBERS listeners on one signal is the design, not a leak: no warning.
+    setMaxListeners(MAX_MEMBERS + 1, bucket.controller.signal)
     this.#open = bucket
     this.#clock.setTimeout(() => this.#expire(bucket), ms)
     return bucket

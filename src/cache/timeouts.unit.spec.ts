@@ -48,6 +48,29 @@ describe('Deadlines', () => {
     expect(isBulwarkError(await third, 'E_TIMEOUT')).toBe(true)
   })
 
+  it('caps a bucket at 64 calls, so abort listeners stay few and Node warns about none', async () => {
+    const clock = fakeClock(0)
+    const deadlines = new Deadlines(clock)
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    const signals = new Set<AbortSignal>()
+    const calls = Array.from({ length: 200 }, () =>
+      deadlines
+        .run(1_000, (signal) => {
+          signals.add(signal)
+          return new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
+        })
+        .catch((e: unknown) => e),
+    )
+    expect(signals.size).toBe(4)
+    await clock.advanceAsync(1_000)
+    expect((await Promise.all(calls)).every((e) => isBulwarkError(e, 'E_TIMEOUT'))).toBe(true)
+    await new Promise((r) => setImmediate(r))
+    process.off('warning', onWarning)
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
+  })
+
   it('leaves calls that settle in time alone', async () => {
     const clock = fakeClock(0)
     const deadlines = new Deadlines(clock)
