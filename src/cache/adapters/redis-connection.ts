@@ -26,20 +26,25 @@ export interface RedisConnectionOptions {
   /**
    * ioredis options for the created client, applied over Bulwark's fail-fast defaults
    * (`enableOfflineQueue: false`, `maxRetriesPerRequest: 0`, `autoResendUnfulfilledCommands: false`,
-   * `commandTimeout: 2000`, `connectTimeout: 2000`, reconnect every 100 ms up to 1 s), which make a
-   * command fail at once while Redis is down instead of queueing behind the outage.
+   * `connectTimeout: 2000`, reconnect every 100 ms up to 1 s), which make a command fail at once while
+   * Redis is down instead of queueing behind the outage. A Redis that hangs with its connection open
+   * is bounded by the cache's hard timeout (the AbortSignal it passes); using the driver on its own,
+   * pass a signal or set `commandTimeout` here (it costs a timer per command).
    * @default {}
    */
   connection?: RedisOptions
 }
 
-/** Fail-fast defaults: a cache must never queue callers behind a Redis outage. */
+/**
+ * Fail-fast defaults: a cache must never queue callers behind a Redis outage. No `commandTimeout`:
+ * its timer per command costs about as much as the rest of the driver's work on an L2 hit, and the
+ * cache already puts a deadline on every call.
+ */
 const FAIL_FAST: RedisOptions = {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 0,
   autoResendUnfulfilledCommands: false,
   connectTimeout: 2_000,
-  commandTimeout: 2_000,
   retryStrategy: (times: number) => Math.min(times * 100, 1_000),
 }
 
@@ -113,9 +118,34 @@ export function firstReady(client: Redis, clock: Clock, timeoutMs: number): Prom
   })
 }
 
+/** The rejecters of the calls waiting on each signal: one abort listener per signal, not per call. */
+const waiting = new WeakMap<AbortSignal, Set<(error: Error) => void>>()
+
+function waitersOf(signal: AbortSignal): Set<(error: Error) => void> {
+  let waiters = waiting.get(signal)
+  if (waiters === undefined) {
+    const created = new Set<(error: Error) => void>()
+    waiting.set(signal, created)
+    signal.addEventListener(
+      'abort',
+      () => {
+        const error = toAbortedError(signal)
+        for (const reject of created) reject(error)
+        created.clear()
+      },
+      { once: true },
+    )
+    waiters = created
+  }
+  return waiters
+}
+
 /**
  * Lets the caller stop waiting for `promise` when `signal` aborts (Redis may still run the command).
- * Without a signal the promise is returned as is, so the common path allocates nothing.
+ * Without a signal the promise is returned as is, so the common path allocates nothing. Calls that
+ * share a signal (the cache groups L2 calls by deadline) share one abort listener: adding and removing
+ * an EventTarget listener per call costs more than the rest of the driver's work, and grows with the
+ * number of listeners already on the signal.
  */
 export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise
@@ -123,17 +153,16 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefin
     promise.catch(() => {})
     return Promise.reject(toAbortedError(signal))
   }
+  const waiters = waitersOf(signal)
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(toAbortedError(signal))
-    // No `{ once: true }`: the listener is always removed, and the option makes both calls slower.
-    signal.addEventListener('abort', onAbort)
+    waiters.add(reject)
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort)
+        waiters.delete(reject)
         resolve(value)
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
+        waiters.delete(reject)
         reject(error)
       },
     )

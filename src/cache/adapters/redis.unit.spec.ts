@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { getEventListeners } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { isBulwarkError } from '../../core/errors.js'
@@ -6,6 +7,7 @@ import type { BusMessage, L2Entry } from '../types.js'
 import { RedisBus, RedisCacheDriver, redisBus, redisCacheDriver } from './redis.js'
 import { decodeMessage, encodeMessage } from './redis-bus-codec.js'
 import { decodeEntry, encodeEntry, escapeGlob } from './redis-codec.js'
+import { raceSignal } from './redis-connection.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 
@@ -107,5 +109,28 @@ describe('redis adapters: options', () => {
       })`
     const out = execFileSync(`${root}node_modules/.bin/tsx`, ['-e', script], { cwd: root, encoding: 'utf8' })
     expect(JSON.parse(out.trim().split('\n').pop() as string)).toEqual({ before: false, after: true })
+  })
+})
+
+describe('raceSignal', () => {
+  it('calls sharing a signal share one abort listener, and an abort rejects every one still waiting', async () => {
+    const controller = new AbortController()
+    const settled = Promise.resolve('done')
+    expect(await raceSignal(settled, controller.signal)).toBe('done')
+    const never = new Promise<string>(() => {})
+    const waiting = Array.from({ length: 100 }, () => raceSignal(never, controller.signal))
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1)
+    controller.abort()
+    const outcomes = await Promise.allSettled(waiting)
+    expect(outcomes.every((o) => o.status === 'rejected' && isBulwarkError(o.reason, 'E_ABORTED'))).toBe(true)
+  })
+
+  it('passes results and errors through, and rejects at once on an aborted signal', async () => {
+    const signal = new AbortController().signal
+    await expect(raceSignal(Promise.reject(new Error('boom')), signal)).rejects.toThrow('boom')
+    await expect(raceSignal(Promise.resolve(1), AbortSignal.abort())).rejects.toSatisfy((e) =>
+      isBulwarkError(e, 'E_ABORTED'),
+    )
+    expect(await raceSignal(Promise.resolve(2), undefined)).toBe(2)
   })
 })
