@@ -28,4 +28,6 @@ export default defineConfig({
   splitting: true,
   shims: true,
   treeshake: true,
+  // The conformance suites in bulwark/testing run inside the user's own vitest: never bundle it.
+  external: ['vitest'],
 })
