@@ -1,7 +1,8 @@
 // After `npm run build`: every public subpath loads from dist, as ESM and as CommonJS, through the
 // package's own "exports" map (a self-reference, as a user's code would import it), and exposes names.
-import { createRequire } from 'node:module'
+
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
 const require = createRequire(import.meta.url)
