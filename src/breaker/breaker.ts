@@ -8,7 +8,7 @@ import type { BreakerEvents, BreakerMetrics, RejectionReason } from './events.js
 import { InFlightTracker } from './in-flight.js'
 import { type CircuitBreakerOptions, type ResolvedBreakerOptions, resolveBreakerOptions } from './options.js'
 import { IGNORED, type ProbeHost, runProbe } from './probe.js'
-import { DeferredRejections } from './reject.js'
+import { Rejection } from './reject.js'
 import { type BreakerSnapshot, validateSnapshot } from './snapshot.js'
 import { SreThrottle } from './throttle.js'
 import type { CircuitState, Outcome, Policy, PolicyFn } from './types.js'
@@ -43,8 +43,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   /** The end of a call is read from the clock: timed calls, a time window, or throttling. */
   readonly #readsEnd: boolean
   readonly #failuresTrip: boolean
-  readonly #throttled: ThrottledError
-  readonly #rejections = new DeferredRejections()
+  readonly #throttled: Rejection
   readonly #probeHost: ProbeHost
   readonly #onSlowInFlight = (elapsed: number, now: number) => {
     this.#window.record(now, SLOW)
@@ -59,7 +58,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   #consecutiveOpens = 0
   /** The slow-call threshold in force; +Infinity when slow-call detection is off. */
   #slowMs: number
-  #rejection!: BrokenCircuitError
+  #rejection!: Rejection
   /** What `tryExecute` resolves with while the circuit rejects: one shared promise per open period. */
   #rejectedOutcome!: Promise<Outcome<never>>
   /** Probes holding a permit, whatever their phase: a permit is held until the probe settles. */
@@ -83,7 +82,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#timesCalls = o.slowCallDuration !== undefined || o.adaptive !== undefined
     this.#readsEnd = this.#timesCalls || o.window.type === 'time' || o.throttling !== undefined
     this.#failuresTrip = o.throttling?.mode !== 'instead-of-open'
-    this.#throttled = new ThrottledError({ name: this.name })
+    this.#throttled = new Rejection(new ThrottledError({ name: this.name }))
     this.#setRejection(new BrokenCircuitError(undefined, { name: this.name }))
     this.#probeHost = {
       name: this.name,
@@ -289,9 +288,9 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     return runProbe(this.#probeHost, this.#generation, fn, signal, now)
   }
 
-  #reject(reason: RejectionReason, error: Error): Promise<never> {
+  #reject(reason: RejectionReason, rejection: Rejection): Promise<never> {
     this.#countRejection(reason)
-    return this.#rejections.reject(error)
+    return rejection.reject()
   }
 
   #countRejection(reason: RejectionReason): void {
@@ -329,7 +328,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
 
   /** One error (and one outcome) per open period, reused for every rejection in it. */
   #setRejection(error: BrokenCircuitError): void {
-    this.#rejection = error
+    this.#rejection = new Rejection(error)
     this.#rejectedOutcome = Promise.resolve(Object.freeze({ ok: false as const, error }))
   }
 

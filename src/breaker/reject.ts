@@ -1,29 +1,27 @@
 /**
- * Rejects promises one microtask late, in a batch.
+ * A reusable rejection: every call to {@link reject} returns a new promise that rejects with the same error.
  *
- * Why: `Promise.reject(error)` returned to a caller is rejected before the caller's `await` or `.catch` is
- * attached, which sends it through Node's unhandled-rejection bookkeeping (recorded as maybe-unhandled,
- * then as handled): on the rejection path of an open breaker that costs several times more than everything
- * else. Rejected a microtask later, the promise already has its handler. A caller that never handles it
- * still gets an ordinary unhandled rejection.
+ * Why this shape: `Promise.reject(error)` returned to a caller is rejected before the caller's `await` or
+ * `.catch` is attached, which sends it through Node's unhandled-rejection bookkeeping (recorded as
+ * maybe-unhandled, then as handled): on the rejection path of an open breaker that costs several times
+ * more than everything else. Here one rejected promise is made (and marked handled) per error, and each
+ * caller gets `rejected.then()`: a fresh promise that takes the rejection one microtask later, by which
+ * time the caller's handler is attached. That costs one promise and no closure, no throw, no queue of our
+ * own. A caller that never handles its promise still gets an ordinary unhandled rejection, as that promise
+ * is its own.
  */
-export class DeferredRejections {
-  readonly #rejects: ((error: unknown) => void)[] = []
-  readonly #errors: unknown[] = []
-  readonly #flush = () => {
-    const rejects = this.#rejects
-    const errors = this.#errors
-    for (let i = 0; i < rejects.length; i++) rejects[i]!(errors[i])
-    rejects.length = 0
-    errors.length = 0
+export class Rejection {
+  readonly #rejected: Promise<never>
+
+  constructor(readonly error: Error) {
+    this.#rejected = Promise.reject(error)
+    this.#rejected.catch(noop)
   }
 
-  /** A promise that rejects with `error` at the next microtask. */
-  reject(error: unknown): Promise<never> {
-    return new Promise<never>((_, reject) => {
-      this.#rejects.push(reject)
-      this.#errors.push(error)
-      if (this.#rejects.length === 1) queueMicrotask(this.#flush)
-    })
+  /** A new promise that rejects with `error` at the next microtask. */
+  reject(): Promise<never> {
+    return this.#rejected.then()
   }
 }
+
+function noop(): void {}
