@@ -38,8 +38,9 @@ const COLUMNS = `event_id AS id, type, data AS dataJson, metadata AS metadataJso
 /** Statements that do not depend on the read filters. */
 export function statementsSql(p: string) {
   return {
-    insert: `INSERT INTO ${p}events (position, event_id, stream_id, stream_version, type, data, metadata, recorded_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    // No position: SQLite gives the row max(position) + 1.
+    insert: `INSERT INTO ${p}events (event_id, stream_id, stream_version, type, data, metadata, recorded_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`,
     findById: `SELECT stream_id AS streamId, stream_version AS streamVersion, position AS globalPosition
       FROM ${p}events WHERE event_id = ?`,
     streamVersion: `SELECT coalesce(max(stream_version), 0) AS v FROM ${p}events WHERE stream_id = ?`,

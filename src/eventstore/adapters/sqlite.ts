@@ -131,6 +131,8 @@ export class SqliteEventStore implements EventStore {
   async appendToStream(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult> {
     this.#assertOpen()
     const append = prepareAppend(streamId, events, options, this.#clock)
+    const ms = append.recordedAt.getTime()
+    for (const e of append.events) if (!e.idGiven) e.id = timeOrderedId(e.id, ms)
     const result = this.#run('append', () => this.#append(append))
     this.#watch.watchers.notify()
     return result
@@ -148,13 +150,17 @@ export class SqliteEventStore implements EventStore {
     }
     let version = (this.#sql.streamVersion.get(streamId) as { v: number }).v
     checkExpectedVersion(streamId, append.expectedVersion, version)
-    const firstPosition = (this.#sql.head.get() as { v: number }).v + 1
     const recordedAt = append.recordedAt.getTime()
-    let position = firstPosition
+    // SQLite numbers each row max(position) + 1 (an INTEGER PRIMARY KEY without AUTOINCREMENT), under the
+    // write lock held since BEGIN IMMEDIATE: the same numbering as reading the head first, one query fewer.
+    let firstPosition = 0
+    let lastPosition = 0
     for (const e of events) {
-      this.#sql.insert.run(position++, e.id, streamId, ++version, e.type, e.dataJson, e.metadataJson, recordedAt)
+      const row = this.#sql.insert.run(e.id, streamId, ++version, e.type, e.dataJson, e.metadataJson, recordedAt)
+      lastPosition = Number(row.lastInsertRowid)
+      if (firstPosition === 0) firstPosition = lastPosition
     }
-    return { nextExpectedVersion: version, firstPosition, lastPosition: position - 1 }
+    return { nextExpectedVersion: version, firstPosition, lastPosition }
   }
 
   async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
@@ -275,6 +281,19 @@ export class SqliteEventStore implements EventStore {
   #assertOpen(): void {
     if (this.#closed) throw new StoreClosedError('sqlite')
   }
+}
+
+/**
+ * The random UUID the store generated, made time-ordered (the UUIDv7 layout: 48 bits of milliseconds,
+ * version 7, then the v4's random bits). Random v4 ids land on a random page of the `event_id` index, one
+ * more page written to the WAL per event; ids that grow with time all land on its last page, so a batch of
+ * events dirties it once. Uniqueness still rests on the 74 random bits kept.
+ */
+export function timeOrderedId(randomV4: string, ms: number): string {
+  const time = Math.min(Math.max(0, Math.trunc(ms)), 0xffff_ffff_ffff)
+    .toString(16)
+    .padStart(12, '0')
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${randomV4.slice(15)}`
 }
 
 /** SQLite's LIMIT: -1 is "no limit". */

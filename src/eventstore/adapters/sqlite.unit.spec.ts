@@ -6,8 +6,9 @@ import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { isBulwarkError } from '../../core/errors.js'
 import { eventStoreSuite } from '../../testing/eventstore-suite.js'
+import { fakeClock } from '../../testing/fake-clock.js'
 import { subscribe } from '../subscribe.js'
-import { sqliteEventStore } from './sqlite.js'
+import { sqliteEventStore, timeOrderedId } from './sqlite.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-sqlite-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -97,6 +98,37 @@ describe('sqliteEventStore', () => {
     )
     database.close()
     normal.close()
+  })
+
+  it('generates time-ordered (v7) event ids, so the id index grows at its end; given ids are kept as they are', async () => {
+    const clock = fakeClock(0x0123_4567_89ab)
+    const store = sqliteEventStore({ path: freshPath(), clock })
+    const given = randomUUID()
+    await store.appendToStream('s', [
+      { type: 'T', data: 0 },
+      { id: given, type: 'T', data: 1 },
+    ])
+    for (let i = 0; i < 50; i++) {
+      clock.advance(i % 3)
+      await store.appendToStream(`s-${i % 4}`, events(2))
+    }
+    const all = await store.readAll()
+    expect(all[0]?.id).toMatch(/^01234567-89ab-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(all[1]?.id).toBe(given)
+    const generated = all.filter((e) => e.id !== given).map((e) => e.id)
+    expect(new Set(generated).size).toBe(generated.length)
+    // Ordered by their time prefix, in the order they were appended (ties within a millisecond aside).
+    const prefixes = generated.map((id) => id.slice(0, 13))
+    expect(prefixes).toEqual([...prefixes].sort())
+    expect(prefixes.at(-1)).toBe(timeOrderedId(randomUUID(), clock.now()).slice(0, 13))
+    await store.close()
+  })
+
+  it('timeOrderedId keeps the random bits and clamps the time to 48 bits', () => {
+    const v4 = '0f1e2d3c-4b5a-4978-a695-a4b3c2d1e0f9'
+    expect(timeOrderedId(v4, 1)).toBe('00000000-0001-7978-a695-a4b3c2d1e0f9')
+    expect(timeOrderedId(v4, -5)).toBe('00000000-0000-7978-a695-a4b3c2d1e0f9')
+    expect(timeOrderedId(v4, 2 ** 60)).toBe('ffffffff-ffff-7978-a695-a4b3c2d1e0f9')
   })
 
   it.each([
