@@ -2,7 +2,7 @@ import { toAbortedError } from '../core/abort.js'
 import type { Clock } from '../core/clock.js'
 import { TypedEmitter } from '../core/events.js'
 import { LatencyHistogram } from './adaptive.js'
-import { contextFor } from './context.js'
+import { contextFor, IDLE_CONTEXT } from './context.js'
 import { BrokenCircuitError, IsolatedCircuitError, ThrottledError } from './errors.js'
 import type { BreakerEvents, BreakerMetrics, RejectionReason } from './events.js'
 import { InFlightTracker } from './in-flight.js'
@@ -53,6 +53,12 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   #state = CLOSED
   /** Bumped at every transition: a call settling under an older generation only reports, it decides nothing. */
   #generation = 0
+  /**
+   * The settle handlers of an untimed closed call without a signal, bound to the current generation (see
+   * {@link #bindClosed}): such a call needs no per-call data, so it costs `fn()` and one `then`, no closure.
+   */
+  #onClosedValue!: (value: unknown) => unknown
+  #onClosedError!: (error: unknown) => never
   #since: number
   #openUntil = 0
   #consecutiveOpens = 0
@@ -93,6 +99,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
       settle: (generation, failed, payload, start) => this.#settleProbe(generation, failed, payload, start),
     }
     this.#since = this.#clock.now()
+    this.#bindClosed()
     if (o.initialState !== undefined) this.#restore(validateSnapshot(o.initialState))
   }
 
@@ -116,6 +123,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
       }
       if (this.#state === CLOSED) {
         if (this.#throttle?.shouldReject(this.#clock.now())) return this.#reject('throttled', this.#throttled)
+        if (signal === undefined && !this.#timesCalls) return this.#observeClosed(fn)
         return this.#runClosed(fn, signal, start)
       }
     }
@@ -189,6 +197,52 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
       slowCallDuration: m.slowCallDuration,
       window: this.#window.toJSON(),
     }
+  }
+
+  /** The closed path when the call needs no per-call data: no timing, no signal (see {@link #bindClosed}). */
+  #observeClosed<T>(fn: PolicyFn<T>): Promise<T> {
+    let result: PromiseLike<T> | T
+    this.#inFlight++
+    try {
+      result = fn(IDLE_CONTEXT)
+    } catch (error) {
+      return this.#thrownClosed(error)
+    }
+    return Promise.resolve(result).then(this.#onClosedValue, this.#onClosedError) as Promise<T>
+  }
+
+  /**
+   * Binds the closed-call handlers to the current generation. Called at construction and at every transition,
+   * so a call that settles after a transition reports under the generation it started in, as
+   * {@link #runClosed} does with its own local.
+   */
+  #bindClosed(): void {
+    const generation = this.#generation
+    this.#onClosedValue = (value) => {
+      this.#inFlight--
+      const failed = this.#o.isResultFailure?.(value) ? FAILED : 0
+      this.#settleClosed(-1, generation, 0, failed, failed ? new FailedResult(value) : value)
+      return value
+    }
+    this.#onClosedError = (error) => {
+      this.#inFlight--
+      this.#settleClosedError(generation, error)
+      throw error
+    }
+  }
+
+  /**
+   * `fn` threw synchronously: settled at once, as {@link #runClosed} would, so the state is up to date when
+   * execute() returns; async so that anything thrown while settling rejects the returned promise too.
+   */
+  async #thrownClosed(error: unknown): Promise<never> {
+    this.#inFlight--
+    this.#settleClosedError(this.#generation, error)
+    throw error
+  }
+
+  #settleClosedError(generation: number, error: unknown): void {
+    this.#settleClosed(-1, generation, 0, this.#classifyError(error), error)
   }
 
   async #runClosed<T>(fn: PolicyFn<T>, signal: AbortSignal | undefined, start: number): Promise<T> {
@@ -339,6 +393,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#since = now
     this.#probeSuccesses = 0
     this.#inflight.clear()
+    this.#bindClosed()
     if (to === CLOSED) {
       this.#window.reset()
       this.#throttle?.reset()

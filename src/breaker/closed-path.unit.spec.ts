@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest'
+import { fakeClock } from '../testing/index.js'
+import { circuitBreaker } from './index.js'
+
+// The untimed closed path (no slow-call detection, no signal) settles through handlers bound per
+// generation instead of an async function; these pin what it must keep from the general path.
+describe('circuitBreaker: untimed closed path', () => {
+  it('counts a function that throws synchronously before execute() returns, and rejects with its error', async () => {
+    const breaker = circuitBreaker({ clock: fakeClock(), minimumCalls: 1 })
+    const error = new Error('sync')
+    const p = breaker.execute(() => {
+      throw error
+    })
+    expect(breaker.state).toBe('open')
+    await expect(p).rejects.toBe(error)
+  })
+
+  it('passes plain values, native promises and foreign thenables through, and records them', async () => {
+    const breaker = circuitBreaker({ clock: fakeClock(), minimumCalls: 1 })
+    // A PromiseLike that is not a native promise (biome objects to a literal `then`).
+    const thenable = Object.fromEntries([
+      ['then', (resolve: (v: number) => void) => resolve(3)],
+    ]) as unknown as PromiseLike<number>
+    expect(await breaker.execute(() => 1)).toBe(1)
+    expect(await breaker.execute(async () => 2)).toBe(2)
+    expect(await breaker.execute(() => thenable)).toBe(3)
+    expect(breaker.metrics().totals.successes).toBe(3)
+    expect(breaker.metrics().inFlight).toBe(0)
+  })
+
+  it('rejects the caller when a listener throws while its call settles', async () => {
+    const breaker = circuitBreaker({ clock: fakeClock() })
+    const error = new Error('listener')
+    breaker.on('success', () => {
+      throw error
+    })
+    await expect(breaker.execute(async () => 1)).rejects.toBe(error)
+  })
+
+  it('does not let a call started before a reset decide anything after it', async () => {
+    const breaker = circuitBreaker({ clock: fakeClock(), minimumCalls: 1 })
+    let fail!: (e: Error) => void
+    const p = breaker.execute(
+      () =>
+        new Promise((_, reject) => {
+          fail = reject
+        }),
+    )
+    breaker.reset()
+    fail(new Error('late'))
+    await p.catch(() => {})
+    expect(breaker.state).toBe('closed')
+    expect(breaker.metrics().calls).toBe(0)
+    expect(breaker.metrics().totals.failures).toBe(1)
+  })
+
+  it('counts the call in flight while it runs', async () => {
+    const breaker = circuitBreaker({ clock: fakeClock() })
+    let inside = -1
+    await breaker.execute(() => {
+      inside = breaker.metrics().inFlight
+      return 1
+    })
+    expect(inside).toBe(1)
+    expect(breaker.metrics().inFlight).toBe(0)
+  })
+})
