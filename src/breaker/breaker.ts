@@ -1,7 +1,8 @@
 import { toAbortedError } from '../core/abort.js'
-import type { Clock } from '../core/clock.js'
+import { type Clock, systemClock } from '../core/clock.js'
 import { TypedEmitter } from '../core/events.js'
 import { LatencyHistogram } from './adaptive.js'
+import { TickClock } from './clock-cache.js'
 import { contextFor, IDLE_CONTEXT } from './context.js'
 import { BrokenCircuitError, IsolatedCircuitError, ThrottledError } from './errors.js'
 import type { BreakerEvents, BreakerMetrics, RejectionReason } from './events.js'
@@ -34,6 +35,8 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   readonly name: string
   readonly #o: ResolvedBreakerOptions
   readonly #clock: Clock
+  /** Where a closed call's end time is read: the exact clock, or a {@link TickClock} (see the constructor). */
+  readonly #endClock: Pick<Clock, 'now'>
   readonly #window: SlidingWindow
   readonly #inflight: InFlightTracker
   readonly #histogram: LatencyHistogram | undefined
@@ -87,6 +90,9 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#throttle = o.throttling && new SreThrottle(o.throttling)
     this.#timesCalls = o.slowCallDuration !== undefined || o.adaptive !== undefined
     this.#readsEnd = this.#timesCalls || o.window.type === 'time' || o.throttling !== undefined
+    // An untimed call's end time only picks a window (or throttle) bucket, so on the system clock it may be
+    // up to a millisecond old; timed calls measure durations with it and read the exact clock.
+    this.#endClock = this.#timesCalls || this.#clock !== systemClock ? this.#clock : new TickClock(this.#clock)
     this.#failuresTrip = o.throttling?.mode !== 'instead-of-open'
     this.#throttled = new Rejection(new ThrottledError({ name: this.name }))
     this.#setRejection(new BrokenCircuitError(undefined, { name: this.name }))
@@ -264,7 +270,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   }
 
   #settleClosed(seq: number, generation: number, start: number, failed: number, payload: unknown): void {
-    const end = this.#readsEnd ? this.#clock.now() : 0
+    const end = this.#readsEnd ? this.#endClock.now() : 0
     // false when the in-flight sweep already counted this call as slow: it is not counted twice.
     const uncounted = this.#inflight.complete(seq)
     const outcome = this.#report(failed, this.#timesCalls ? end - start : Number.NaN, payload, uncounted)
@@ -274,7 +280,8 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#window.record(end, outcome)
     // Evaluated after every call, successes included: the call that reaches minimumCalls may be a success,
     // and in a time window the successes that aged out may leave the rate above the threshold.
-    this.#evaluate(this.#readsEnd ? end : undefined)
+    // Opening reads the exact clock (openUntil, time in state) unless `end` already is exact.
+    this.#evaluate(this.#timesCalls ? end : undefined)
   }
 
   /** Emits the events and counts totals for a finished call; returns its outcome bits (or IGNORED). */
