@@ -109,6 +109,8 @@ export class TimeWindow implements SlidingWindow {
   readonly #slow: Uint32Array
   readonly #width: number
   #epoch = Number.NEGATIVE_INFINITY
+  /** The bucket of `#epoch`, kept so recording does no floating-point modulo (it calls fmod). */
+  #at = 0
 
   constructor(
     readonly duration: number,
@@ -123,7 +125,7 @@ export class TimeWindow implements SlidingWindow {
   record(now: number, outcome: number): void {
     this.refresh(now)
     // A clock that steps back records into the current bucket rather than resurrecting an old one.
-    const at = this.#epoch % this.buckets
+    const at = this.#at
     this.#calls[at]!++
     this.calls++
     if (outcome & FAILED) {
@@ -141,6 +143,7 @@ export class TimeWindow implements SlidingWindow {
     const last = this.#epoch
     if (epoch <= last) return
     this.#epoch = epoch
+    this.#at = epoch % this.buckets
     if (epoch - last >= this.buckets) {
       this.#clear()
       return
@@ -191,6 +194,7 @@ export class TimeWindow implements SlidingWindow {
     this.reset()
     if (snapshot.buckets.length === 0) return
     this.#epoch = snapshot.epoch
+    this.#at = snapshot.epoch % this.buckets
     snapshot.buckets.forEach(([calls, failures, slow], i) => {
       const valid =
         [calls, failures, slow].every((n) => Number.isInteger(n) && n >= 0) && failures <= calls && slow <= calls
