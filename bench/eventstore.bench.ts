@@ -37,7 +37,7 @@ import { bench, do_not_optimize, run } from 'mitata'
 import pg from 'pg'
 import { postgresEventStore } from '../src/eventstore/adapters/postgres.js'
 import { postgresStatements } from '../src/eventstore/adapters/postgres-sql.js'
-import { sqliteEventStore } from '../src/eventstore/adapters/sqlite.js'
+import { sqliteEventStore, timeOrderedId } from '../src/eventstore/adapters/sqlite.js'
 import { schemaSql } from '../src/eventstore/adapters/sqlite-schema.js'
 import type { EventStore, NewEvent } from '../src/eventstore/types.js'
 
@@ -89,8 +89,17 @@ function rawSqliteAppender(stream: string, size: number) {
   let version = 0
   const write = rawDb.transaction((events: NewEvent[]) => {
     const now = Date.now()
+    // The same time-ordered ids the adapter generates, so both sides touch the id index alike.
     for (const e of events)
-      rawInsert.run(randomUUID(), stream, ++version, e.type, JSON.stringify(e.data), rawMetadata(version), now)
+      rawInsert.run(
+        timeOrderedId(randomUUID(), now),
+        stream,
+        ++version,
+        e.type,
+        JSON.stringify(e.data),
+        rawMetadata(version),
+        now,
+      )
   }).immediate
   let i = 0
   return async () => {
