@@ -64,4 +64,19 @@ describe('circuitBreaker: untimed closed path', () => {
     expect(inside).toBe(1)
     expect(breaker.metrics().inFlight).toBe(0)
   })
+
+  it('emits success and rejection to listeners added after calls ran without any (emit is skipped only then)', async () => {
+    const breaker = circuitBreaker({ clock: fakeClock(), minimumCalls: 1 })
+    await breaker.execute(async () => 1)
+    const seen: string[] = []
+    const onSuccess = () => seen.push('success')
+    breaker.on('success', onSuccess)
+    breaker.on('rejection', (reason) => seen.push(reason))
+    await breaker.execute(async () => 2)
+    breaker.off('success', onSuccess)
+    await breaker.execute(async () => 3)
+    breaker.isolate()
+    await breaker.execute(async () => 4).catch(() => {})
+    expect(seen).toEqual(['success', 'forced_open'])
+  })
 })
