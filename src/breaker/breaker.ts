@@ -35,7 +35,12 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   readonly name: string
   readonly #o: ResolvedBreakerOptions
   readonly #clock: Clock
-  /** Where a closed call's end time is read: the exact clock, or a {@link TickClock} (see the constructor). */
+  /**
+   * The clock for checks that tolerate time up to a millisecond old: a {@link TickClock} on the system
+   * clock, the clock itself otherwise (so fake-clock tests see exact time).
+   */
+  readonly #ticks: Pick<Clock, 'now'>
+  /** Where a closed call's end time is read: `#ticks`, or the exact clock for timed calls (see the constructor). */
   readonly #endClock: Pick<Clock, 'now'>
   readonly #window: SlidingWindow
   readonly #inflight: InFlightTracker
@@ -92,7 +97,8 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#readsEnd = this.#timesCalls || o.window.type === 'time' || o.throttling !== undefined
     // An untimed call's end time only picks a window (or throttle) bucket, so on the system clock it may be
     // up to a millisecond old; timed calls measure durations with it and read the exact clock.
-    this.#endClock = this.#timesCalls || this.#clock !== systemClock ? this.#clock : new TickClock(this.#clock)
+    this.#ticks = this.#clock === systemClock ? new TickClock(this.#clock) : this.#clock
+    this.#endClock = this.#timesCalls ? this.#clock : this.#ticks
     this.#failuresTrip = o.throttling?.mode !== 'instead-of-open'
     this.#throttled = new Rejection(new ThrottledError({ name: this.name }))
     this.#setRejection(new BrokenCircuitError(undefined, { name: this.name }))
@@ -133,6 +139,9 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
         return this.#runClosed(fn, signal, start)
       }
     }
+    // Rejecting in OPEN needs no exact time: a tick clock lags, so it can only delay HALF_OPEN by up to a
+    // millisecond, never start it early; everything past this check reads the exact clock.
+    if (this.#state === OPEN && this.#ticks.now() < this.#openUntil) return this.#reject('open', this.#rejection)
     return this.#executeOther(fn, signal, this.#clock.now())
   }
 
@@ -142,7 +151,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
    */
   tryExecute<T>(fn: PolicyFn<T>, signal?: AbortSignal): Promise<Outcome<T>> {
     const state = this.#state
-    if (state === FORCED_OPEN || (state === OPEN && this.#clock.now() < this.#openUntil)) {
+    if (state === FORCED_OPEN || (state === OPEN && this.#ticks.now() < this.#openUntil)) {
       this.#countRejection(state === OPEN ? 'open' : 'forced_open')
       return this.#rejectedOutcome
     }
