@@ -235,8 +235,8 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     const generation = this.#generation
     this.#onClosedValue = (value) => {
       this.#inFlight--
-      const failed = this.#o.isResultFailure?.(value) ? FAILED : 0
-      this.#settleClosed(-1, generation, 0, failed, failed ? new FailedResult(value) : value)
+      if (this.#o.isResultFailure?.(value)) this.#settleClosed(-1, generation, 0, FAILED, new FailedResult(value))
+      else this.#succeedUntimed(generation)
       return value
     }
     this.#onClosedError = (error) => {
@@ -254,6 +254,17 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#inFlight--
     this.#settleClosedError(this.#generation, error)
     throw error
+  }
+
+  /** {@link #settleClosed} for a success of an untimed call, with what cannot apply taken out. */
+  #succeedUntimed(generation: number): void {
+    const end = this.#readsEnd ? this.#endClock.now() : 0
+    this.#totals.successes++
+    if (this.#listened()) this.emit('success', Number.NaN)
+    this.#throttle?.record(end, true)
+    if (generation !== this.#generation) return
+    this.#window.record(end, 0)
+    this.#evaluate(undefined)
   }
 
   #settleClosedError(generation: number, error: unknown): void {
