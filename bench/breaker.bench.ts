@@ -3,14 +3,16 @@
  *
  * Prints mitata's table and a ratio table, and writes `bench/results/breaker.json`:
  * - ratios.closed_vs_raw: our closed-path `execute` (default options) / a raw `await fn()` (target <= 1.5)
- * - ratios.opossum_vs_ours: opossum 9 `fire` (its defaults, same thresholds: 50 %, 10 calls, 30 s) / ours
- *   (target >= 4)
+ * - ratios.opossum_vs_ours: opossum 9 `fire` (its defaults, same thresholds and window: 50 %, 10 calls, 30 s,
+ *   a 10 s rolling window of 10 buckets) / ours with the same time window (target >= 4)
  * - ratios.cockatiel_vs_ours: cockatiel's SamplingBreaker `execute` / ours with the same thresholds and
  *   features: failure rate 0.5 over a 10 s time window, at least 10 calls (1 rps), half-open after 30 s, no
  *   slow-call detection (SamplingBreaker has none) (target >= 2)
  * - open_reject_ns: ns per call rejected by an open breaker through `execute`, awaited and caught (target <= 500)
- * - extra: the same with slow-call detection on, the `tryExecute` outcome path, and a reference: what
- *   `await`-and-catch of a plain `Promise.reject` costs on this machine.
+ * - extra: the same with slow-call detection on, the `tryExecute` outcome path, and two references: what
+ *   `await`-and-catch of a plain `Promise.reject` costs on this machine, and the floor of any wrapper that
+ *   sees the outcome before its caller does: `fn().then(onValue, onError)` with handlers that only return or
+ *   rethrow (closed_floor_one_then_vs_raw).
  *
  * Every benchmark awaits one call per iteration; ratios use each benchmark's median (mean in the JSON too).
  */
@@ -25,7 +27,7 @@ const fn = async () => 42
 const noop = () => {}
 
 // Our breaker, closed: the defaults (count window of 100, no slow-call detection), the same with slow-call
-// detection (two clock reads per call), and the time window cockatiel is compared with.
+// detection (two clock reads per call), and the time window cockatiel and opossum are compared with.
 const oursCount = circuitBreaker()
 const oursSlowDetection = circuitBreaker({ slowCallDuration: '2s' })
 const oursTime = circuitBreaker({
@@ -76,6 +78,12 @@ const caught = (call: () => Promise<unknown>) => async () => {
 }
 
 batch('raw await fn()', () => fn())
+// The least a breaker can do to observe a call: one reaction on fn's promise, which the caller then awaits.
+const passValue = (value: number) => value
+const passError = (error: unknown) => {
+  throw error
+}
+batch('fn().then(onValue, onError) (floor)', () => fn().then(passValue, passError))
 batch('ours closed (count window)', () => oursCount.execute(fn))
 batch('ours closed (time window)', () => oursTime.execute(fn))
 batch('ours closed (slowCallDuration set)', () => oursSlowDetection.execute(fn))
@@ -112,17 +120,20 @@ const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** di
 
 const ratios = {
   closed_vs_raw: round(p50('ours closed (count window)') / p50('raw await fn()')),
-  opossum_vs_ours: round(p50('opossum fire (default timeout)') / p50('ours closed (count window)')),
+  opossum_vs_ours: round(p50('opossum fire (default timeout)') / p50('ours closed (time window)')),
   cockatiel_vs_ours: round(p50('cockatiel SamplingBreaker execute') / p50('ours closed (time window)')),
 }
 const open_reject_ns = round(p50('ours open: rejected (throw)'), 1)
 const extra = {
+  closed_floor_one_then_vs_raw: round(p50('fn().then(onValue, onError) (floor)') / p50('raw await fn()')),
+  closed_vs_floor: round(p50('ours closed (count window)') / p50('fn().then(onValue, onError) (floor)')),
   closed_time_window_vs_raw: round(p50('ours closed (time window)') / p50('raw await fn()')),
   closed_slow_detection_vs_raw: round(p50('ours closed (slowCallDuration set)') / p50('raw await fn()')),
   cockatiel_vs_ours_slow_detection: round(
     p50('cockatiel SamplingBreaker execute') / p50('ours closed (slowCallDuration set)'),
   ),
-  opossum_no_timeout_vs_ours: round(p50('opossum fire (timeout: false)') / p50('ours closed (count window)')),
+  opossum_vs_ours_count_window: round(p50('opossum fire (default timeout)') / p50('ours closed (count window)')),
+  opossum_no_timeout_vs_ours: round(p50('opossum fire (timeout: false)') / p50('ours closed (time window)')),
   open_try_execute_ns: round(p50('ours open: tryExecute outcome'), 1),
   await_catch_promise_reject_ns: round(p50('await-catch of Promise.reject (reference)'), 1),
   cockatiel_open_vs_ours_open: round(p50('cockatiel open: rejected') / p50('ours open: rejected (throw)')),
