@@ -1,7 +1,22 @@
 import type { PolicyContext } from './types.js'
 
-/** A signal that never aborts, for calls made without one: every context carries a real signal. */
-export const NEVER_ABORTED: AbortSignal = new AbortController().signal
+/**
+ * A signal that never aborts, for calls made without one: every context carries a real signal. It is
+ * shared by every such call, so it keeps no listeners: code that adds an abort listener and never removes
+ * it (common, and harmless on a per-request signal) would otherwise grow it without bound. Dropping them
+ * changes nothing a listener could observe, since this signal never fires.
+ */
+export const NEVER_ABORTED: AbortSignal = neverAborted()
+
+function neverAborted(): AbortSignal {
+  const signal = new AbortController().signal
+  const ignore = { value: () => {}, writable: false, enumerable: false, configurable: false }
+  Object.defineProperties(signal, {
+    addEventListener: ignore,
+    onabort: { get: () => null, set: () => {}, enumerable: false, configurable: false },
+  })
+  return signal
+}
 
 /** The context of a first attempt without a caller signal: shared and frozen, so it costs no allocation. */
 export const IDLE_CONTEXT: PolicyContext = Object.freeze({ signal: NEVER_ABORTED, attempt: 0 })
