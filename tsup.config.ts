@@ -1,22 +1,11 @@
-import { readFileSync } from 'node:fs'
 import { defineConfig } from 'tsup'
+import { publicEntries } from './scripts/exports.js'
 
 /**
- * The build's entries come from package.json "exports": `./dist/cache/index.js` is built from
- * `src/cache/index.ts`. A subpath is public exactly when it is built, and nothing else is an entry.
+ * The build's entries come from package.json "exports" (see scripts/exports.ts): a subpath is public
+ * exactly when it is built, and nothing else is an entry.
  */
-type ExportTarget = { import: { default: string } }
-const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as {
-  exports: Record<string, ExportTarget | string>
-}
-const entry = Object.fromEntries(
-  Object.values(pkg.exports)
-    .filter((target): target is ExportTarget => typeof target === 'object')
-    .map((target) => {
-      const name = target.import.default.replace(/^\.\/dist\//, '').replace(/\.js$/, '')
-      return [name, `src/${name}.ts`]
-    }),
-)
+const entry = Object.fromEntries(publicEntries(new URL('./', import.meta.url)).map((e) => [e.name, e.source]))
 
 export default defineConfig({
   entry,

@@ -1,18 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { publicEntries } from '../scripts/exports.js'
 
-type Target = { import: { types: string; default: string }; require: { types: string; default: string } }
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-  exports: Record<string, Target | string>
+const root = new URL('../', import.meta.url)
+const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {
   sideEffects: boolean
   peerDependenciesMeta: Record<string, { optional: boolean }>
 }
 
 describe('package.json', () => {
-  const subpaths = Object.entries(pkg.exports).filter((e): e is [string, Target] => typeof e[1] === 'object')
+  const entries = publicEntries(root)
 
   it('lists every public subpath the architecture promises', () => {
-    expect(subpaths.map(([s]) => s).sort()).toEqual(
+    expect(entries.map((e) => e.subpath).sort()).toEqual(
       [
         '.',
         './breaker',
@@ -29,12 +29,14 @@ describe('package.json', () => {
     )
   })
 
-  it.each(subpaths)('%s builds from an existing source file, types first', (_subpath, target) => {
-    expect(Object.keys(target.import)[0]).toBe('types')
-    const source = target.import.default.replace('./dist/', 'src/').replace(/\.js$/, '.ts')
-    expect(existsSync(new URL(`../${source}`, import.meta.url))).toBe(true)
-    expect(target.require.default).toBe(target.import.default.replace(/\.js$/, '.cjs'))
-  })
+  it.each(entries.map((e) => [e.subpath, e] as const))(
+    '%s builds from an existing source file, types first',
+    (_, e) => {
+      expect(Object.keys(e.target.import)[0]).toBe('types')
+      expect(existsSync(new URL(e.source, root))).toBe(true)
+      expect(e.target.require.default).toBe(e.target.import.default.replace(/\.js$/, '.cjs'))
+    },
+  )
 
   it('has no side effects and keeps client libraries optional', () => {
     expect(pkg.sideEffects).toBe(false)

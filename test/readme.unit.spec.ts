@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { expect, it } from 'vitest'
+import { publicEntries } from '../scripts/exports.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const AMBIENT = `
@@ -24,16 +25,7 @@ declare const shipping: { ship(key: string, reservation: { reservationId: string
 `
 
 function exportPaths(): Record<string, string[]> {
-  const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
-    exports: Record<string, { import: { default: string } } | string>
-  }
-  const paths: Record<string, string[]> = {}
-  for (const [subpath, target] of Object.entries(pkg.exports)) {
-    if (typeof target === 'string') continue
-    const source = target.import.default.replace('./dist/', 'src/').replace(/\.js$/, '.ts')
-    paths[`bulwark${subpath.slice(1)}`] = [source]
-  }
-  return paths
+  return Object.fromEntries(publicEntries(new URL('../', import.meta.url)).map((e) => [e.specifier, [e.source]]))
 }
 
 it('every TypeScript example in the README compiles', () => {
