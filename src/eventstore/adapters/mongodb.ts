@@ -13,7 +13,7 @@
  * reader that sees position p sees every position before it, and an aborted append gives its
  * positions back untouched, leaving no gap.
  */
-import { type ClientSession, type Collection, type Db, MongoClient, ReadConcern } from 'mongodb'
+import type { ClientSession, Collection, Db, MongoClient, ReadConcern } from 'mongodb'
 import type { Clock } from '../../core/clock.js'
 import { type Duration, parseDuration } from '../../core/duration.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
@@ -56,6 +56,7 @@ import {
   type StreamDocument,
   snapshotDocument,
 } from './mongodb-documents.js'
+import { loadMongoDriver } from './mongodb-driver.js'
 import { MongoWatch } from './mongodb-watch.js'
 
 /** Options of {@link mongoEventStore}. Give `client` or `url`. */
@@ -107,6 +108,8 @@ export function mongoEventStore(options: MongoEventStoreOptions): MongoEventStor
 }
 
 const COUNTER_ID = 'globalPosition'
+// The driver's ReadConcern.fromOptions takes a plain `{ level }`: no driver class needed at construction.
+const MAJORITY = { level: 'majority' } as ReadConcern
 const DUPLICATE_KEY = 11000
 const NAMESPACE_EXISTS = 48
 
@@ -150,7 +153,7 @@ export class MongoEventStore implements EventStore {
     // Majority reads and writes: a reader never sees an event that a failover could roll back (a
     // subscription that had handled it would skip the different event that later took its position),
     // and an append is acknowledged only once it survives a failover.
-    this.#db = this.#client.db(database, { readConcern: new ReadConcern('majority'), writeConcern: { w: 'majority' } })
+    this.#db = this.#client.db(database, { readConcern: MAJORITY, writeConcern: { w: 'majority' } })
     this.#events = this.#db.collection<EventDocument>(`${collectionPrefix}events`)
     this.#streams = this.#db.collection<StreamDocument>(`${collectionPrefix}streams`)
     this.#counters = this.#db.collection<CounterDocument>(`${collectionPrefix}counters`)
@@ -403,6 +406,7 @@ function limited<C extends { limit(n: number): C }>(cursor: C, maxCount: number)
 }
 
 function createClient(url: string): MongoClient {
+  const { MongoClient } = loadMongoDriver()
   try {
     return new MongoClient(url)
   } catch {
