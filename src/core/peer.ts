@@ -45,3 +45,13 @@ export function loadPeer<T>(name: PeerName, feature: string): T {
   loaded.set(name, module)
   return module as T
 }
+
+/** The installed version of peer `name` (from its package.json), or `undefined` when it cannot be read. */
+export function peerVersion(name: PeerName): string | undefined {
+  try {
+    requireFromHere ??= createRequire(import.meta.url)
+    return (requireFromHere(`${name}/package.json`) as { version?: string }).version
+  } catch {
+    return undefined
+  }
+}
