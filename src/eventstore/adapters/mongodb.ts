@@ -207,7 +207,12 @@ export class MongoEventStore implements EventStore {
     // One causally consistent session for the whole append: after a refused transaction, the reads that
     // decide between conflict, idempotent repeat and retry see at least what the transaction saw, even
     // on a lagging majority snapshot, instead of an older version that would pass the check again.
-    const session = this.#client.startSession({ causalConsistency: true })
+    let session: ClientSession
+    try {
+      session = this.#client.startSession({ causalConsistency: true })
+    } catch (e) {
+      throw toStoreError(e) // a client closed by its owner
+    }
     try {
       const result = await retryingAppend(append, {
         tryAppend: () => this.#tryAppend(append, session),
