@@ -80,18 +80,21 @@ export class MongoWatch {
     if (this.#stopped) return
     const opening: WatchState = { kind: 'opening' }
     this.#state = opening
-    this.#options.ready().then(
-      () => {
-        if (this.#state !== opening) return
-        if (this.#watchers.size === 0) this.#state = { kind: 'idle' }
-        else this.#start()
-      },
-      (error: unknown) => {
-        if (this.#state !== opening) return
-        if (isBulwarkError(error, 'E_REPLICA_SET_REQUIRED')) this.#state = { kind: 'unsupported', reason: error }
-        else this.#scheduleReopen()
-      },
-    )
+    // Through a promise: a `ready` that throws at once still ends in the handlers below.
+    Promise.resolve()
+      .then(() => this.#options.ready())
+      .then(
+        () => {
+          if (this.#state !== opening) return
+          if (this.#watchers.size === 0) this.#state = { kind: 'idle' }
+          else this.#start()
+        },
+        (error: unknown) => {
+          if (this.#state !== opening) return
+          if (isBulwarkError(error, 'E_REPLICA_SET_REQUIRED')) this.#state = { kind: 'unsupported', reason: error }
+          else this.#scheduleReopen()
+        },
+      )
   }
 
   #start(): void {
