@@ -116,12 +116,15 @@ export function aggregateRepository<State, E extends DomainEvent, Command = neve
 ): AggregateRepository<State, E, Command> {
   if (!isPlainObject(options)) throw new ValidationError('options', 'an options object', options)
   const { aggregate, streamPrefix = '', snapshots } = options
-  if (
-    !isPlainObject(aggregate) ||
-    typeof aggregate.initialState !== 'function' ||
-    typeof aggregate.evolve !== 'function'
-  )
+  if (!isPlainObject(aggregate))
     throw new ValidationError('aggregate', 'an object { initialState, evolve, decide? }', aggregate)
+  // Name the member that is wrong: "got an object" says nothing about which one.
+  if (typeof aggregate.initialState !== 'function')
+    throw new ValidationError('aggregate.initialState', 'a function () => state', aggregate.initialState)
+  if (typeof aggregate.evolve !== 'function')
+    throw new ValidationError('aggregate.evolve', 'a function (state, event) => state', aggregate.evolve)
+  if (aggregate.decide !== undefined && typeof aggregate.decide !== 'function')
+    throw new ValidationError('aggregate.decide', 'a function (command, state) => events', aggregate.decide)
   if (typeof streamPrefix !== 'string') throw new ValidationError('streamPrefix', 'a string', streamPrefix)
   const maxRetries = optionalNumber('maxRetries', options.maxRetries, 3, { min: 0, integer: true })
   const policy = snapshots && resolvePolicy(snapshots)

@@ -4,11 +4,11 @@
  * ioredis is an optional peer dependency, so it is loaded here lazily, only when a client must be
  * created: importing `bulwark/cache` (or `bulwark/cache/redis` with `{ client }`) never loads it.
  */
-import { createRequire } from 'node:module'
 import type { Redis, RedisOptions } from 'ioredis'
 import { toAbortedError } from '../../core/abort.js'
 import type { Clock } from '../../core/clock.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
+import { loadPeer } from '../../core/peer.js'
 
 /** How a Redis adapter connects: a ready client, or a URL and/or ioredis options for a client it owns. */
 export interface RedisConnectionOptions {
@@ -50,18 +50,8 @@ const FAIL_FAST: RedisOptions = {
 
 type IoredisModule = { Redis?: new (options: RedisOptions) => Redis; default?: new (options: RedisOptions) => Redis }
 
-let ioredis: IoredisModule | undefined
-
 function loadIoredis(): new (options: RedisOptions) => Redis {
-  if (!ioredis) {
-    try {
-      ioredis = createRequire(import.meta.url)('ioredis') as IoredisModule
-    } catch (cause) {
-      throw new BulwarkError('E_MISSING_PEER', 'The Redis adapters need `ioredis`: run `npm install ioredis`', {
-        cause,
-      })
-    }
-  }
+  const ioredis = loadPeer<IoredisModule>('ioredis', 'bulwark/cache/redis')
   const ctor = ioredis.Redis ?? ioredis.default
   if (!ctor) throw new BulwarkError('E_MISSING_PEER', 'The installed `ioredis` exports no Redis class')
   return ctor

@@ -2,7 +2,7 @@
  * The PostgreSQL event store (`bulwark/eventstore/postgres`). Needs `pg` (an optional peer dependency).
  * How positions stay gap-free and in commit order is explained in `postgres-sql.ts`.
  */
-import pg from 'pg'
+import type pg from 'pg'
 import type { Clock } from '../../core/clock.js'
 import { type Duration, parseDuration } from '../../core/duration.js'
 import { ValidationError } from '../../core/errors.js'
@@ -35,6 +35,7 @@ import type {
   RecordedEvent,
   Snapshot,
 } from '../types.js'
+import { loadPgDriver } from './postgres-driver.js'
 import { PostgresListener } from './postgres-listener.js'
 import { type EventRow, rowToRecordedEvent, toStoreError } from './postgres-rows.js'
 import {
@@ -123,7 +124,7 @@ export class PostgresEventStore implements EventStore {
     const retryDelayMs = parseDuration(options.listenRetryDelay ?? 1_000, 'listenRetryDelay')
 
     this.#ownsPool = pool === undefined
-    this.#pool = pool ?? new pg.Pool({ connectionString, max: poolSize })
+    this.#pool = pool ?? new (loadPgDriver().Pool)({ connectionString, max: poolSize })
     // An idle client of our own pool that loses its connection must not crash the process: the
     // next query gets a fresh connection or fails with a typed error.
     if (this.#ownsPool) this.#pool.on('error', () => {})

@@ -1,8 +1,9 @@
 import { resolve } from 'node:path'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import type { Clock } from '../../core/clock.js'
 import { type Duration, parseOptionalDuration } from '../../core/duration.js'
 import { BulwarkError, isBulwarkError, ValidationError } from '../../core/errors.js'
+import { loadPeer } from '../../core/peer.js'
 import { expectOneOf } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
 import {
@@ -110,7 +111,9 @@ export class SqliteEventStore implements EventStore {
     const busyTimeout = parseOptionalDuration(options.busyTimeout, 'busyTimeout', 5_000)
     this.#prefix = tablePrefix
     this.#ownsDb = database === undefined
-    this.#db = database ?? wrapDriverError(() => new Database(path as string))
+    // The driver is loaded only now: importing this module never needs it (E_MISSING_PEER when absent).
+    const Driver = database ? undefined : loadPeer<typeof Database>('better-sqlite3', 'bulwark/eventstore/sqlite')
+    this.#db = database ?? wrapDriverError(() => new (Driver as typeof Database)(path as string))
     try {
       this.#db.pragma('journal_mode = WAL')
       this.#db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`)
