@@ -34,8 +34,6 @@ export class CacheContext {
   readonly instanceId: string = globalThis.crypto.randomUUID()
   /** Prefix turning an L1 key into an L2 key: `<namespace>:`. */
   readonly rootPrefix: string
-  /** Whether values must be serialized even without L2 (to weigh them for the byte bound). */
-  readonly weighValues: boolean
   #lockCounter = 0
   readonly #deadlines: Deadlines
   #closing: Promise<void> | undefined
@@ -51,7 +49,6 @@ export class CacheContext {
     this.versions = new Versions(options.clock)
     this.rootPrefix = `${options.namespace}:`
     this.l2 = options.l2 && new L2Gateway(options.l2, executor, this)
-    this.weighValues = options.l1.enabled && options.l1.maxBytes > 0
   }
 
   /** A token that names this process and call as a lock holder. */
