@@ -163,7 +163,10 @@ export class RedisCacheDriver implements L2Driver {
     const tagKeys = tags.map((tag) => this.#tagPrefix + tag)
     let deleted: unknown
     try {
-      deleted = await raceSignal(runScript(this.#client, DELETE_BY_TAGS, tagKeys, [this.#entryPrefix + prefix]), signal)
+      deleted = await raceSignal(
+        runScript(this.#client, DELETE_BY_TAGS, tagKeys, [this.#entryPrefix + prefix, ...tags]),
+        signal,
+      )
     } catch (error) {
       throw l2Error('deleteByTags', error)
     }
