@@ -5,6 +5,7 @@ import { CoarseClock } from './coarse-clock.js'
 import { createL1, type L1 } from './l1.js'
 import { type L2Executor, L2Gateway } from './l2.js'
 import type { Policy, ResolvedOptions } from './options.js'
+import { Flights } from './single-flight.js'
 import { type CacheEvents, type Counters, createCounters } from './stats.js'
 import { Deadlines } from './timeouts.js'
 import type { BusMessage, Serializer } from './types.js'
@@ -25,10 +26,9 @@ export class CacheContext {
   readonly serializer: Serializer
   readonly counters: Counters = createCounters()
   readonly events = new TypedEmitter<CacheEvents>()
-  readonly fence = new Fence()
+  readonly flights = new Flights()
+  readonly fence = new Fence(this.flights)
   readonly versions: Versions
-  /** Single-flight: the promise of the load in progress for an L1 key. */
-  readonly flights = new Map<string, Promise<unknown>>()
   readonly background = new Background()
   /** This process's id on the bus: messages carrying it are our own. */
   readonly instanceId: string = globalThis.crypto.randomUUID()

@@ -100,17 +100,7 @@ interface Miss<T> extends MissRequest<T>, Read {
 export function getOrSetMiss<T>(ctx: CacheContext, request: MissRequest<T>): Promise<T> {
   const inFlight = ctx.flights.get(request.key)
   if (inFlight !== undefined) return inFlight as Promise<T>
-  return fly(ctx, request.key, resolveMiss(ctx, request))
-}
-
-/** Registers `promise` as the flight of `key` until it settles. */
-export function fly<T>(ctx: CacheContext, key: string, promise: Promise<T>): Promise<T> {
-  ctx.flights.set(key, promise)
-  const land = () => {
-    if (ctx.flights.get(key) === promise) ctx.flights.delete(key)
-  }
-  promise.then(land, land)
-  return promise
+  return ctx.flights.fly(request.key, resolveMiss(ctx, request))
 }
 
 async function resolveMiss<T>(ctx: CacheContext, request: MissRequest<T>): Promise<T> {
@@ -205,7 +195,7 @@ export function refreshInBackground<T>(ctx: CacheContext, request: MissRequest<T
   ctx.counters.refreshes++
   ctx.events.emit('refresh', request.key)
   const refresh: Miss<T> = { ...request, start: ctx.fence.begin(), stale: undefined }
-  const refreshed = fly(ctx, request.key, load(ctx, refresh, true))
+  const refreshed = ctx.flights.fly(request.key, load(ctx, refresh, true))
   const end = () => ctx.fence.end()
   ctx.background.track(refreshed.then(end, end))
 }

@@ -40,7 +40,7 @@ export function storeLoaded(ctx: CacheContext, read: Read, value: unknown): Prom
   if (ctx.fence.changedSince(key, read.start)) return undefined
   const prepared = prepareEntry(ctx, value, policy)
   if (prepared === undefined) return undefined
-  ctx.fence.touch(key)
+  ctx.fence.stored(key)
   ctx.l1.set(key, prepared.l1)
   return writeThrough(ctx, [[key, prepared]], policy)
 }
@@ -83,7 +83,7 @@ export async function deleteKeys(ctx: CacheContext, keys: readonly string[]): Pr
 /** `cache.deleteByTag`: every key under `prefix` (an L1 key prefix) carrying one of `tags`. */
 export async function deleteTags(ctx: CacheContext, prefix: string, tags: readonly string[]): Promise<void> {
   const policy = ctx.policy
-  ctx.fence.touchAll()
+  ctx.fence.touchAll(prefix)
   ctx.l1.deleteByTags(prefix, tags)
   const l2Prefix = ctx.rootPrefix + prefix
   if (ctx.l2 !== undefined) {
@@ -99,7 +99,7 @@ export async function deleteTags(ctx: CacheContext, prefix: string, tags: readon
 /** `cache.clear`: every key under `prefix` (an L1 key prefix; `''` is the whole namespace), nothing else. */
 export async function clearPrefix(ctx: CacheContext, prefix: string): Promise<void> {
   const policy = ctx.policy
-  ctx.fence.touchAll()
+  ctx.fence.touchAll(prefix)
   ctx.l1.deleteByPrefix(prefix)
   const l2Prefix = ctx.rootPrefix + prefix
   if (ctx.l2 !== undefined) await ctx.l2.call('clear', policy.hard, (d, signal) => d.clear(l2Prefix, signal))
