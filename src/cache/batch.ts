@@ -73,7 +73,7 @@ async function readMany<T>(ctx: CacheContext, batch: Batch<T>, keys: string[]): 
   const l2 = ctx.l2 as NonNullable<CacheContext['l2']>
   const found = await softly(
     ctx,
-    l2.call('getMany', policy.hard, (d, signal) => d.getMany(l2Keys, signal)),
+    l2.call('getMany', ctx.deadline(policy), (d, signal) => d.getMany(l2Keys, signal)),
     policy,
   )
   if (!Array.isArray(found)) return keys
@@ -141,7 +141,7 @@ async function loadBatch<T>(ctx: CacheContext, batch: Batch<T>, keys: string[]):
     ctx.l1.set(l1Key, entry.l1)
     stored.push([l1Key, entry])
   }
-  if (stored.length > 0) ctx.background.track(writeThrough(ctx, stored, policy))
+  if (stored.length > 0) ctx.background.track(writeThrough(ctx, stored, ctx.deadline(policy)))
   return loaded
 }
 

@@ -134,7 +134,8 @@ export class Cache {
     const entry = ctx.l1.peek(l1Key)
     if (entry !== undefined && ctx.clock.now() < entry.expiresAt) return true
     if (ctx.l2 === undefined) return false
-    const found = await readL2(ctx, l1Key, this.#policy(options))
+    const policy = this.#policy(options)
+    const found = await readL2(ctx, l1Key, policy, ctx.deadline(policy))
     return typeof found === 'object' && ctx.clock.now() < found.expiresAt
   }
 

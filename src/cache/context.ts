@@ -57,19 +57,26 @@ export class CacheContext {
   }
 
   /**
-   * Publishes an invalidation, within the hard L2 timeout; failures are counted, never thrown (the
-   * TTL bounds how long another process may serve the old value).
+   * Publishes an invalidation until `deadline` (the rest of the calling operation's hard timeout),
+   * behind the L2 breaker when there is an L2; failures are counted, never thrown (the TTL bounds how
+   * long another process may serve the old value).
    */
-  async publish(message: BusMessage): Promise<void> {
+  async publish(message: BusMessage, deadline: number): Promise<void> {
     const bus = this.options.bus
     if (bus === undefined) return
     this.counters.invalidationsSent++
     this.events.emit('invalidationSent', message)
+    const send = () => bus.publish(this.options.channel, message)
     try {
-      await this.#deadlines.run(this.policy.hard, () => bus.publish(this.options.channel, message))
+      await (this.l2 !== undefined ? this.l2.guard(deadline, send) : this.#deadlines.until(deadline, send))
     } catch (error) {
       this.busError(error)
     }
+  }
+
+  /** The deadline of an operation starting now under `policy`'s hard timeout. */
+  deadline(policy: Policy): number {
+    return this.clock.now() + policy.hard
   }
 
   /** Waits for background work, then closes the bus and the driver, once. Never rejects. */

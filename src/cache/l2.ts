@@ -37,22 +37,33 @@ export class L2Gateway {
     this.#events = observer.events
   }
 
-  /** Runs `fn(driver, signal)` with the hard deadline `hard` (ms), through the breaker when there is one. */
+  /**
+   * Runs `fn(driver, signal)` until `deadline` (a clock time: the steps of one public call share it),
+   * through the breaker when there is one. Never rejects: failures resolve to {@link L2_FAILED}.
+   */
   call<T>(
     operation: string,
-    hard: number,
+    deadline: number,
     fn: (driver: L2Driver, signal: AbortSignal) => Promise<T>,
   ): Promise<L2Result<T>> {
+    return this.guard(deadline, (signal) => fn(this.driver, signal)).then(undefined, (error: unknown) =>
+      this.#fail(operation, error),
+    )
+  }
+
+  /**
+   * Runs `fn` until `deadline` behind the breaker; rejects when it fails, times out or is refused. The
+   * bus publishes of a cache go through here too: they travel to the same Redis as its L2 calls.
+   */
+  guard<T>(deadline: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     // The breaker's own signal is not linked: when it gives up on a call it rejects the caller itself,
-    // and the driver call ends at the hard deadline anyway.
-    const run = () => this.#deadlines.run(hard, (signal) => fn(this.driver, signal))
-    let promise: Promise<T>
+    // and the call ends at the deadline anyway.
+    const run = () => this.#deadlines.until(deadline, fn)
     try {
-      promise = this.#executor ? this.#executor.execute(run) : run()
+      return this.#executor ? this.#executor.execute(run) : run()
     } catch (error) {
-      promise = Promise.reject(error)
+      return Promise.reject(error)
     }
-    return promise.then(undefined, (error: unknown) => this.#fail(operation, error))
   }
 
   #fail(operation: string, error: unknown): typeof L2_FAILED {

@@ -14,10 +14,13 @@ export type Loader<T> = () => T | Promise<T>
 /** What an L2 read resolves with: the entry, `undefined` when absent, or why there is no answer. */
 export type L2Read = L2Entry | undefined | typeof L2_FAILED | typeof TIMED_OUT
 
-/** Reads one key from L2: gives up on it after the soft timeout (the call runs on to the hard one). */
-export function readL2(ctx: CacheContext, key: string, policy: Policy): Promise<L2Read> {
+/**
+ * Reads one key from L2 until `deadline`: gives up on it after the soft timeout (the call runs on to
+ * the deadline).
+ */
+export function readL2(ctx: CacheContext, key: string, policy: Policy, deadline: number): Promise<L2Read> {
   const l2Key = ctx.rootPrefix + key
-  const work = (ctx.l2 as NonNullable<CacheContext['l2']>).call('get', policy.hard, (d, signal) => d.get(l2Key, signal))
+  const work = (ctx.l2 as NonNullable<CacheContext['l2']>).call('get', deadline, (d, signal) => d.get(l2Key, signal))
   return softly(ctx, work, policy)
 }
 
@@ -69,7 +72,7 @@ export async function getMiss(ctx: CacheContext, key: string, policy: Policy): P
   if (ctx.l2 !== undefined) {
     const start = ctx.fence.begin()
     try {
-      const found = await readL2(ctx, key, policy)
+      const found = await readL2(ctx, key, policy, ctx.deadline(policy))
       const { fresh } = acceptL2(ctx, { key, policy, start }, found)
       if (fresh !== undefined) return fresh.value
       const failed = found === L2_FAILED || found === TIMED_OUT
@@ -91,9 +94,13 @@ export interface MissRequest<T> {
   readonly policy: Policy
 }
 
-/** A miss being resolved: since `start` (see `Fence`), with the best stale value known so far. */
+/**
+ * A miss being resolved: since `start` (see `Fence`), with the best stale value known so far, and the
+ * deadline its L2 calls before the loader share (one hard timeout for the read and the lock).
+ */
 interface Miss<T> extends MissRequest<T>, Read {
   stale: L1Entry | undefined
+  readonly deadline: number
 }
 
 /** `cache.getOrSet` past an L1 miss, single-flight: concurrent misses of a key share one resolution. */
@@ -105,10 +112,17 @@ export function getOrSetMiss<T>(ctx: CacheContext, request: MissRequest<T>): Pro
 
 async function resolveMiss<T>(ctx: CacheContext, request: MissRequest<T>): Promise<T> {
   const { key, policy } = request
-  const miss: Miss<T> = { key, loader: request.loader, policy, start: ctx.fence.begin(), stale: staleInL1(ctx, key) }
+  const miss: Miss<T> = {
+    key,
+    loader: request.loader,
+    policy,
+    start: ctx.fence.begin(),
+    stale: staleInL1(ctx, key),
+    deadline: ctx.deadline(policy),
+  }
   try {
     if (ctx.l2 !== undefined) {
-      const answer = acceptL2(ctx, miss, await readL2(ctx, key, policy))
+      const answer = acceptL2(ctx, miss, await readL2(ctx, key, policy, miss.deadline))
       if (answer.fresh !== undefined) return answer.fresh.value as T
       if (answer.stale !== undefined && (miss.stale === undefined || answer.stale.version > miss.stale.version)) {
         miss.stale = answer.stale
@@ -157,7 +171,7 @@ async function loadWithLock<T>(ctx: CacheContext, miss: Miss<T>): Promise<T> {
   // Outside the namespace prefix, so `clear()` never removes a lock another process holds.
   const lockKey = `lock:${ctx.rootPrefix}${key}`
   const token = ctx.lockToken()
-  const acquired = await l2.call('acquireLock', policy.hard, (d, signal) =>
+  const acquired = await l2.call('acquireLock', miss.deadline, (d, signal) =>
     (d.acquireLock as NonNullable<typeof d.acquireLock>)(lockKey, token, lock.ttl, signal),
   )
   if (acquired === true) {
@@ -165,7 +179,7 @@ async function loadWithLock<T>(ctx: CacheContext, miss: Miss<T>): Promise<T> {
       return await load(ctx, miss, true)
     } finally {
       ctx.background.track(
-        l2.call('releaseLock', policy.hard, (d) =>
+        l2.call('releaseLock', ctx.deadline(policy), (d) =>
           (d.releaseLock as NonNullable<typeof d.releaseLock>)(lockKey, token),
         ),
       )
@@ -175,7 +189,7 @@ async function loadWithLock<T>(ctx: CacheContext, miss: Miss<T>): Promise<T> {
     const deadline = ctx.clock.now() + lock.wait
     for (let now = ctx.clock.now(); now < deadline; now = ctx.clock.now()) {
       await sleep(Math.min(lock.pollInterval, deadline - now), { clock: ctx.clock })
-      const found = await readL2(ctx, key, policy)
+      const found = await readL2(ctx, key, policy, ctx.deadline(policy))
       if (found === L2_FAILED) break
       const { fresh } = acceptL2(ctx, miss, found)
       if (fresh !== undefined) return fresh.value as T
@@ -194,7 +208,12 @@ export function refreshInBackground<T>(ctx: CacheContext, request: MissRequest<T
   if (ctx.flights.has(request.key)) return
   ctx.counters.refreshes++
   ctx.events.emit('refresh', request.key)
-  const refresh: Miss<T> = { ...request, start: ctx.fence.begin(), stale: undefined }
+  const refresh: Miss<T> = {
+    ...request,
+    start: ctx.fence.begin(),
+    stale: undefined,
+    deadline: ctx.deadline(request.policy),
+  }
   const refreshed = ctx.flights.fly(request.key, load(ctx, refresh, true))
   const end = () => ctx.fence.end()
   ctx.background.track(refreshed.then(end, end))
