@@ -7,7 +7,6 @@
 import { createRequire } from 'node:module'
 import type { Redis, RedisOptions } from 'ioredis'
 import { toAbortedError } from '../../core/abort.js'
-import type { Clock } from '../../core/clock.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
 
 /** How a Redis adapter connects: a ready client, or a URL and/or ioredis options for a client it owns. */
@@ -99,21 +98,30 @@ export function createOwnedClient(options: RedisConnectionOptions, overrides: Re
 }
 
 /**
- * Resolves when an owned client is ready for the first time, or after `timeoutMs` (it then fails
- * fast like any disconnected client). With the offline queue disabled, this is what lets the very
- * first commands after construction wait for the connection instead of failing.
+ * Resolves when an owned client is ready for the first time, when its first connection attempt fails
+ * (refused, reset: commands then fail at once, as on any disconnected client, instead of waiting for
+ * their deadline while it retries), or after `timeoutMs`. With the offline queue disabled, this is what
+ * lets the very first commands after construction wait for the connection instead of failing.
+ *
+ * The wait is on real time (an unref'd timer), never on an injected clock: it is about a socket, and a
+ * test that moves its fake clock before the client connected must not make the first calls fail.
  */
-export function firstReady(client: Redis, clock: Clock, timeoutMs: number): Promise<void> | undefined {
+export function firstReady(client: Redis, timeoutMs: number): Promise<void> | undefined {
   if (client.status === 'ready') return undefined
   return new Promise((resolve) => {
     const done = () => {
-      clock.clearTimeout(timer)
+      clearTimeout(timer)
       client.off('ready', done)
+      client.off('error', done)
+      client.off('close', done)
       client.off('end', done)
       resolve()
     }
-    const timer = clock.setTimeout(done, timeoutMs)
+    const timer = setTimeout(done, timeoutMs)
+    timer.unref()
     client.once('ready', done)
+    client.once('error', done)
+    client.once('close', done)
     client.once('end', done)
   })
 }
@@ -171,20 +179,20 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefin
 
 /**
  * Closes a client politely (QUIT lets replies in flight arrive) but never waits long for it: a frozen
- * server would leave QUIT unanswered, so after `graceMs` the connection is simply dropped.
+ * server would leave QUIT unanswered, so after `graceMs` (real time) the connection is simply dropped.
  */
-export async function closeClient(client: Redis, clock: Clock, graceMs = 1_000): Promise<void> {
+export async function closeClient(client: Redis, graceMs = 1_000): Promise<void> {
   if (client.status === 'end') return
   if (client.status !== 'ready') {
     client.disconnect()
     return
   }
-  let timer: ReturnType<Clock['setTimeout']> | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
   const dropped = new Promise<void>((resolve) => {
-    timer = clock.setTimeout(resolve, graceMs)
+    timer = setTimeout(resolve, graceMs)
   })
   await Promise.race([client.quit().catch(() => {}), dropped])
-  if (timer !== undefined) clock.clearTimeout(timer)
+  clearTimeout(timer)
   // QUIT may have lost the race: drop the connection (a no-op once it has ended).
   client.disconnect()
 }

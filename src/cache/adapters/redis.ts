@@ -85,7 +85,7 @@ export class RedisCacheDriver implements L2Driver {
     this.#owned = o.client === undefined
     this.#client = o.client ?? createOwnedClient(o)
     if (this.#owned) {
-      const opening = firstReady(this.#client, this.#clock, this.#client.options.connectTimeout ?? 2_000)
+      const opening = firstReady(this.#client, this.#client.options.connectTimeout ?? 2_000)
       this.#opening = opening?.then(() => {
         this.#opening = undefined
       })
@@ -215,7 +215,7 @@ export class RedisCacheDriver implements L2Driver {
   }
 
   async disconnect(): Promise<void> {
-    if (this.#owned) await closeClient(this.#client, this.#clock)
+    if (this.#owned) await closeClient(this.#client)
   }
 
   /** Time to live in ms for `PX`: 0 for no expiry, -1 when the entry is already dead. */
