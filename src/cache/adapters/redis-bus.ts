@@ -79,7 +79,13 @@ export class RedisBus implements CacheBus {
     this.#ownsPublisher = o.client === undefined
     this.#publisher = o.client ?? createOwnedClient(o)
     // The bus re-subscribes itself, so it knows when a re-subscription succeeded.
-    const subscriberOverrides = { autoResubscribe: false, enableOfflineQueue: false, lazyConnect: false }
+    // A subscribed connection sends nothing but (re)subscriptions: nothing to pipeline.
+    const subscriberOverrides = {
+      autoResubscribe: false,
+      enableOfflineQueue: false,
+      lazyConnect: false,
+      enableAutoPipelining: false,
+    }
     this.#subscriber = o.client
       ? o.client.duplicate({ ...subscriberOverrides, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false })
       : createOwnedClient(o, subscriberOverrides)

@@ -23,10 +23,11 @@ export interface RedisConnectionOptions {
    */
   url?: string
   /**
-   * ioredis options for the created client, applied over Bulwark's fail-fast defaults
-   * (`enableOfflineQueue: false`, `maxRetriesPerRequest: 0`, `autoResendUnfulfilledCommands: false`,
-   * `connectTimeout: 2000`, reconnect every 100 ms up to 1 s), which make a command fail at once while
-   * Redis is down instead of queueing behind the outage. A Redis that hangs with its connection open
+   * ioredis options for the created client, applied over Bulwark's defaults: auto-pipelining
+   * (`enableAutoPipelining: true`, commands of one tick share one write; pass `false` to turn it off)
+   * and fail-fast settings (`enableOfflineQueue: false`, `maxRetriesPerRequest: 0`,
+   * `autoResendUnfulfilledCommands: false`, `connectTimeout: 2000`, reconnect every 100 ms up to 1 s),
+   * which make a command fail at once while Redis is down instead of queueing behind the outage. A Redis that hangs with its connection open
    * is bounded by the cache's hard timeout (the AbortSignal it passes); using the driver on its own,
    * pass a signal or set `commandTimeout` here (it costs a timer per command).
    * @default {}
@@ -40,6 +41,9 @@ export interface RedisConnectionOptions {
  * cache already puts a deadline on every call.
  */
 const FAIL_FAST: RedisOptions = {
+  // Commands issued in the same tick go out in one write: under concurrent load, fewer syscalls and
+  // Redis reads per command (about twice the throughput of a plain client on loopback).
+  enableAutoPipelining: true,
   enableOfflineQueue: false,
   maxRetriesPerRequest: 0,
   autoResendUnfulfilledCommands: false,
@@ -150,28 +154,47 @@ function waitersOf(signal: AbortSignal): Set<(error: Error) => void> {
 
 /**
  * Lets the caller stop waiting for `promise` when `signal` aborts (Redis may still run the command).
- * Without a signal the promise is returned as is, so the common path allocates nothing. Calls that
- * share a signal (the cache groups L2 calls by deadline) share one abort listener: adding and removing
- * an EventTarget listener per call costs more than the rest of the driver's work, and grows with the
- * number of listeners already on the signal.
+ * Calls that share a signal (the cache groups L2 calls by deadline) share one abort listener: adding
+ * and removing an EventTarget listener per call costs more than the rest of the driver's work, and
+ * grows with the number of listeners already on the signal. `map` / `mapError`, when given, turn the
+ * outcome inside the same reaction (one promise fewer than a `then` after the race).
  */
-export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise
+export function raceSignal<T, R = T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  map?: (value: T) => R,
+  mapError?: (error: unknown) => never,
+): Promise<R> {
+  if (signal === undefined) return (map ? promise.then(map, mapError) : promise) as Promise<R>
   if (signal.aborted) {
     promise.catch(() => {})
     return Promise.reject(toAbortedError(signal))
   }
   const waiters = waitersOf(signal)
-  return new Promise<T>((resolve, reject) => {
+  return new Promise<R>((resolve, reject) => {
     waiters.add(reject)
     promise.then(
       (value) => {
         waiters.delete(reject)
-        resolve(value)
+        if (map === undefined) resolve(value as unknown as R)
+        else {
+          try {
+            resolve(map(value))
+          } catch (error) {
+            reject(error)
+          }
+        }
       },
       (error: unknown) => {
         waiters.delete(reject)
-        reject(error)
+        if (mapError === undefined) reject(error)
+        else {
+          try {
+            mapError(error)
+          } catch (mapped) {
+            reject(mapped)
+          }
+        }
       },
     )
   })
