@@ -61,18 +61,17 @@ export class CacheContext {
    * behind the L2 breaker when there is an L2; failures are counted, never thrown (the TTL bounds how
    * long another process may serve the old value).
    */
-  async publish(message: BusMessage, deadline: number): Promise<void> {
+  publish(message: BusMessage, deadline: number): Promise<void> | undefined {
     const bus = this.options.bus
-    if (bus === undefined) return
+    if (bus === undefined) return undefined
     this.counters.invalidationsSent++
     this.events.emit('invalidationSent', message)
     const send = () => bus.publish(this.options.channel, message)
-    try {
-      await (this.l2 !== undefined ? this.l2.guard(deadline, send) : this.#deadlines.until(deadline, send))
-    } catch (error) {
-      this.busError(error)
-    }
+    const sent = this.l2 !== undefined ? this.l2.guard(deadline, send) : this.#deadlines.until(deadline, send)
+    return sent.then(undefined, this.#publishFailed)
   }
+
+  readonly #publishFailed = (error: unknown): void => this.busError(error)
 
   /** The deadline of an operation starting now under `policy`'s hard timeout. */
   deadline(policy: Policy): number {

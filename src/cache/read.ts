@@ -19,9 +19,22 @@ export type L2Read = L2Entry | undefined | typeof L2_FAILED | typeof TIMED_OUT
  * the deadline).
  */
 export function readL2(ctx: CacheContext, key: string, policy: Policy, deadline: number): Promise<L2Read> {
-  const l2Key = ctx.rootPrefix + key
-  const work = (ctx.l2 as NonNullable<CacheContext['l2']>).call('get', deadline, (d, signal) => d.get(l2Key, signal))
+  const l2 = ctx.l2 as NonNullable<CacheContext['l2']>
+  const work = l2
+    .get(ctx.rootPrefix + key, deadline)
+    .then<L2Entry | undefined, typeof L2_FAILED>(undefined, (error: unknown) => l2.failed('get', error))
   return softly(ctx, work, policy)
+}
+
+/** {@link readL2} for a caller that awaits it at once: without a soft timeout, no promise of its own. */
+async function awaitL2(ctx: CacheContext, key: string, policy: Policy, deadline: number): Promise<L2Read> {
+  if (policy.soft > 0) return readL2(ctx, key, policy, deadline)
+  const l2 = ctx.l2 as NonNullable<CacheContext['l2']>
+  try {
+    return await l2.get(ctx.rootPrefix + key, deadline)
+  } catch (error) {
+    return l2.failed('get', error)
+  }
 }
 
 /** Applies the soft timeout of `policy` to an L2 call. */
@@ -101,28 +114,37 @@ export interface MissRequest<T> {
 interface Miss<T> extends MissRequest<T>, Read {
   stale: L1Entry | undefined
   readonly deadline: number
+  /** Its flight, for a miss that is one (it lands itself when it ends). */
+  promise: Promise<T> | undefined
 }
 
 /** `cache.getOrSet` past an L1 miss, single-flight: concurrent misses of a key share one resolution. */
 export function getOrSetMiss<T>(ctx: CacheContext, request: MissRequest<T>): Promise<T> {
-  const inFlight = ctx.flights.get(request.key)
+  const flights = ctx.flights
+  const inFlight = flights.get(request.key)
   if (inFlight !== undefined) return inFlight as Promise<T>
-  return ctx.flights.fly(request.key, resolveMiss(ctx, request))
+  const miss: Miss<T> = {
+    key: request.key,
+    loader: request.loader,
+    policy: request.policy,
+    start: ctx.fence.begin(),
+    stale: staleInL1(ctx, request.key),
+    deadline: ctx.deadline(request.policy),
+    promise: undefined,
+  }
+  // The miss lands itself when it ends (no `then` per flight): see `resolveMiss`.
+  const promise = resolveMiss(ctx, miss)
+  miss.promise = promise
+  flights.start(request.key, promise)
+  return promise
 }
 
-async function resolveMiss<T>(ctx: CacheContext, request: MissRequest<T>): Promise<T> {
-  const { key, policy } = request
-  const miss: Miss<T> = {
-    key,
-    loader: request.loader,
-    policy,
-    start: ctx.fence.begin(),
-    stale: staleInL1(ctx, key),
-    deadline: ctx.deadline(policy),
-  }
+/** Resolves a miss that `getOrSetMiss` began (fence open); ends the fence and lands its flight. */
+async function resolveMiss<T>(ctx: CacheContext, miss: Miss<T>): Promise<T> {
+  const { key, policy } = miss
   try {
     if (ctx.l2 !== undefined) {
-      const answer = acceptL2(ctx, miss, await readL2(ctx, key, policy, miss.deadline))
+      const answer = acceptL2(ctx, miss, await awaitL2(ctx, key, policy, miss.deadline))
       if (answer.fresh !== undefined) return answer.fresh.value as T
       if (answer.stale !== undefined && (miss.stale === undefined || answer.stale.version > miss.stale.version)) {
         miss.stale = answer.stale
@@ -136,6 +158,7 @@ async function resolveMiss<T>(ctx: CacheContext, request: MissRequest<T>): Promi
     return await load(ctx, miss, false)
   } finally {
     ctx.fence.end()
+    ctx.flights.land(key, miss.promise)
   }
 }
 
@@ -178,10 +201,10 @@ async function loadWithLock<T>(ctx: CacheContext, miss: Miss<T>): Promise<T> {
     try {
       return await load(ctx, miss, true)
     } finally {
+      // Raced by the gateway: `releaseLock` takes no signal.
+      const release = () => (l2.driver.releaseLock as NonNullable<typeof l2.driver.releaseLock>)(lockKey, token)
       ctx.background.track(
-        l2.call('releaseLock', ctx.deadline(policy), (d) =>
-          (d.releaseLock as NonNullable<typeof d.releaseLock>)(lockKey, token),
-        ),
+        l2.guard(ctx.deadline(policy), release).then(undefined, (error: unknown) => l2.failed('releaseLock', error)),
       )
     }
   }
@@ -213,6 +236,7 @@ export function refreshInBackground<T>(ctx: CacheContext, request: MissRequest<T
     start: ctx.fence.begin(),
     stale: undefined,
     deadline: ctx.deadline(request.policy),
+    promise: undefined,
   }
   const refreshed = ctx.flights.fly(request.key, load(ctx, refresh, true))
   const end = () => ctx.fence.end()

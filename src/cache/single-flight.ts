@@ -25,6 +25,16 @@ export class Flights {
     return promise
   }
 
+  /** Registers `promise` as the flight of `key`; its owner calls {@link land} when it ends. */
+  start(key: string, promise: Promise<unknown>): void {
+    this.#flights.set(key, promise)
+  }
+
+  /** The flight `promise` of `key` ended: later callers start a new one (unless it was detached and replaced). */
+  land(key: string, promise: Promise<unknown> | undefined): void {
+    if (promise !== undefined && this.#flights.get(key) === promise) this.#flights.delete(key)
+  }
+
   /** New callers of `key` no longer join the load in progress. */
   detach(key: string): void {
     this.#flights.delete(key)

@@ -12,15 +12,14 @@ export async function writeThrough(
   writes: readonly (readonly [key: string, entry: PreparedEntry])[],
   deadline: number,
 ): Promise<void> {
+  if (writes.length === 1) {
+    const [key, entry] = writes[0] as readonly [string, PreparedEntry]
+    return writeOne(ctx, key, entry, deadline)
+  }
   const pairs = writes.flatMap(([key, { l2 }]) => (l2 === undefined ? [] : [[ctx.rootPrefix + key, l2] as const]))
   const l2 = ctx.l2
   if (l2 !== undefined && pairs.length > 0) {
-    const [first] = pairs
-    if (pairs.length === 1 && first !== undefined) {
-      await l2.call('set', deadline, (d, signal) => d.set(first[0], first[1], signal))
-    } else {
-      await l2.call('setMany', deadline, (d, signal) => d.setMany(pairs, signal))
-    }
+    await l2.call('setMany', deadline, (d, signal) => d.setMany(pairs, signal))
   }
   await ctx.publish(
     {
@@ -31,6 +30,17 @@ export async function writeThrough(
     },
     deadline,
   )
+}
+
+/** {@link writeThrough} of one entry (every `set`): no intermediate arrays. */
+async function writeOne(ctx: CacheContext, key: string, entry: PreparedEntry, deadline: number): Promise<void> {
+  const l2Key = ctx.rootPrefix + key
+  const l2 = ctx.l2
+  const stored = entry.l2
+  if (l2 !== undefined && stored !== undefined) {
+    await l2.call('set', deadline, (d, signal) => d.set(l2Key, stored, signal))
+  }
+  await ctx.publish({ source: ctx.instanceId, type: 'set', keys: [l2Key], versions: [entry.l1.version] }, deadline)
 }
 
 /**
@@ -45,7 +55,7 @@ export function storeLoaded(ctx: CacheContext, read: Read, value: unknown): Prom
   if (prepared === undefined) return undefined
   ctx.fence.stored(key)
   ctx.l1.set(key, prepared.l1)
-  return writeThrough(ctx, [[key, prepared]], ctx.deadline(policy))
+  return writeOne(ctx, key, prepared, ctx.deadline(policy))
 }
 
 /** `cache.set`: L1 now, then L2 and the bus within one hard timeout in total. Only serialization errors throw. */
@@ -64,7 +74,7 @@ export async function setValue(
     return
   }
   ctx.l1.set(key, prepared.l1)
-  await writeThrough(ctx, [[key, prepared]], deadline)
+  await writeOne(ctx, key, prepared, deadline)
 }
 
 /** `cache.delete`: resolves to whether any level held the key. */

@@ -62,6 +62,8 @@ export interface RedisCacheDriverOptions extends RedisConnectionOptions {
  */
 export class RedisCacheDriver implements L2Driver {
   readonly name = 'redis'
+  /** Every call with a signal rejects once it aborts (see `raceSignal`), so the cache adds no race. */
+  readonly settlesOnAbort = true
   readonly #client: Redis
   readonly #owned: boolean
   readonly #clock: Clock
@@ -101,7 +103,7 @@ export class RedisCacheDriver implements L2Driver {
     // The hot path: no async frame, one `then`, and a signal race only when a signal is given.
     if (signal?.aborted) return Promise.reject(toAbortedError(signal))
     if (this.#opening) return this.#afterOpening(signal).then(() => this.get(key, signal))
-    return raceSignal(this.#client.get(this.#entryPrefix + key).then(this.#decodeOne, this.#failedGet), signal)
+    return raceSignal(this.#client.get(this.#entryPrefix + key), signal, this.#decodeOne, this.#failedGet)
   }
 
   getMany(keys: readonly string[], signal?: AbortSignal): Promise<(L2Entry | undefined)[]> {
