@@ -238,7 +238,7 @@ const result = {
     cpus: os.cpus().length,
     cpu: os.cpus()[0]?.model,
     // A shared machine's load distorts every ratio: recorded so a reader can judge the run.
-    load_average_1m: Math.round(os.loadavg()[0] * 10) / 10,
+    load_average_1m: Math.round((os.loadavg()[0] ?? 0) * 10) / 10,
     redis: REDIS_URL,
   },
   measured_at: new Date().toISOString(),

@@ -26,17 +26,6 @@ export function readL2(ctx: CacheContext, key: string, policy: Policy, deadline:
   return softly(ctx, work, policy)
 }
 
-/** {@link readL2} for a caller that awaits it at once: without a soft timeout, no promise of its own. */
-async function awaitL2(ctx: CacheContext, key: string, policy: Policy, deadline: number): Promise<L2Read> {
-  if (policy.soft > 0) return readL2(ctx, key, policy, deadline)
-  const l2 = ctx.l2 as NonNullable<CacheContext['l2']>
-  try {
-    return await l2.get(ctx.rootPrefix + key, deadline)
-  } catch (error) {
-    return l2.failed('get', error)
-  }
-}
-
 /** Applies the soft timeout of `policy` to an L2 call. */
 export function softly<T>(ctx: CacheContext, work: Promise<T>, policy: Policy): Promise<T | typeof TIMED_OUT> {
   return policy.soft > 0 ? raceSoft(work, policy.soft, ctx.clock) : work
@@ -144,7 +133,18 @@ async function resolveMiss<T>(ctx: CacheContext, miss: Miss<T>): Promise<T> {
   const { key, policy } = miss
   try {
     if (ctx.l2 !== undefined) {
-      const answer = acceptL2(ctx, miss, await awaitL2(ctx, key, policy, miss.deadline))
+      let found: L2Read
+      if (policy.soft > 0) found = await readL2(ctx, key, policy, miss.deadline)
+      else {
+        // Awaited here rather than through readL2: no promise of its own on the L2 hit path.
+        const l2 = ctx.l2
+        try {
+          found = await l2.get(ctx.rootPrefix + key, miss.deadline)
+        } catch (error) {
+          found = l2.failed('get', error)
+        }
+      }
+      const answer = acceptL2(ctx, miss, found)
       if (answer.fresh !== undefined) return answer.fresh.value as T
       if (answer.stale !== undefined && (miss.stale === undefined || answer.stale.version > miss.stale.version)) {
         miss.stale = answer.stale
