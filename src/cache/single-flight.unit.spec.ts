@@ -16,7 +16,11 @@ const setup = (options: CacheOptions = {}) => {
 /** A loader that answers `value` once the test releases it. */
 const slow = (value: string) => {
   const gate = deferred()
-  return { release: gate.release, loader: async () => (await gate.promise, value) }
+  const loader = async () => {
+    await gate.promise
+    return value
+  }
+  return { release: gate.release, loader }
 }
 
 const storedValue = async (l2: ReturnType<typeof memoryCacheDriver>, key: string) => (await l2.get(key))?.value
@@ -101,7 +105,10 @@ describe('single-flight after an invalidation (issue 8.1)', () => {
     const { cache } = setup()
     let calls = 0
     const gate = deferred()
-    const loader = async () => (await gate.promise, ++calls)
+    const loader = async () => {
+      await gate.promise
+      return ++calls
+    }
     const first = cache.getOrSet('k', loader)
     await Promise.resolve()
     await cache.namespace('other').clear()
