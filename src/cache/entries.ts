@@ -8,8 +8,6 @@ import type { L2Entry } from './types.js'
 const UNDEFINED_RAW = ''
 // Rough per-entry overhead (entry object, map slot) added to the payload for the byte bound.
 const ENTRY_OVERHEAD = 64
-// Weight of a value that cannot be serialized in an L1-only cache.
-const UNWEIGHABLE = 1024
 
 /** An entry ready for both levels. `l2` is set only when the cache has L2. */
 export interface PreparedEntry {
@@ -29,7 +27,8 @@ export function prepareEntry(ctx: CacheContext, value: unknown, policy: Policy):
   const now = ctx.clock.now()
   const expiresAt = now + ttl
   const staleUntil = expiresAt + policy.grace
-  const raw = ctx.l2 !== undefined ? encode(ctx, value) : undefined
+  // Serialized even without L2, so a value is accepted or rejected the same whatever the configuration.
+  const raw = encode(ctx, value)
   const version = ctx.versions.next()
   const l1: L1Entry = {
     value,
@@ -38,9 +37,9 @@ export function prepareEntry(ctx: CacheContext, value: unknown, policy: Policy):
     staleUntil,
     refreshAt: policy.refreshAhead > 0 ? now + ttl * policy.refreshAhead : Number.POSITIVE_INFINITY,
     tags: policy.tags,
-    size: ENTRY_OVERHEAD + (raw !== undefined ? raw.length * 2 : ctx.weighValues ? weigh(ctx, value) : 0),
+    size: ENTRY_OVERHEAD + raw.length * 2,
   }
-  if (raw === undefined) return { l1, l2: undefined }
+  if (ctx.l2 === undefined) return { l1, l2: undefined }
   const l2: L2Entry = { value: raw, version, expiresAt, staleUntil }
   if (policy.tags !== undefined && policy.tags.length > 0) l2.tags = policy.tags
   return { l1, l2 }
@@ -103,13 +102,4 @@ function encode(ctx: CacheContext, value: unknown): string {
 
 function decode(ctx: CacheContext, raw: string): unknown {
   return raw === UNDEFINED_RAW ? undefined : ctx.serializer.deserialize(raw)
-}
-
-/** Bytes of a value in an L1-only cache: its serialized length, when it has one. */
-function weigh(ctx: CacheContext, value: unknown): number {
-  try {
-    return encode(ctx, value).length * 2
-  } catch {
-    return UNWEIGHABLE
-  }
 }

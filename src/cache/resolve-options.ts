@@ -55,7 +55,8 @@ export function resolveCacheOptions(options: CacheOptions | undefined): Resolved
     l1: resolveL1(o.l1),
     l2: expectPort('l2', o.l2, ['get', 'getMany', 'set', 'setMany', 'delete', 'deleteByTags', 'clear']),
     bus: expectPort('bus', o.bus, ['subscribe', 'publish', 'disconnect']),
-    channel: validateKey(o.channel ?? `bulwark:cache:${namespace}`, maxKeyLength, 'channel'),
+    // A derived channel is not a user key: only a channel the user passes is held to `maxKeyLength`.
+    channel: o.channel === undefined ? `bulwark:cache:${namespace}` : validateKey(o.channel, maxKeyLength, 'channel'),
     breaker: resolveBreaker(o.breaker),
     lock,
     serializer: expectPort('serializer', o.serializer, ['serialize', 'deserialize']) ?? jsonSerializer,
@@ -78,8 +79,8 @@ export function resolvePolicy(
   const o = expectOptions(path === '' ? 'options' : path.slice(0, -1), call) as GetOrSetOptions
   const timeout = expectOptions(`${path}timeout`, o.timeout)
   const soft =
-    timeout.soft === undefined ? base.soft : timeout.soft === false ? 0 : dur(`${path}timeout.soft`, timeout.soft)
-  const hard = timeout.hard === undefined ? base.hard : dur(`${path}timeout.hard`, timeout.hard)
+    timeout.soft === undefined ? base.soft : timeout.soft === false ? 0 : timerDur(`${path}timeout.soft`, timeout.soft)
+  const hard = timeout.hard === undefined ? base.hard : timerDur(`${path}timeout.hard`, timeout.hard)
   if (hard <= 0) throw new ValidationError(`${path}timeout.hard`, 'a duration > 0', timeout.hard)
   if (soft > hard) throw new ValidationError(`${path}timeout.soft`, `a duration <= timeout.hard (${hard} ms)`, soft)
   const tags = o.tags === undefined ? base.tags : validateTags(o.tags, maxKeyLength, `${path}tags`)
@@ -100,8 +101,29 @@ export function resolvePolicy(
   }
 }
 
+/**
+ * Longest entry duration (`ttl`, `negativeTtl`, `grace`, `lock.ttl`): about 31,700 years. Past it, an
+ * expiry (now + ttl, doubled by jitter at most, + grace) would leave the safe integers, and Redis
+ * refuses a `PX` that large, so the value would silently live in L1 only.
+ */
+export const MAX_ENTRY_DURATION = 1e15
+/** Longest timer duration (timeouts, lock polling): Node fires a longer `setTimeout` after 1 ms. */
+export const MAX_TIMER_DURATION = 2 ** 31 - 1
+
+/** An entry duration every driver can store. */
 function dur(name: string, value: unknown): number {
-  return parseDuration(value, name)
+  return bounded(name, value, MAX_ENTRY_DURATION, 'about 31,700 years')
+}
+
+/** A duration that a timer waits for. */
+function timerDur(name: string, value: unknown): number {
+  return bounded(name, value, MAX_TIMER_DURATION, 'about 24.8 days')
+}
+
+function bounded(name: string, value: unknown, max: number, human: string): number {
+  const ms = parseDuration(value, name)
+  if (ms > max) throw new ValidationError(name, `a duration of at most ${max} ms (${human})`, value)
+  return ms
 }
 
 function resolveL1(value: CacheL1Options | undefined): ResolvedOptions['l1'] {
@@ -142,11 +164,11 @@ function resolveBreaker(value: CacheBreakerOptions | false | undefined): Resolve
       integer: true,
     }),
     openDuration:
-      b.openDuration === undefined ? BREAKER_DEFAULTS.openDuration : dur('breaker.openDuration', b.openDuration),
+      b.openDuration === undefined ? BREAKER_DEFAULTS.openDuration : timerDur('breaker.openDuration', b.openDuration),
     slowCallDuration:
       b.slowCallDuration === undefined
         ? BREAKER_DEFAULTS.slowCallDuration
-        : dur('breaker.slowCallDuration', b.slowCallDuration),
+        : timerDur('breaker.slowCallDuration', b.slowCallDuration),
   }
 }
 
@@ -154,7 +176,7 @@ function resolveLock(value: CacheLockOptions | boolean | undefined): ResolvedOpt
   if (value === undefined || value === false) return undefined
   const l = value === true ? {} : expectOptions('lock', value)
   const ttl = l.ttl === undefined ? 10_000 : dur('lock.ttl', l.ttl)
-  const pollInterval = l.pollInterval === undefined ? 50 : dur('lock.pollInterval', l.pollInterval)
+  const pollInterval = l.pollInterval === undefined ? 50 : timerDur('lock.pollInterval', l.pollInterval)
   if (ttl <= 0) throw new ValidationError('lock.ttl', 'a duration > 0', l.ttl)
   if (pollInterval <= 0) throw new ValidationError('lock.pollInterval', 'a duration > 0', l.pollInterval)
   return { ttl, wait: l.wait === undefined ? 5_000 : dur('lock.wait', l.wait), pollInterval }

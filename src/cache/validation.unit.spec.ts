@@ -103,6 +103,57 @@ describe('options', () => {
     expect(l2.size).toBe(0)
   })
 
+  it('derives the bus channel from a namespace without holding it to maxKeyLength (issue 8.4)', () => {
+    const cache = createCache({ namespace: 'orders-service-cache-v2', maxKeyLength: 32 })
+    expect(cache).toBeDefined()
+    // A channel the user passes is still checked.
+    expect(() => createCache({ channel: 'c'.repeat(33), maxKeyLength: 32 })).toThrow(/`channel`/)
+  })
+
+  it.each<[string, CacheOptions, RegExp]>([
+    ['a ttl of 1e300', { ttl: 1e300 }, /`ttl`/],
+    ['a ttl past the safe integers', { ttl: Number.MAX_SAFE_INTEGER }, /`ttl`/],
+    ['a grace of 1e20', { grace: 1e20 }, /`grace`/],
+    ['a negativeTtl in days past the limit', { negativeTtl: '99999999d' }, /`negativeTtl`/],
+    ['a hard timeout past setTimeout', { timeout: { hard: 2 ** 31 } }, /`timeout.hard`/],
+    ['a lock ttl of 1e300', { lock: { ttl: 1e300 } }, /`lock.ttl`/],
+    ['a lock poll interval past setTimeout', { lock: { pollInterval: '30d' } }, /`lock.pollInterval`/],
+  ])('rejects %s at construction (issue 8.5)', (_name, options, message) => {
+    expect(() => createCache(options)).toThrow(message)
+  })
+
+  it('rejects a per-call duration no driver can store at the call, writing nothing (issue 8.5)', async () => {
+    const clock = fakeClock(0)
+    const l2 = memoryCacheDriver({ clock })
+    const cache = createCache({ clock, l2 })
+    await rejectsWith(cache.set('k', 1, { ttl: 1e300 }), 'E_INVALID_OPTION', /`options.ttl`/)
+    await rejectsWith(cache.set('k', 1, { grace: 1e300 }), 'E_INVALID_OPTION', /`options.grace`/)
+    await rejectsWith(
+      cache.getOrSet('k', () => 1, { ttl: 1e300 }),
+      'E_INVALID_OPTION',
+      /`options.ttl`/,
+    )
+    await rejectsWith(cache.get('k', { timeout: { hard: 1e300 } }), 'E_INVALID_OPTION', /`options.timeout.hard`/)
+    expect(await cache.get('k')).toBeUndefined()
+    expect(l2.size).toBe(0)
+    // The longest accepted duration is stored and read back.
+    await cache.set('k', 1, { ttl: 1e15, grace: 1e15 })
+    expect(await cache.get('k')).toBe(1)
+  })
+
+  it('rejects an unserializable value the same with or without L2 (issue 9.5)', async () => {
+    const clock = fakeClock(0)
+    for (const cache of [createCache({ clock }), createCache({ clock, l1: { maxBytes: 0 } })]) {
+      await rejectsWith(cache.set('k', 10n), 'E_SERIALIZATION')
+      await rejectsWith(
+        cache.getOrSet('g', () => 10n),
+        'E_SERIALIZATION',
+      )
+      expect(await cache.get('k')).toBeUndefined()
+      expect(cache.stats().l1Entries).toBe(0)
+    }
+  })
+
   it('rejects values the serializer cannot write, before writing anything', async () => {
     const clock = fakeClock(0)
     const l2 = memoryCacheDriver({ clock })

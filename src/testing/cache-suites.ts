@@ -135,6 +135,20 @@ export function cacheDriverSuite(name: string, factory: CacheDriverFactory): voi
       expect(await driver.deleteByTags('b:', ['red'])).toEqual(['b:1'])
     })
 
+    it('deleteByTags leaves a key that was written again without that tag', async () => {
+      await driver.setMany([
+        ['r:moved', entry(clock, 'shoe', { tags: ['category:shoes'] })],
+        ['r:untagged', entry(clock, 'shoe', { tags: ['category:shoes'] })],
+        ['r:kept', entry(clock, 'shoe', { tags: ['category:shoes'] })],
+      ])
+      await driver.set('r:moved', entry(clock, 'boot', { version: 2, tags: ['category:boots'] }))
+      await driver.set('r:untagged', entry(clock, 'boot', { version: 2 }))
+      expect(await driver.deleteByTags('r:', ['category:shoes'])).toEqual(['r:kept'])
+      const left = await driver.getMany(['r:moved', 'r:untagged', 'r:kept'])
+      expect(left.map((e) => e?.value)).toEqual(['boot', 'boot', undefined])
+      expect(await driver.deleteByTags('r:', ['category:boots'])).toEqual(['r:moved'])
+    })
+
     it('clear deletes the keys under the prefix and nothing else, glob characters included', async () => {
       const keys = ['p:1', 'p:2', 'p:a:b', 'pq:1', 'q:p:1', 'x*:1', 'xy:1', 'x?:1', 'x[1]:1', 'x\\:1']
       await driver.setMany(keys.map((key) => [key, entry(clock, key)] as const))

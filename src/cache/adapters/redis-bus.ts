@@ -26,7 +26,7 @@ export interface RedisBusOptions extends RedisConnectionOptions {
    */
   subscribeTimeout?: number | string
   /**
-   * Clock for the subscribe timeout and the first-connection wait.
+   * Clock for the subscribe timeout (the first-connection wait runs on real time).
    * @default systemClock
    */
   clock?: Clock
@@ -79,13 +79,19 @@ export class RedisBus implements CacheBus {
     this.#ownsPublisher = o.client === undefined
     this.#publisher = o.client ?? createOwnedClient(o)
     // The bus re-subscribes itself, so it knows when a re-subscription succeeded.
-    const subscriberOverrides = { autoResubscribe: false, enableOfflineQueue: false, lazyConnect: false }
+    // A subscribed connection sends nothing but (re)subscriptions: nothing to pipeline.
+    const subscriberOverrides = {
+      autoResubscribe: false,
+      enableOfflineQueue: false,
+      lazyConnect: false,
+      enableAutoPipelining: false,
+    }
     this.#subscriber = o.client
       ? o.client.duplicate({ ...subscriberOverrides, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false })
       : createOwnedClient(o, subscriberOverrides)
     if (this.#ownsPublisher) {
       const connectTimeout = this.#publisher.options.connectTimeout ?? 2_000
-      this.#opening = firstReady(this.#publisher, this.#clock, connectTimeout)?.then(() => {
+      this.#opening = firstReady(this.#publisher, connectTimeout)?.then(() => {
         this.#opening = undefined
       })
     }
@@ -141,10 +147,7 @@ export class RedisBus implements CacheBus {
     const closed = new BulwarkError('E_CACHE_BUS', 'The Redis bus was disconnected before subscribing')
     for (const subscription of this.#subscriptions()) this.#settle(subscription, closed)
     this.#channels.clear()
-    await Promise.all([
-      closeClient(this.#subscriber, this.#clock),
-      this.#ownsPublisher ? closeClient(this.#publisher, this.#clock) : undefined,
-    ])
+    await Promise.all([closeClient(this.#subscriber), this.#ownsPublisher ? closeClient(this.#publisher) : undefined])
   }
 
   async #subscribeAll(): Promise<void> {

@@ -35,17 +35,36 @@ return 1
 `)
 
 /**
- * KEYS the tag sets; ARGV[1] the full key prefix to stay within. Deletes the members under that prefix
- * (and forgets them), leaves the others, and returns the keys that existed.
+ * KEYS the tag sets; ARGV[1] the full key prefix to stay within, ARGV[1 + i] the tag of KEYS[i].
+ * Deletes the members under that prefix whose entry still carries the tag (a key written again with
+ * other tags or none stays in the old tag set until now: writes never read the old tags), forgets
+ * the members it looked at, leaves the others, and returns the keys it deleted. The tags are read
+ * from the entry's header (`version:expiresAt:staleUntil:<tags as JSON>\n<value>`).
  */
 export const DELETE_BY_TAGS = lua(`
 local prefix = ARGV[1]
 local deleted = {}
+local function carries(raw, tag)
+  local nl = string.find(raw, '\\n', 1, true)
+  if not nl then return false end
+  local first = string.find(raw, ':', 1, true)
+  local second = first and string.find(raw, ':', first + 1, true)
+  local third = second and string.find(raw, ':', second + 1, true)
+  if not third or third > nl then return false end
+  local ok, tags = pcall(cjson.decode, string.sub(raw, third + 1, nl - 1))
+  if not ok or type(tags) ~= 'table' then return false end
+  for _, t in ipairs(tags) do
+    if t == tag then return true end
+  end
+  return false
+end
 for i = 1, #KEYS do
+  local tag = ARGV[i + 1]
   local members = redis.call('SMEMBERS', KEYS[i])
   for _, key in ipairs(members) do
     if string.sub(key, 1, #prefix) == prefix then
-      if redis.call('UNLINK', key) == 1 then deleted[#deleted + 1] = key end
+      local raw = redis.call('GET', key)
+      if raw and carries(raw, tag) and redis.call('UNLINK', key) == 1 then deleted[#deleted + 1] = key end
       redis.call('SREM', KEYS[i], key)
     end
   end

@@ -62,6 +62,8 @@ export interface RedisCacheDriverOptions extends RedisConnectionOptions {
  */
 export class RedisCacheDriver implements L2Driver {
   readonly name = 'redis'
+  /** Every call with a signal rejects once it aborts (see `raceSignal`), so the cache adds no race. */
+  readonly settlesOnAbort = true
   readonly #client: Redis
   readonly #owned: boolean
   readonly #clock: Clock
@@ -85,7 +87,7 @@ export class RedisCacheDriver implements L2Driver {
     this.#owned = o.client === undefined
     this.#client = o.client ?? createOwnedClient(o)
     if (this.#owned) {
-      const opening = firstReady(this.#client, this.#clock, this.#client.options.connectTimeout ?? 2_000)
+      const opening = firstReady(this.#client, this.#client.options.connectTimeout ?? 2_000)
       this.#opening = opening?.then(() => {
         this.#opening = undefined
       })
@@ -101,7 +103,7 @@ export class RedisCacheDriver implements L2Driver {
     // The hot path: no async frame, one `then`, and a signal race only when a signal is given.
     if (signal?.aborted) return Promise.reject(toAbortedError(signal))
     if (this.#opening) return this.#afterOpening(signal).then(() => this.get(key, signal))
-    return raceSignal(this.#client.get(this.#entryPrefix + key).then(this.#decodeOne, this.#failedGet), signal)
+    return raceSignal(this.#client.get(this.#entryPrefix + key), signal, this.#decodeOne, this.#failedGet)
   }
 
   getMany(keys: readonly string[], signal?: AbortSignal): Promise<(L2Entry | undefined)[]> {
@@ -163,7 +165,10 @@ export class RedisCacheDriver implements L2Driver {
     const tagKeys = tags.map((tag) => this.#tagPrefix + tag)
     let deleted: unknown
     try {
-      deleted = await raceSignal(runScript(this.#client, DELETE_BY_TAGS, tagKeys, [this.#entryPrefix + prefix]), signal)
+      deleted = await raceSignal(
+        runScript(this.#client, DELETE_BY_TAGS, tagKeys, [this.#entryPrefix + prefix, ...tags]),
+        signal,
+      )
     } catch (error) {
       throw l2Error('deleteByTags', error)
     }
@@ -212,7 +217,7 @@ export class RedisCacheDriver implements L2Driver {
   }
 
   async disconnect(): Promise<void> {
-    if (this.#owned) await closeClient(this.#client, this.#clock)
+    if (this.#owned) await closeClient(this.#client)
   }
 
   /** Time to live in ms for `PX`: 0 for no expiry, -1 when the entry is already dead. */
