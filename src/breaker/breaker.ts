@@ -4,6 +4,7 @@ import { TypedEmitter } from '../core/events.js'
 import { LatencyHistogram } from './adaptive.js'
 import { TickClock } from './clock-cache.js'
 import { contextFor, IDLE_CONTEXT } from './context.js'
+import { CountTrips } from './count-trips.js'
 import { BrokenCircuitError, IsolatedCircuitError, ThrottledError } from './errors.js'
 import type { BreakerEvents, BreakerMetrics, RejectionReason } from './events.js'
 import { InFlightTracker } from './in-flight.js'
@@ -46,6 +47,8 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   readonly #inflight: InFlightTracker
   readonly #histogram: LatencyHistogram | undefined
   readonly #throttle: SreThrottle | undefined
+  /** "N failures within T" and "N in a row"; undefined when neither is configured. */
+  readonly #counts: CountTrips | undefined
   /** Calls are timed (start and end): slow-call detection or adaptive options are on. */
   readonly #timesCalls: boolean
   /** The end of a call is read from the clock: timed calls, a time window, or throttling. */
@@ -93,6 +96,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#slowMs = o.slowCallDuration ?? o.adaptive?.ceiling ?? Number.POSITIVE_INFINITY
     this.#histogram = o.adaptive && new LatencyHistogram(o.adaptive, this.#slowMs)
     this.#throttle = o.throttling && new SreThrottle(o.throttling)
+    this.#counts = o.counts && new CountTrips(o.counts)
     this.#timesCalls = o.slowCallDuration !== undefined || o.adaptive !== undefined
     this.#readsEnd = this.#timesCalls || o.window.type === 'time' || o.throttling !== undefined
     // An untimed call's end time only picks a window (or throttle) bucket, so on the system clock it may be
@@ -211,6 +215,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
       consecutiveOpens: m.consecutiveOpens,
       slowCallDuration: m.slowCallDuration,
       window: this.#window.toJSON(),
+      ...(this.#counts && { counts: this.#counts.toJSON() }),
     }
   }
 
@@ -263,6 +268,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     if (this.#listened()) this.emit('success', Number.NaN)
     this.#throttle?.record(end, true)
     if (generation !== this.#generation) return
+    this.#counts?.success()
     this.#window.record(end, 0)
     this.#evaluate(undefined)
   }
@@ -296,12 +302,27 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     const outcome = this.#report(failed, this.#timesCalls ? end - start : Number.NaN, payload, uncounted)
     if (outcome === IGNORED) return
     this.#throttle?.record(end, (outcome & FAILED) === 0)
-    if (!uncounted || generation !== this.#generation) return
-    this.#window.record(end, outcome)
+    if (generation !== this.#generation) return
+    // A call the in-flight sweep already counted as slow still ends a streak or adds a failure to the counts:
+    // they count failures, not slow calls.
+    const counted = this.#counts !== undefined && this.#countTrips(outcome & FAILED, end)
+    if (uncounted) this.#window.record(end, outcome)
+    // Opening reads the exact clock (openUntil, time in state) unless `end` already is exact.
+    if (counted) this.#open(this.#timesCalls ? end : undefined)
     // Evaluated after every call, successes included: the call that reaches minimumCalls may be a success,
     // and in a time window the successes that aged out may leave the rate above the threshold.
-    // Opening reads the exact clock (openUntil, time in state) unless `end` already is exact.
-    this.#evaluate(this.#timesCalls ? end : undefined)
+    else if (uncounted) this.#evaluate(this.#timesCalls ? end : undefined)
+  }
+
+  /** Feeds a closed call's outcome to the count trips; true when they open the circuit. */
+  #countTrips(failed: number, end: number): boolean {
+    const counts = this.#counts!
+    if (failed === 0) {
+      counts.success()
+      return false
+    }
+    // The failure's time only places it in `failureCount.within`, so it may be a tick (up to 1 ms) old.
+    return counts.failure(this.#readsEnd ? end : counts.timesFailures ? this.#ticks.now() : 0)
   }
 
   /** Emits the events and counts totals for a finished call; returns its outcome bits (or IGNORED). */
@@ -432,6 +453,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#bindClosed()
     if (to === CLOSED) {
       this.#window.reset()
+      this.#counts?.reset()
       this.#throttle?.reset()
     }
     if (from !== to) this.emit('stateChange', NAMES[from]!, NAMES[to]!)
@@ -441,8 +463,10 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#since = s.since
     this.#consecutiveOpens = s.consecutiveOpens
     if (s.slowCallDuration !== null && this.#timesCalls) this.#slowMs = s.slowCallDuration
-    if (s.state === 'closed') this.#window.restore(s.window)
-    else if (s.state === 'forced_open') this.isolate()
+    if (s.state === 'closed') {
+      this.#window.restore(s.window)
+      if (s.counts !== undefined) this.#counts?.restore(s.counts)
+    } else if (s.state === 'forced_open') this.isolate()
     else if (s.state === 'disabled') this.#state = DISABLED
     else {
       // HALF_OPEN restarts as OPEN until the saved time: its probes did not survive the restart.

@@ -5,6 +5,7 @@ import { ValidationError } from '../core/errors.js'
 import { expectOneOf, expectOptions, optionalFunction, optionalNumber } from '../core/validate.js'
 import { type AdaptiveSlowCallOptions, type ResolvedAdaptive, resolveAdaptive } from './adaptive.js'
 import { type OpenBackoff, resolveOpenDuration } from './backoff.js'
+import { type FailureCountOptions, type ResolvedCountTrips, resolveCountTrips } from './count-trips.js'
 import type { BreakerSnapshot } from './snapshot.js'
 import { type ResolvedThrottling, resolveThrottling, type ThrottlingOptions } from './throttle.js'
 
@@ -41,8 +42,11 @@ export interface HalfOpenOptions {
 export interface CircuitBreakerOptions {
   /** A name for errors, events and metrics. @default 'breaker' */
   name?: string
-  /** Open when at least this fraction of the calls in the window failed. In (0, 1]. @default 0.5 */
-  failureRateThreshold?: number
+  /**
+   * Open when at least this fraction of the calls in the window failed. In (0, 1], or `false` to never open on
+   * the failure rate (with `failureCount` or `consecutiveFailures`, the counts alone decide). @default 0.5
+   */
+  failureRateThreshold?: number | false
   /** Open when at least this fraction of the calls in the window were slow. In (0, 1]. @default 1 */
   slowCallRateThreshold?: number
   /**
@@ -54,6 +58,19 @@ export interface CircuitBreakerOptions {
   slowCallDuration?: Duration
   /** Learn the slow-call threshold as a multiple of the observed p99 latency. @default undefined (fixed) */
   adaptiveSlowCall?: AdaptiveSlowCallOptions
+  /**
+   * Open on the `threshold`-th failure within `within` ("3 failures in 30 s"), whatever the successes and
+   * without waiting for `minimumCalls`: a count, not a rate. Slow calls do not count; only failures do.
+   * Composes with the other trips: any one opens the circuit.
+   * @default undefined (off)
+   */
+  failureCount?: FailureCountOptions
+  /**
+   * Open on this many failures in a row (a success, or an error `isFailure` rejects, resets the count), without
+   * waiting for `minimumCalls`. Slow calls do not count. An integer >= 1. Composes with the other trips.
+   * @default undefined (off)
+   */
+  consecutiveFailures?: number
   /** Calls the window must hold before the rates can open the circuit. An integer >= 1. @default 10 */
   minimumCalls?: number
   /** @default { type: 'count', size: 100 } */
@@ -86,11 +103,14 @@ export interface CircuitBreakerOptions {
 /** Options after defaults and validation, durations in ms. */
 export interface ResolvedBreakerOptions {
   name: string
+  /** +Infinity for `false`: no rate reaches it. */
   failureRateThreshold: number
   slowCallRateThreshold: number
   slowCallDuration: number | undefined
   adaptive: ResolvedAdaptive | undefined
   minimumCalls: number
+  /** The count trips, or undefined when neither `failureCount` nor `consecutiveFailures` is set. */
+  counts: ResolvedCountTrips | undefined
   window: { type: 'count'; size: number } | { type: 'time'; duration: number; buckets: number }
   openDuration: (consecutiveOpens: number) => number
   permittedCalls: number
@@ -117,12 +137,16 @@ export function resolveBreakerOptions(input: CircuitBreakerOptions | undefined):
     throw new ValidationError('clock', 'a Clock (now, setTimeout, clearTimeout)', o.clock)
   return {
     name: o.name ?? 'breaker',
-    failureRateThreshold: optionalNumber('failureRateThreshold', o.failureRateThreshold, 0.5, RATE),
+    failureRateThreshold:
+      o.failureRateThreshold === false
+        ? Number.POSITIVE_INFINITY
+        : optionalNumber('failureRateThreshold', o.failureRateThreshold, 0.5, RATE),
     slowCallRateThreshold: optionalNumber('slowCallRateThreshold', o.slowCallRateThreshold, 1, RATE),
     slowCallDuration:
       o.slowCallDuration === undefined ? undefined : parseDuration(o.slowCallDuration, 'slowCallDuration'),
     adaptive: o.adaptiveSlowCall === undefined ? undefined : resolveAdaptive(o.adaptiveSlowCall),
     minimumCalls: optionalNumber('minimumCalls', o.minimumCalls, 10, COUNT),
+    counts: resolveCountTrips(o.failureCount, o.consecutiveFailures),
     window: resolveWindow(o.window),
     openDuration: resolveOpenDuration(o.openDuration),
     permittedCalls: optionalNumber('halfOpen.permittedCalls', halfOpen.permittedCalls, 3, COUNT),
