@@ -8,6 +8,7 @@ import { CountTrips } from './count-trips.js'
 import { BrokenCircuitError, IsolatedCircuitError, ThrottledError } from './errors.js'
 import type { BreakerEvents, BreakerMetrics, RejectionReason } from './events.js'
 import { InFlightTracker } from './in-flight.js'
+import { keepingAlive } from './keep-alive.js'
 import { type CircuitBreakerOptions, type ResolvedBreakerOptions, resolveBreakerOptions } from './options.js'
 import { IGNORED, type ProbeHost, runProbe } from './probe.js'
 import { Rejection } from './reject.js'
@@ -108,7 +109,8 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#setRejection(new BrokenCircuitError(undefined, { name: this.name }))
     this.#probeHost = {
       name: this.name,
-      clock: this.#clock,
+      // A probe's caller waits on its deadline timer: it keeps the process alive.
+      clock: keepingAlive(this.#clock),
       deadline: o.halfOpenDeadline,
       classifyValue: (value) => this.#classifyValue(value),
       classifyError: (error) => this.#classifyError(error),
