@@ -51,8 +51,10 @@ export interface CircuitBreakerOptions {
   slowCallRateThreshold?: number
   /**
    * A call taking longer than this is slow, and counts as slow as soon as it runs past it (a hung dependency
-   * trips the breaker without waiting for its timeout). Setting it turns slow-call detection on, at the cost
-   * of two clock reads per call; with `adaptiveSlowCall` it is the starting value (default: the ceiling).
+   * trips the breaker without waiting for its timeout). Setting it turns slow-call detection on. At 100 ms or
+   * more on the system clock, calls are timed to the millisecond from a cached clock (no exact clock read per
+   * call); below it, or with `adaptiveSlowCall`, with two exact reads. With `adaptiveSlowCall` it is the
+   * starting value (default: the ceiling).
    * @default undefined (no slow-call detection)
    */
   slowCallDuration?: Duration
@@ -92,7 +94,10 @@ export interface CircuitBreakerOptions {
   isResultFailure?: (result: unknown) => boolean
   /** Google SRE client-side adaptive throttling, before or instead of opening. @default undefined (off) */
   throttling?: ThrottlingOptions
-  /** Calls in flight tracked for slow-before-completion detection; beyond it they are measured at the end. @default 1024 */
+  /**
+   * Start times of calls in flight tracked for slow-before-completion detection (calls that start at the same
+   * clock reading share one); calls beyond it are measured at the end. @default 1024
+   */
   maxTrackedCalls?: number
   /** Restores the state written by `toJSON()`. @default undefined (closed, empty window) */
   initialState?: BreakerSnapshot
