@@ -280,14 +280,33 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
 
   /** {@link #settleClosed} for a success of an untimed call, with what cannot apply taken out. */
   #succeedUntimed(generation: number): void {
-    const end = this.#readsEnd ? this.#endClock.now() : 0
+    this.#succeed(generation, this.#readsEnd ? this.#endClock.now() : 0, Number.NaN)
+  }
+
+  /**
+   * {@link #settleClosed} for a success of a timed call, with what cannot apply taken out, unless the call was
+   * slow, already counted as slow while running, or feeds the adaptive threshold's histogram.
+   */
+  #succeedTimed(group: CallGroup, generation: number, value: unknown): void {
+    const end = this.#endClock.now()
+    const elapsed = end - group.start
+    if (elapsed > this.#slowMs || group.flagged || this.#histogram !== undefined) {
+      this.#settleClosed(group, generation, 0, value, end)
+      return
+    }
+    this.#inflight.leave(group)
+    this.#succeed(generation, end, elapsed)
+  }
+
+  /** A fast success: counted, reported, recorded. */
+  #succeed(generation: number, end: number, elapsed: number): void {
     this.#totals.successes++
-    if (this.#listened()) this.emit('success', Number.NaN)
+    if (this.#listened()) this.emit('success', elapsed)
     this.#throttle?.record(end, true)
     if (generation !== this.#generation) return
     this.#counts?.success()
     this.#window.record(end, 0)
-    this.#evaluate(undefined)
+    this.#evaluate(this.#exactCallClock ? end : undefined)
   }
 
   #settleClosedError(generation: number, error: unknown): void {
@@ -317,7 +336,8 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     const generation = this.#generation
     group.onValue = (value) => {
       this.#inFlight--
-      this.#settleValue(group, generation, value)
+      if (this.#o.isResultFailure?.(value)) this.#settleClosed(group, generation, FAILED, new FailedResult(value))
+      else this.#succeedTimed(group, generation, value)
       return value
     }
     group.onError = (error) => {
@@ -361,8 +381,13 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   }
 
   /** `group` is the call's in-flight group when it is timed, undefined otherwise. */
-  #settleClosed(group: CallGroup | undefined, generation: number, failed: number, payload: unknown): void {
-    const end = this.#readsEnd ? this.#endClock.now() : 0
+  #settleClosed(
+    group: CallGroup | undefined,
+    generation: number,
+    failed: number,
+    payload: unknown,
+    end = this.#readsEnd ? this.#endClock.now() : 0,
+  ): void {
     // false when the in-flight sweep already counted this call as slow: it is not counted twice.
     const uncounted = group === undefined || this.#inflight.leave(group)
     const outcome = this.#report(failed, group === undefined ? Number.NaN : end - group.start, payload, uncounted)
