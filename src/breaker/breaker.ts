@@ -579,8 +579,13 @@ class FailedResult {
 /**
  * Creates a circuit breaker: counts failures (and, with `slowCallDuration`, slow calls) over a sliding
  * window and, past a threshold, opens to reject calls at once, probes the dependency in HALF_OPEN, and
- * closes when it has recovered.
+ * closes when it has recovered. `failureCount` and `consecutiveFailures` open it on counts as well.
  *
+ * @example
+ * ```ts
+ * // "3 failures in 30 s, open 60 s", whatever the successes
+ * const payments = circuitBreaker({ failureCount: { threshold: 3, within: '30s' }, openDuration: '60s' })
+ * ```
  * @example
  * ```ts
  * const breaker = circuitBreaker({

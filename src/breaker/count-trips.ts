@@ -2,11 +2,21 @@ import { type Duration, parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
 import { expectNumber, expectOptions } from '../core/validate.js'
 
-/** "N failures within T": opens on the `threshold`-th failure within `within`, whatever the successes. */
+/**
+ * "N failures within T": opens on the `threshold`-th failure within `within`, whatever the successes.
+ *
+ * @example
+ * ```ts
+ * circuitBreaker({ failureCount: { threshold: 3, within: '30s' }, openDuration: '60s' })
+ * ```
+ */
 export interface FailureCountOptions {
   /** The failures that open the circuit. An integer >= 1. */
   threshold: number
-  /** How close together they must be: the last `threshold` failures all fell within this span. A duration > 0. */
+  /**
+   * How close together they must be: the oldest of the last `threshold` failures is less than this before the
+   * newest. A duration > 0.
+   */
   within: Duration
 }
 
