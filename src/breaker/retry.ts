@@ -10,6 +10,7 @@ import type { CircuitBreaker } from './breaker.js'
 import { RetryBudget, type RetryBudgetOptions } from './budget.js'
 import { contextFor } from './context.js'
 import { isBrokenCircuitError, RetryBudgetExhaustedError } from './errors.js'
+import { keepingAlive } from './keep-alive.js'
 import type { Policy, PolicyFn } from './types.js'
 
 /** Options of {@link retry}. */
@@ -67,6 +68,8 @@ export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy {
   readonly #breakers: readonly CircuitBreaker[]
   readonly #random: () => number
   readonly #clock: Clock
+  /** Backoff timers: the caller waits on them, so they keep the process alive. */
+  readonly #waitClock: Clock
 
   constructor(options: RetryOptions = {}) {
     super()
@@ -79,6 +82,7 @@ export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy {
     this.#jitter = o.jitter === undefined ? 'decorrelated' : expectOneOf('jitter', o.jitter, ['decorrelated', 'none'])
     this.#isRetryable = optionalFunction('isRetryable', o.isRetryable, () => true)
     this.#clock = o.clock ?? systemClock
+    this.#waitClock = keepingAlive(this.#clock)
     this.#budget =
       o.budget === undefined || o.budget instanceof RetryBudget
         ? o.budget
@@ -121,7 +125,7 @@ export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy {
             ? decorrelatedJitter(delay, this.#initial, this.#max, this.#random)
             : Math.min(this.#max, this.#initial * 2 ** attempt)
         this.emit('retry', error, attempt, delay)
-        await sleep(delay, { signal, clock: this.#clock })
+        await sleep(delay, { signal, clock: this.#waitClock })
         // The breaker may have opened while we waited: then the retry would only be rejected.
         if (anyOpen(breakers)) {
           this.emit('giveUp', error, attempt + 1)

@@ -5,6 +5,7 @@ import { type Duration, parseDuration } from '../core/duration.js'
 import { TimeoutError, ValidationError } from '../core/errors.js'
 import { expectOptions } from '../core/validate.js'
 import { invoke, linkSignal } from './context.js'
+import { keepingAlive } from './keep-alive.js'
 import type { Policy, PolicyContext, PolicyFn } from './types.js'
 
 /** Options of {@link timeout}. */
@@ -23,8 +24,10 @@ export class TimeoutPolicy implements Policy {
   constructor(options: TimeoutOptions) {
     const o = expectOptions('options', options)
     this.duration = parseDuration(o.duration, 'duration')
-    this.#clock = o.clock ?? systemClock
-    if (typeof this.#clock.setTimeout !== 'function') throw new ValidationError('clock', 'a Clock', o.clock)
+    const clock = o.clock ?? systemClock
+    if (typeof clock.setTimeout !== 'function') throw new ValidationError('clock', 'a Clock', o.clock)
+    // The caller waits on the deadline timer: it keeps the process alive.
+    this.#clock = keepingAlive(clock)
   }
 
   /**
