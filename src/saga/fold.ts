@@ -67,7 +67,7 @@ export function applySagaEvent(state: SagaState | undefined, event: SagaEvent): 
     case 'StepStarted': {
       const step = stepOf(state, event.data.step)
       step.status = 'started'
-      step.attempts++
+      step.attempts = Math.max(step.attempts, event.data.attempt)
       entry.step = step.name
       entry.attempt = event.data.attempt
       break
@@ -88,6 +88,8 @@ export function applySagaEvent(state: SagaState | undefined, event: SagaEvent): 
       step.error = event.data.error
       step.uncertain = event.data.uncertain
       step.failures++
+      // A step's own policy may retry inside one recorded call: the failure names the last call made.
+      step.attempts = Math.max(step.attempts, event.data.attempt)
       entry.step = step.name
       entry.attempt = event.data.attempt
       entry.detail = event.data.error.message

@@ -7,7 +7,7 @@
  * that append commits the outcome is not durable, so a crash re-runs the step with the same idempotency
  * key, which is the at-least-once contract anyway.
  */
-import { sleep } from '../core/abort.js'
+import { sleep, toAbortedError } from '../core/abort.js'
 import { BulwarkError, isBulwarkError } from '../core/errors.js'
 import type { TypedEmitter } from '../core/events.js'
 import type { DefinedStep, SagaDefinition } from './define.js'
@@ -21,7 +21,9 @@ import type { SagaFailure, SagaState, StepState } from './types.js'
 /** Thrown inside a driver when another orchestrator appended to the saga first. */
 export class SagaConflict extends Error {}
 
-type Outcome = { step: DefinedStep; ok: true; output: unknown } | { step: DefinedStep; ok: false; error: SagaFailure }
+type Outcome =
+  | { step: DefinedStep; ok: true; output: unknown }
+  | { step: DefinedStep; ok: false; error: SagaFailure; attempt: number }
 
 export interface RunnerContext {
   options: ResolvedSagaOptions
@@ -41,6 +43,12 @@ export class SagaRunner {
   private readonly stream: string
   private deadlineSignal: AbortSignal | undefined
   private deadlineTimer: unknown
+  /** Aborts this run: a failed append (the log cannot be trusted any more) or, with `shutdown`, close(). */
+  private readonly stop = new AbortController()
+  /** What every step, compensation and backoff of this run listens to. */
+  private readonly signal: AbortSignal
+  /** Appends in order, one at a time: the steps of a parallel group record their retries concurrently. */
+  private appending: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly ctx: RunnerContext,
@@ -53,6 +61,7 @@ export class SagaRunner {
     this.initialVersion = this.durableVersion
     this.carry = pending
     this.stream = sagaStreamId(state.sagaId)
+    this.signal = AbortSignal.any([ctx.shutdown, this.stop.signal])
   }
 
   /** Whether this runner has committed anything to the stream. */
@@ -107,11 +116,10 @@ export class SagaRunner {
         events.push(sagaEvent('StepExecuted', data))
       } else {
         failures.push(outcome.error)
-        const attempt = this.stepState(outcome.step.name).attempts
         events.push(
           sagaEvent('StepFailed', {
             step: outcome.step.name,
-            attempt,
+            attempt: outcome.attempt,
             error: outcome.error,
             uncertain: isUncertain(outcome.error),
             at,
@@ -180,35 +188,34 @@ export class SagaRunner {
       const reason = `${what} ${JSON.stringify(step.name)} failed ${worst} times: ${error?.message ?? 'unknown error'}`
       return this.commit([sagaEvent('SagaParked', { reason, step: step.name, at: this.now() })])
     }
-    await sleep(backoffDelay(backoff, worst), { clock: this.ctx.options.clock, signal: this.ctx.shutdown })
+    await sleep(backoffDelay(backoff, worst), { clock: this.ctx.options.clock, signal: this.signal })
   }
 
   private async runStep(step: DefinedStep, deadline: AbortSignal | undefined): Promise<Outcome> {
-    const st = this.stepState(step.name)
-    const priorRuns = st.attempts - 1
-    const signal =
-      deadline && !this.state.pastPivot ? AbortSignal.any([this.ctx.shutdown, deadline]) : this.ctx.shutdown
+    // This run's StepStarted carries the number of its first call; a retry records each further call.
+    let calls = this.stepState(step.name).attempts - 1
+    const signal = deadline && !this.state.pastPivot ? AbortSignal.any([this.signal, deadline]) : this.signal
     const { sagaId, input } = this.state
     // A copy: a step cannot change the recorded outputs, nor see later steps' outputs appear in its context.
     const outputs = { ...this.state.outputs }
     const idempotencyKey = `${sagaId}:${step.name}`
     const execute = this.executor(step)
     try {
-      let calls = priorRuns
       // The context is built in place (no spread): this is the per-step hot path.
       const output = execute
         ? await execute(
             (c) =>
               step.run({ sagaId, step: step.name, input, outputs, idempotencyKey, signal: c.signal, attempt: ++calls }),
             signal,
+            () => this.commit([sagaEvent('StepStarted', { step: step.name, attempt: calls + 1, at: this.now() })]),
           )
-        : await step.run({ sagaId, step: step.name, input, outputs, idempotencyKey, signal, attempt: priorRuns + 1 })
+        : await step.run({ sagaId, step: step.name, input, outputs, idempotencyKey, signal, attempt: ++calls })
       return { step, ok: true, output }
     } catch (error) {
-      if (this.ctx.shutdown.aborted) throw error
+      if (this.signal.aborted) throw this.stopReason()
       // A step that gave up because the deadline aborted its signal failed for that reason, whatever it threw.
       const cause = deadline?.aborted && !this.state.pastPivot ? deadline.reason : error
-      return { step, ok: false, error: toFailure(cause, step.name) }
+      return { step, ok: false, error: toFailure(cause, step.name), attempt: calls }
     }
   }
 
@@ -224,17 +231,17 @@ export class SagaRunner {
       reason: this.state.failure ?? { message: 'aborted' },
     }
     const compensate = step.compensate!
-    const signal = this.ctx.shutdown
+    const signal = this.signal
     const execute = this.executor(step)
+    let calls = st.compensationFailures
     try {
-      let calls = st.compensationFailures
       execute
-        ? await execute((c) => compensate({ ...context, signal: c.signal, attempt: ++calls }), signal)
-        : await compensate({ ...context, signal, attempt: calls + 1 })
+        ? await execute((c) => compensate({ ...context, signal: c.signal, attempt: ++calls }), signal, noRecord)
+        : await compensate({ ...context, signal, attempt: ++calls })
       return { step, ok: true, output: undefined }
     } catch (error) {
-      if (this.ctx.shutdown.aborted) throw error
-      return { step, ok: false, error: toFailure(error, step.name) }
+      if (this.signal.aborted) throw this.stopReason()
+      return { step, ok: false, error: toFailure(error, step.name), attempt: calls }
     }
   }
 
@@ -255,25 +262,49 @@ export class SagaRunner {
     this.carry.push(...events)
   }
 
-  /** Applies events locally and appends them, with whatever was deferred, in one atomic append. */
-  private async commit(events: SagaEvent[]): Promise<void> {
+  /**
+   * Applies events locally and appends them, with whatever was deferred, in one atomic append. Appends are
+   * queued, so concurrent callers (the steps of a parallel group) each get the version the last one left.
+   */
+  private commit(events: SagaEvent[]): Promise<void> {
+    const done = this.appending.then(() => this.append(events))
+    this.appending = done.catch(() => undefined)
+    return done
+  }
+
+  private async append(events: SagaEvent[]): Promise<void> {
+    if (this.signal.aborted) throw this.stopReason()
     this.defer(events)
     const batch = this.carry
     this.carry = []
     const { store, hooks } = this.ctx.options
-    if (hooks?.beforeAppend) await hooks.beforeAppend(this.state.sagaId, batch)
     try {
-      await store.appendToStream(this.stream, toNewEvents(batch), {
-        expectedVersion: this.durableVersion === 0 ? 'no_stream' : this.durableVersion,
-      })
+      if (hooks?.beforeAppend) await hooks.beforeAppend(this.state.sagaId, batch)
+      try {
+        await store.appendToStream(this.stream, toNewEvents(batch), {
+          expectedVersion: this.durableVersion === 0 ? 'no_stream' : this.durableVersion,
+        })
+      } catch (error) {
+        if (isBulwarkError(error, 'E_WRONG_EXPECTED_VERSION')) throw new SagaConflict(this.state.sagaId)
+        throw error
+      }
     } catch (error) {
-      if (isBulwarkError(error, 'E_WRONG_EXPECTED_VERSION')) throw new SagaConflict(this.state.sagaId)
+      // The local state is ahead of the stream now: nothing of this run may go on (a sibling step's retry).
+      this.stop.abort(error)
       throw error
     }
     this.durableVersion += batch.length
     if (hooks?.afterAppend) await hooks.afterAppend(this.state.sagaId, batch)
     this.emit(batch)
     if (this.state.pastPivot) this.disarmDeadline()
+  }
+
+  /** Why this run stopped: a conflict as is (the orchestrator reports the stream), anything else as an abort. */
+  private stopReason(): Error {
+    const reason: unknown = this.signal.reason
+    if (reason instanceof SagaConflict) return reason
+    if (!this.ctx.shutdown.aborted && reason instanceof Error) return reason
+    return toAbortedError(this.signal)
   }
 
   private emit(batch: SagaEvent[]): void {
@@ -330,6 +361,9 @@ export class SagaRunner {
     return this.ctx.options.clock.now()
   }
 }
+
+/** Compensations record no calls: they have no start record (see the module comment). */
+const noRecord = () => Promise.resolve()
 
 function needsCompensation(step: StepState): boolean {
   if (step.kind !== 'compensatable') return false
