@@ -61,6 +61,8 @@ export function applySagaEvent(state: SagaState | undefined, event: SagaEvent): 
   state.version++
   if (!KNOWN.has(event.type)) return state
   state.updatedAt = event.data.at
+  // A heartbeat only says that someone drives the saga (see `lease`): it is not a transition to show.
+  if (event.type === 'SagaHeartbeat') return state
   const entry: TimelineEntry = { type: event.type, at: event.data.at }
   state.timeline.push(entry)
   switch (event.type) {

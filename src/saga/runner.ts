@@ -49,6 +49,13 @@ export class SagaRunner {
   private readonly signal: AbortSignal
   /** Appends in order, one at a time: the steps of a parallel group record their retries concurrently. */
   private appending: Promise<void> = Promise.resolve()
+  /** `at` of the last event this run committed: its lease runs from there (see `lease` in the options). */
+  private renewedAt: number
+  /** When this run last began an append (a heartbeat is due a quarter of the lease after it). */
+  private appendedAt: number
+  /** The last heartbeat failed (the store is unreachable); a late timer alone (a busy event loop) is not that. */
+  private renewalFailing = false
+  private heartbeatTimer: unknown
 
   constructor(
     private readonly ctx: RunnerContext,
@@ -62,6 +69,7 @@ export class SagaRunner {
     this.carry = pending
     this.stream = sagaStreamId(state.sagaId)
     this.signal = AbortSignal.any([ctx.shutdown, this.stop.signal])
+    this.renewedAt = this.appendedAt = ctx.options.clock.now()
   }
 
   /** Whether this runner has committed anything to the stream. */
@@ -72,6 +80,7 @@ export class SagaRunner {
   async drive(): Promise<SagaState> {
     try {
       this.armDeadline()
+      this.scheduleHeartbeat()
       for (;;) {
         if (this.state.status === 'running') await this.forward()
         else if (this.state.status === 'compensating') await this.compensate()
@@ -79,8 +88,34 @@ export class SagaRunner {
       }
       return this.state
     } finally {
-      if (this.deadlineTimer !== undefined) this.ctx.options.clock.clearTimeout(this.deadlineTimer as never)
+      const { clock } = this.ctx.options
+      if (this.deadlineTimer !== undefined) clock.clearTimeout(this.deadlineTimer as never)
+      clock.clearTimeout(this.heartbeatTimer as never)
     }
+  }
+
+  /**
+   * Keeps this run's lease: a `SagaHeartbeat` after a quarter of the lease without an append. When
+   * heartbeats fail (the store is unreachable) until half the lease has passed since the last committed
+   * event, the run stops, aborting its steps' signals, before another orchestrator may take the saga over
+   * (at the full lease). A heartbeat that conflicts means another one has taken over: the run stops too.
+   */
+  private scheduleHeartbeat(): void {
+    const { clock, lease } = this.ctx.options
+    this.heartbeatTimer = clock.setTimeout(() => {
+      if (this.signal.aborted) return
+      const now = clock.now()
+      if (this.renewalFailing && now - this.renewedAt >= lease / 2) {
+        const message = `Saga ${this.state.sagaId}: nothing could be recorded for ${now - this.renewedAt} ms (half the lease); stopped driving it so that another orchestrator may take it over`
+        this.stop.abort(new BulwarkError('E_SAGA_LEASE_LOST', message, { context: { sagaId: this.state.sagaId } }))
+        return
+      }
+      if (now - this.appendedAt >= lease / 4) {
+        // A failed heartbeat is tried again at the next tick; a conflict means another orchestrator took over.
+        this.commit([sagaEvent('SagaHeartbeat', { at: now })], true).catch(() => undefined)
+      }
+      this.scheduleHeartbeat()
+    }, lease / 8)
   }
 
   /** Runs the first group that has not executed yet (or completes the saga). */
@@ -266,14 +301,16 @@ export class SagaRunner {
    * Applies events locally and appends them, with whatever was deferred, in one atomic append. Appends are
    * queued, so concurrent callers (the steps of a parallel group) each get the version the last one left.
    */
-  private commit(events: SagaEvent[]): Promise<void> {
-    const done = this.appending.then(() => this.append(events))
+  private commit(events: SagaEvent[], heartbeat = false): Promise<void> {
+    const done = this.appending.then(() => this.append(events, heartbeat))
     this.appending = done.catch(() => undefined)
     return done
   }
 
-  private async append(events: SagaEvent[]): Promise<void> {
+  private async append(events: SagaEvent[], heartbeat: boolean): Promise<void> {
     if (this.signal.aborted) throw this.stopReason()
+    if (heartbeat && this.state.status !== 'running' && this.state.status !== 'compensating') return
+    this.appendedAt = this.now()
     this.defer(events)
     const batch = this.carry
     this.carry = []
@@ -289,11 +326,19 @@ export class SagaRunner {
         throw error
       }
     } catch (error) {
+      if (heartbeat && !(error instanceof SagaConflict)) {
+        this.renewalFailing = true
+        // The local state stays "the stream plus what is carried": the batch rides along with the next append.
+        this.carry = [...batch, ...this.carry]
+        throw error
+      }
       // The local state is ahead of the stream now: nothing of this run may go on (a sibling step's retry).
       this.stop.abort(error)
       throw error
     }
     this.durableVersion += batch.length
+    this.renewalFailing = false
+    this.renewedAt = (batch[batch.length - 1]!.data as { at: number }).at
     if (hooks?.afterAppend) await hooks.afterAppend(this.state.sagaId, batch)
     this.emit(batch)
     if (this.state.pastPivot) this.disarmDeadline()
