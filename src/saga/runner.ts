@@ -13,6 +13,7 @@ import type { TypedEmitter } from '../core/events.js'
 import type { DefinedStep, SagaDefinition } from './define.js'
 import { isUncertain, type SagaEvent, sagaEvent, sagaStreamId, toFailure, toNewEvents } from './events.js'
 import { applySagaEvent } from './fold.js'
+import { holdProcess } from './keep-alive.js'
 import { backoffDelay, type ResolvedSagaOptions } from './options.js'
 import type { SagaOrchestratorEvents } from './orchestrator-events.js'
 import { buildExecutor, type StepExecutor } from './policies.js'
@@ -78,6 +79,7 @@ export class SagaRunner {
   }
 
   async drive(): Promise<SagaState> {
+    const release = holdProcess()
     try {
       this.armDeadline()
       this.scheduleHeartbeat()
@@ -91,6 +93,7 @@ export class SagaRunner {
       const { clock } = this.ctx.options
       if (this.deadlineTimer !== undefined) clock.clearTimeout(this.deadlineTimer as never)
       clock.clearTimeout(this.heartbeatTimer as never)
+      release()
     }
   }
 

@@ -48,9 +48,6 @@ const orchestrator = createSagaOrchestrator({
 })
 
 async function main(): Promise<void> {
-  // The system clock's timers are unref'd (they never keep a process alive); this script has nothing else
-  // to wait on during a backoff, so it keeps itself alive until its sagas are done.
-  const keepAlive = setInterval(() => undefined, 1_000)
   const recovered = await orchestrator.recover()
   for (let again = recovered; again.leased.length > 0; ) {
     await new Promise((resolve) => setTimeout(resolve, LEASE_MS))
@@ -71,7 +68,6 @@ async function main(): Promise<void> {
   if (unfinished.length > 0) throw new Error(`sagas left unfinished: ${unfinished.map((s) => s.sagaId).join(', ')}`)
   process.stdout.write(`${JSON.stringify({ recovered: recovered.resumed.length, started: pending.length })}\n`)
   await store.close()
-  clearInterval(keepAlive)
 }
 
 main().then(
