@@ -9,19 +9,20 @@
  * only counts as pending work for the event loop.
  */
 let holders = 0
+/** Created once, then only ref'd and unref'd: sagas run one after another would otherwise make one each. */
 let handle: ReturnType<typeof setInterval> | undefined
 
 /** Keeps the process alive until the returned function is called (calling it again does nothing). */
 export function holdProcess(): () => void {
-  if (holders++ === 0) handle = setInterval(noop, 2 ** 31 - 1)
+  if (holders++ === 0) {
+    handle ??= setInterval(noop, 2 ** 31 - 1)
+    handle.ref()
+  }
   let held = true
   return () => {
     if (!held) return
     held = false
-    if (--holders === 0) {
-      clearInterval(handle)
-      handle = undefined
-    }
+    if (--holders === 0) handle?.unref()
   }
 }
 

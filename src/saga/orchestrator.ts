@@ -8,6 +8,7 @@ import { type DefinedStep, SagaDefinition } from './define.js'
 import { SagaDefinitionError, SagaNotFoundError, SagaStateError } from './errors.js'
 import { sagaEvent, sagaStreamId } from './events.js'
 import { applySagaEvent, foldSaga } from './fold.js'
+import { LeaseKeeper } from './lease.js'
 import { type ResolvedSagaOptions, resolveSagaOptions, type SagaOrchestratorOptions } from './options.js'
 import type { SagaOrchestratorEvents } from './orchestrator-events.js'
 import type { StepExecutor } from './policies.js'
@@ -67,10 +68,12 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
   readonly #inFlight = new Map<string, Promise<SagaState>>()
   readonly #shutdown = new AbortController()
   readonly #executors = new Map<DefinedStep, StepExecutor | null>()
+  readonly #leases: LeaseKeeper
 
   constructor(options: SagaOrchestratorOptions) {
     super()
     this.#options = resolveSagaOptions(options)
+    this.#leases = new LeaseKeeper(this.#options.clock, this.#options.lease)
     const sagas = options.sagas ?? []
     if (!Array.isArray(sagas)) throw new ValidationError('sagas', 'an array of saga definitions', sagas)
     for (const definition of sagas) this.register(definition)
@@ -316,7 +319,13 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
   }
 
   #context(): RunnerContext {
-    return { options: this.#options, emitter: this, shutdown: this.#shutdown.signal, executors: this.#executors }
+    return {
+      options: this.#options,
+      emitter: this,
+      shutdown: this.#shutdown.signal,
+      executors: this.#executors,
+      leases: this.#leases,
+    }
   }
 }
 

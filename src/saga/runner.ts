@@ -14,6 +14,7 @@ import type { DefinedStep, SagaDefinition } from './define.js'
 import { isUncertain, type SagaEvent, sagaEvent, sagaStreamId, toFailure, toNewEvents } from './events.js'
 import { applySagaEvent } from './fold.js'
 import { holdProcess } from './keep-alive.js'
+import type { LeaseHolder, LeaseKeeper } from './lease.js'
 import { backoffDelay, type ResolvedSagaOptions } from './options.js'
 import type { SagaOrchestratorEvents } from './orchestrator-events.js'
 import { buildExecutor, type StepExecutor } from './policies.js'
@@ -33,9 +34,11 @@ export interface RunnerContext {
   shutdown: AbortSignal
   /** Each step's policies, built once per orchestrator (they run on its clock); null when it has none. */
   executors: Map<DefinedStep, StepExecutor | null>
+  /** Renews the lease of every saga the orchestrator drives. */
+  leases: LeaseKeeper
 }
 
-export class SagaRunner {
+export class SagaRunner implements LeaseHolder {
   /** The stream version that is committed; the local state may be ahead by `carry.length` events. */
   private durableVersion: number
   private readonly initialVersion: number
@@ -44,10 +47,10 @@ export class SagaRunner {
   private readonly stream: string
   private deadlineSignal: AbortSignal | undefined
   private deadlineTimer: unknown
-  /** Aborts this run: a failed append (the log cannot be trusted any more) or, with `shutdown`, close(). */
+  /** Aborts this run: close() (`shutdown`), a failed append (the log cannot be trusted any more), a lost lease. */
   private readonly stop = new AbortController()
   /** What every step, compensation and backoff of this run listens to. */
-  private readonly signal: AbortSignal
+  private readonly signal = this.stop.signal
   /** Appends in order, one at a time: the steps of a parallel group record their retries concurrently. */
   private appending: Promise<void> = Promise.resolve()
   /** `at` of the last event this run committed: its lease runs from there (see `lease` in the options). */
@@ -56,7 +59,6 @@ export class SagaRunner {
   private appendedAt: number
   /** The last heartbeat failed (the store is unreachable); a late timer alone (a busy event loop) is not that. */
   private renewalFailing = false
-  private heartbeatTimer: unknown
 
   constructor(
     private readonly ctx: RunnerContext,
@@ -69,7 +71,6 @@ export class SagaRunner {
     this.initialVersion = this.durableVersion
     this.carry = pending
     this.stream = sagaStreamId(state.sagaId)
-    this.signal = AbortSignal.any([ctx.shutdown, this.stop.signal])
     this.renewedAt = this.appendedAt = ctx.options.clock.now()
   }
 
@@ -80,9 +81,14 @@ export class SagaRunner {
 
   async drive(): Promise<SagaState> {
     const release = holdProcess()
+    // Cheaper than AbortSignal.any per saga: close() aborts this run's own controller.
+    const { shutdown } = this.ctx
+    const onShutdown = () => this.stop.abort(shutdown.reason)
+    if (shutdown.aborted) onShutdown()
+    else shutdown.addEventListener('abort', onShutdown, { once: true })
     try {
       this.armDeadline()
-      this.scheduleHeartbeat()
+      this.ctx.leases.add(this)
       for (;;) {
         if (this.state.status === 'running') await this.forward()
         else if (this.state.status === 'compensating') await this.compensate()
@@ -90,35 +96,30 @@ export class SagaRunner {
       }
       return this.state
     } finally {
-      const { clock } = this.ctx.options
-      if (this.deadlineTimer !== undefined) clock.clearTimeout(this.deadlineTimer as never)
-      clock.clearTimeout(this.heartbeatTimer as never)
+      if (this.deadlineTimer !== undefined) this.ctx.options.clock.clearTimeout(this.deadlineTimer as never)
+      this.ctx.leases.delete(this)
+      shutdown.removeEventListener('abort', onShutdown)
       release()
     }
   }
 
   /**
-   * Keeps this run's lease: a `SagaHeartbeat` after a quarter of the lease without an append. When
-   * heartbeats fail (the store is unreachable) until half the lease has passed since the last committed
-   * event, the run stops, aborting its steps' signals, before another orchestrator may take the saga over
-   * (at the full lease). A heartbeat that conflicts means another one has taken over: the run stops too.
+   * Keeps this run's lease (called by the orchestrator's {@link LeaseKeeper}): a `SagaHeartbeat` after a
+   * quarter of the lease without an append. When heartbeats fail (the store is unreachable) until half the
+   * lease has passed since the last committed event, the run stops, aborting its steps' signals, before
+   * another orchestrator may take the saga over (at the full lease). A heartbeat that conflicts means
+   * another one has taken over: the run stops too.
    */
-  private scheduleHeartbeat(): void {
-    const { clock, lease } = this.ctx.options
-    this.heartbeatTimer = clock.setTimeout(() => {
-      if (this.signal.aborted) return
-      const now = clock.now()
-      if (this.renewalFailing && now - this.renewedAt >= lease / 2) {
-        const message = `Saga ${this.state.sagaId}: nothing could be recorded for ${now - this.renewedAt} ms (half the lease); stopped driving it so that another orchestrator may take it over`
-        this.stop.abort(new BulwarkError('E_SAGA_LEASE_LOST', message, { context: { sagaId: this.state.sagaId } }))
-        return
-      }
-      if (now - this.appendedAt >= lease / 4) {
-        // A failed heartbeat is tried again at the next tick; a conflict means another orchestrator took over.
-        this.commit([sagaEvent('SagaHeartbeat', { at: now })], true).catch(() => undefined)
-      }
-      this.scheduleHeartbeat()
-    }, lease / 8)
+  renew(now: number): void {
+    if (this.signal.aborted) return
+    const { lease } = this.ctx.options
+    if (this.renewalFailing && now - this.renewedAt >= lease / 2) {
+      const message = `Saga ${this.state.sagaId}: nothing could be recorded for ${now - this.renewedAt} ms (half the lease); stopped driving it so that another orchestrator may take it over`
+      this.stop.abort(new BulwarkError('E_SAGA_LEASE_LOST', message, { context: { sagaId: this.state.sagaId } }))
+    } else if (now - this.appendedAt >= lease / 4) {
+      // A failed heartbeat is tried again at the next tick; a conflict means another orchestrator took over.
+      this.commit([sagaEvent('SagaHeartbeat', { at: now })], true).catch(() => undefined)
+    }
   }
 
   /** Runs the first group that has not executed yet (or completes the saga). */
