@@ -147,14 +147,15 @@ describe.each(backends)('lease (%s)', (_name, open) => {
     await close(one, two, ...new Set(stores))
   })
 
-  it('an orchestrator that cannot renew its lease aborts its step before another one may take over', async () => {
+  it.each([
+    ['fail', (events: readonly SagaEvent[]) => Promise.reject(new Error(`unreachable: ${events[0]?.type}`))],
+    ['hang', () => new Promise<void>(() => undefined)],
+  ])('an orchestrator whose appends %s aborts its step before another one may take over', async (_how, down) => {
     const clock = fakeClock()
     const stores = open(clock)
     let storeDown = false
     const unreachable: SagaHooks = {
-      beforeAppend: (_id: string, events: readonly SagaEvent[]) => {
-        if (storeDown) throw new Error(`store unreachable (${events.map((e) => e.type).join(', ')})`)
-      },
+      beforeAppend: (_id: string, events: readonly SagaEvent[]) => (storeDown ? down(events) : undefined),
     }
     const { one, two, conflicts } = orchestrators(clock, stores, [unreachable])
     const { charge, saga } = blockingCharge()

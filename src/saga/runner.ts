@@ -59,6 +59,10 @@ export class SagaRunner implements LeaseHolder {
   private appendedAt: number
   /** The last heartbeat failed (the store is unreachable); a late timer alone (a busy event loop) is not that. */
   private renewalFailing = false
+  /** An append has begun and not ended: a store that hangs cannot renew the lease either. */
+  private appendInFlight = false
+  /** A heartbeat waits in the append queue: one is enough, however long the store takes. */
+  private heartbeatQueued = false
 
   constructor(
     private readonly ctx: RunnerContext,
@@ -113,12 +117,17 @@ export class SagaRunner implements LeaseHolder {
   renew(now: number): void {
     if (this.signal.aborted) return
     const { lease } = this.ctx.options
-    if (this.renewalFailing && now - this.renewedAt >= lease / 2) {
+    if ((this.renewalFailing || this.appendInFlight) && now - this.renewedAt >= lease / 2) {
       const message = `Saga ${this.state.sagaId}: nothing could be recorded for ${now - this.renewedAt} ms (half the lease); stopped driving it so that another orchestrator may take it over`
       this.stop.abort(new BulwarkError('E_SAGA_LEASE_LOST', message, { context: { sagaId: this.state.sagaId } }))
-    } else if (now - this.appendedAt >= lease / 4) {
+    } else if (!this.heartbeatQueued && now - this.appendedAt >= lease / 4) {
       // A failed heartbeat is tried again at the next tick; a conflict means another orchestrator took over.
-      this.commit([sagaEvent('SagaHeartbeat', { at: now })], true).catch(() => undefined)
+      this.heartbeatQueued = true
+      this.commit([sagaEvent('SagaHeartbeat', { at: now })], true)
+        .catch(() => undefined)
+        .finally(() => {
+          this.heartbeatQueued = false
+        })
     }
   }
 
@@ -319,6 +328,7 @@ export class SagaRunner implements LeaseHolder {
     const batch = this.carry
     this.carry = []
     const { store, hooks } = this.ctx.options
+    this.appendInFlight = true
     try {
       if (hooks?.beforeAppend) await hooks.beforeAppend(this.state.sagaId, batch)
       try {
@@ -339,6 +349,8 @@ export class SagaRunner implements LeaseHolder {
       // The local state is ahead of the stream now: nothing of this run may go on (a sibling step's retry).
       this.stop.abort(error)
       throw error
+    } finally {
+      this.appendInFlight = false
     }
     this.durableVersion += batch.length
     this.renewalFailing = false
