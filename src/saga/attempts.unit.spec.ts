@@ -69,4 +69,41 @@ describe('ctx.attempt', () => {
     expect(attempts).toEqual([1, 2, 3, 4])
     expect(result.resumed[0]!.steps[0]!.attempts).toBe(4)
   })
+
+  it('numbers the calls of each step of a parallel group, whose retries are recorded concurrently', async () => {
+    const { clock, store } = harness()
+    // A store whose appends take a while (as over a network), so the two steps' records overlap.
+    const slowStore = new Proxy(store, {
+      get(target, key) {
+        if (key === 'appendToStream') {
+          return (...args: Parameters<typeof store.appendToStream>) =>
+            new Promise((resolve) => setTimeout(resolve, 5)).then(() => target.appendToStream(...args))
+        }
+        const value = Reflect.get(target, key)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const orchestrator = createSagaOrchestrator({ store: slowStore, clock })
+    const calls: string[] = []
+    const flaky = (name: string) => ({
+      name,
+      retry: { attempts: 3, initialDelay: 10, maxDelay: 10, jitter: 'none' as const },
+      run: ({ attempt }: { attempt: number }) => {
+        calls.push(`${name}${attempt}`)
+        if (attempt < 3) throw new Error(`${name} flaky`)
+        return attempt
+      },
+      compensate: () => undefined,
+    })
+    const saga = defineSaga('pair')
+      .parallel([flaky('a'), flaky('b')])
+      .step('end', { kind: 'pivot', run: () => 'done' })
+    const state = await settle(clock, orchestrator.start(saga, null, { sagaId: 'pair-1' }), 10)
+    expect(state).toMatchObject({ status: 'completed', outputs: { a: 3, b: 3 } })
+    expect(calls.sort()).toEqual(['a1', 'a2', 'a3', 'b1', 'b2', 'b3'])
+    const started = (await store.readStream('saga-pair-1'))
+      .filter((e) => e.type === 'StepStarted')
+      .map((e) => `${(e.data as { step: string }).step}${(e.data as { attempt: number }).attempt}`)
+    expect(started.sort()).toEqual(['a1', 'a2', 'a3', 'b1', 'b2', 'b3', 'end1'])
+  })
 })

@@ -181,4 +181,31 @@ describe.each(backends)('lease (%s)', (_name, open) => {
     expect([charge.calls, charge.maxActive, conflicts]).toEqual([2, 1, []])
     await close(one, two, ...new Set(stores))
   })
+
+  it('clocks that disagree by more than the lease break the guarantee, never the log: the loser stops', async () => {
+    const clock = fakeClock()
+    const ahead = fakeClock(clock.now() + LEASE) // orchestrator two's clock is a whole lease ahead
+    const stores = open(clock)
+    const one = createSagaOrchestrator({ store: stores[0], clock, lease: LEASE })
+    const two = createSagaOrchestrator({ store: stores[1], clock: ahead, lease: LEASE })
+    const conflicts: string[] = []
+    one.on('conflict', (id) => conflicts.push(`one:${id}`))
+    two.on('conflict', (id) => conflicts.push(`two:${id}`))
+    const { charge, saga } = blockingCharge()
+    const fromOne = one.start(saga, { amount: 3 }, { sagaId: 'order-5' })
+    await until(() => charge.calls === 1)
+    const fromTwo = two.start(saga, { amount: 3 }, { sagaId: 'order-5' }) // looks stalled to two: taken over
+    await until(() => charge.calls === 2)
+
+    // One's next heartbeat finds the stream moved on: it stops, aborting its call, and reports the stream.
+    await clock.advanceAsync(LEASE / 2)
+    expect(charge.active).toBe(1)
+    expect((await fromOne).status).toBe('running')
+    charge.gate.resolve()
+    expect(await fromTwo).toMatchObject({ status: 'completed', outputs: { charge: 'paid by call 2' } })
+    expect(conflicts).toEqual(['one:order-5'])
+    const stream = await types(stores[0], 'order-5')
+    expect(stream.filter((t) => t === 'StepExecuted')).toHaveLength(1)
+    await close(one, two, ...new Set(stores))
+  })
 })
