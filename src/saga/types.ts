@@ -180,5 +180,6 @@ export interface SagaState<Outputs extends object = Record<string, unknown>> {
   updatedAt: number
   /** The saga stream's version this state was folded up to. */
   version: number
+  /** The saga's events in order, except `SagaHeartbeat`s (which only renew the lease). */
   timeline: TimelineEntry[]
 }
