@@ -13,7 +13,7 @@ import { type OrderPlan, openServices, orderIds, planOrder, services } from './c
 
 const [dir, roundArg, perRoundArg, seedArg, probabilityArg] = process.argv.slice(2)
 const round = Number(roundArg)
-const LEASE_MS = 400
+const LEASE_MS = 2_000
 const crash = crashPoints({ probability: Number(probabilityArg), seed: Number(seedArg) })
 const store = sqliteEventStore({ path: join(dir!, 'events.db') })
 const svc = services(openServices(join(dir!, 'services.db')), crash.maybeCrash)
