@@ -1,5 +1,5 @@
 /**
- * The lease of the sagas an orchestrator drives (see `lease` in the options). One timer per orchestrator,
+ * The sagas an orchestrator drives, and their lease (see `lease` in the options). One timer per orchestrator,
  * not one per saga: every eighth of the lease it asks each running saga to renew its lease if it is due.
  * The timer runs only while some saga is driven, and is housekeeping: it keeps no process alive.
  */
@@ -9,6 +9,8 @@ import type { Clock, TimerHandle } from '../core/clock.js'
 export interface LeaseHolder {
   /** Appends a heartbeat if nothing was appended for a quarter of the lease (or gives the saga up). */
   renew(now: number): void
+  /** Stops the run: its steps' signals abort with `reason`. */
+  stopRun(reason: unknown): void
 }
 
 export class LeaseKeeper {
@@ -23,6 +25,11 @@ export class LeaseKeeper {
   add(holder: LeaseHolder): void {
     this.#holders.add(holder)
     if (this.#timer === undefined) this.#arm()
+  }
+
+  /** `close()`: every run stops. */
+  stopAll(reason: unknown): void {
+    for (const holder of this.#holders) holder.stopRun(reason)
   }
 
   /** The timer stops at its next tick when nothing is left. */

@@ -279,6 +279,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
    */
   async close(): Promise<void> {
     this.#shutdown.abort(new AbortedError('The saga orchestrator was closed'))
+    this.#leases.stopAll(this.#shutdown.signal.reason)
     await Promise.allSettled([...this.#inFlight.values()])
   }
 

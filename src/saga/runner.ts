@@ -85,11 +85,8 @@ export class SagaRunner implements LeaseHolder {
 
   async drive(): Promise<SagaState> {
     const release = holdProcess()
-    // Cheaper than AbortSignal.any per saga: close() aborts this run's own controller.
-    const { shutdown } = this.ctx
-    const onShutdown = () => this.stop.abort(shutdown.reason)
-    if (shutdown.aborted) onShutdown()
-    else shutdown.addEventListener('abort', onShutdown, { once: true })
+    // close() aborts the runs it finds in `leases` (cheaper than a listener or AbortSignal.any per saga).
+    if (this.ctx.shutdown.aborted) this.stopRun(this.ctx.shutdown.reason)
     try {
       this.armDeadline()
       this.ctx.leases.add(this)
@@ -102,7 +99,6 @@ export class SagaRunner implements LeaseHolder {
     } finally {
       if (this.deadlineTimer !== undefined) this.ctx.options.clock.clearTimeout(this.deadlineTimer as never)
       this.ctx.leases.delete(this)
-      shutdown.removeEventListener('abort', onShutdown)
       release()
     }
   }
@@ -114,6 +110,10 @@ export class SagaRunner implements LeaseHolder {
    * another orchestrator may take the saga over (at the full lease). A heartbeat that conflicts means
    * another one has taken over: the run stops too.
    */
+  stopRun(reason: unknown): void {
+    this.stop.abort(reason)
+  }
+
   renew(now: number): void {
     if (this.signal.aborted) return
     const { lease } = this.ctx.options
