@@ -49,6 +49,18 @@ export interface SagaOrchestratorOptions {
   recoveryCheckpoint?: string
   /** Hooks around appends (crash-point injection in tests). @default none */
   hooks?: SagaHooks
+  /**
+   * How long a saga's stream may go without a new event before another orchestrator may take it over.
+   * The orchestrator that drives a saga renews its lease by every append, and with a `SagaHeartbeat` after
+   * a quarter of the lease without one (a long step, a backoff); if it cannot append for half the lease
+   * (store unreachable), it aborts its running steps' signals and stops driving the saga. `start` with an
+   * existing id, `resume` and `recover` drive an unfinished saga only once its last event is older than
+   * the lease; before that they return its state (`recover` lists it under `leased`). So a step is never
+   * run by two orchestrators at once, provided it stops when its signal aborts, the orchestrators' clocks
+   * agree within half the lease, and no event loop is blocked for half the lease.
+   * @default '30s'
+   */
+  lease?: Duration
 }
 
 export interface ResolvedBackoff {
@@ -66,6 +78,7 @@ export interface ResolvedSagaOptions {
   recoverConcurrency: number
   recoveryCheckpoint: string
   hooks: SagaHooks | undefined
+  lease: number
 }
 
 /** Merges defaults and validates every option once, at construction. */
@@ -96,7 +109,15 @@ export function resolveSagaOptions(input: SagaOrchestratorOptions): ResolvedSaga
     recoverConcurrency: optionalNumber('recoverConcurrency', options.recoverConcurrency, 16, { min: 1, integer: true }),
     recoveryCheckpoint: checkpoint,
     hooks: hooks && (hooks.beforeAppend || hooks.afterAppend) ? hooks : undefined,
+    lease: resolveLease(options.lease),
   }
+}
+
+function resolveLease(input: Duration | undefined): number {
+  if (input === undefined) return 30_000
+  const ms = parseDuration(input, 'lease')
+  if (ms <= 0) throw new ValidationError('lease', 'a duration > 0', input)
+  return ms
 }
 
 function resolveBackoff(name: string, input: SagaRetryOptions | undefined, maxAttempts: number): ResolvedBackoff {
