@@ -6,7 +6,7 @@ export { RetryBudget, retryBudget } from './budget.js'
 export type { BulkheadOptions } from './bulkhead.js'
 export { BulkheadPolicy, bulkhead } from './bulkhead.js'
 export type { PolicyMethodDecorator } from './decorators.js'
-export { withBreaker, withPolicy, withRetry, withTimeout } from './decorators.js'
+export { setDefaultBreakerRegistry, withBreaker, withPolicy, withRetry, withTimeout } from './decorators.js'
 export {
   BrokenCircuitError,
   BulkheadRejectedError,
