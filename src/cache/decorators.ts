@@ -1,6 +1,6 @@
 import { BulwarkError, ValidationError } from '../core/errors.js'
 import { methodDecorator as coreMethodDecorator } from '../core/method-decorator.js'
-import { expectOptions } from '../core/validate.js'
+import { expectOptions, optionKeys } from '../core/validate.js'
 import { type Cache, kPeek, kResolve } from './cache.js'
 import { validateTags } from './keys.js'
 import type { CacheEntryOptions, GetOrSetOptions, Policy } from './options.js'
@@ -66,6 +66,25 @@ export interface CacheEvictOptions<Args extends unknown[]> extends DecoratorCach
   all?: boolean
 }
 
+const ENTRY_OPTIONS = [
+  'ttl',
+  'jitter',
+  'negativeTtl',
+  'grace',
+  'refreshAhead',
+  'tags',
+  'timeout',
+  'cache',
+  'key',
+] as const
+const CACHED_OPTIONS = optionKeys<CachedOptions<[]>>({ ...flags(ENTRY_OPTIONS), lock: true })
+const CACHE_PUT_OPTIONS = optionKeys<CachePutOptions<[]>>(flags(ENTRY_OPTIONS))
+const CACHE_EVICT_OPTIONS = optionKeys<CacheEvictOptions<[]>>({ key: true, tags: true, all: true, cache: true })
+
+function flags<K extends string>(keys: readonly K[]): Record<K, true> {
+  return Object.fromEntries(keys.map((k) => [k, true])) as Record<K, true>
+}
+
 let defaultCache: Cache | undefined
 
 /**
@@ -99,7 +118,7 @@ export function setDefaultCache(cache: Cache | undefined): void {
  * ```
  */
 export function cached<Args extends unknown[]>(options: CachedOptions<Args>): CacheMethodDecorator<Args> {
-  const { key, cacheOf, entry } = split('cached', expectOptions('options', options), true)
+  const { key, cacheOf, entry } = split('cached', expectOptions('options', options, CACHED_OPTIONS), true)
   const keyOf = key as (...args: unknown[]) => string
   return methodDecorator('cached', (method) => {
     // The hit path allocates nothing: no rest array (the arguments are copied only on a miss), no
@@ -136,7 +155,7 @@ export function cached<Args extends unknown[]>(options: CachedOptions<Args>): Ca
  * ```
  */
 export function cachePut<Args extends unknown[]>(options: CachePutOptions<Args>): CacheMethodDecorator<Args> {
-  const { key, cacheOf, entry } = split('cachePut', expectOptions('options', options), true)
+  const { key, cacheOf, entry } = split('cachePut', expectOptions('options', options, CACHE_PUT_OPTIONS), true)
   return methodDecorator('cachePut', (method) => {
     return async function (this: unknown, ...args: unknown[]): Promise<unknown> {
       const result = await method.apply(this, args as never[])
@@ -158,7 +177,7 @@ export function cachePut<Args extends unknown[]>(options: CachePutOptions<Args>)
  * ```
  */
 export function cacheEvict<Args extends unknown[] = []>(options: CacheEvictOptions<Args>): CacheMethodDecorator<Args> {
-  const o = expectOptions('options', options)
+  const o = expectOptions('options', options, CACHE_EVICT_OPTIONS)
   const { tags, all, ...own } = o
   const { key, cacheOf, entry } = split('cacheEvict', own, false)
   if (entry !== undefined) throw new ValidationError('options', 'only `key`, `tags`, `all` and `cache`', o)

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3'
 import type { Clock } from '../../core/clock.js'
 import { type Duration, parseOptionalDuration } from '../../core/duration.js'
 import { BulwarkError, isBulwarkError, ValidationError } from '../../core/errors.js'
-import { expectOneOf } from '../../core/validate.js'
+import { expectOneOf, expectOptions, optionKeys } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
 import {
   checkExpectedVersion,
@@ -94,6 +94,19 @@ export class SqliteEventStore implements EventStore {
   #closed = false
 
   constructor(options: SqliteEventStoreOptions) {
+    expectOptions(
+      'options',
+      options,
+      optionKeys<SqliteEventStoreOptions>({
+        path: true,
+        database: true,
+        durability: true,
+        busyTimeout: true,
+        tablePrefix: true,
+        clock: true,
+        upcasters: true,
+      }),
+    )
     const { clock, upcast } = resolveStoreOptions(options)
     this.#clock = clock
     this.#upcast = upcast
