@@ -127,7 +127,7 @@ describe('unknown option keys', () => {
     [
       'saga step retry',
       () => defineSaga('x').step('a', { kind: 'retriable', run: () => 1, retry: { attempt: 2 } } as never),
-      'steps.a.retry.attempts',
+      'attempts',
     ],
     ['crashPoints', () => crashPoints({ probabilty: 0.1 } as never), 'probability'],
   ])('%s', (_, make, suggestion) => {

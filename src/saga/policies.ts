@@ -9,7 +9,7 @@ import type { Clock } from '../core/clock.js'
 import { systemClock } from '../core/clock.js'
 import { parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOptions, optionKeys } from '../core/validate.js'
+import { expectOptions } from '../core/validate.js'
 import type { StepOptions, StepPolicy } from './types.js'
 
 /** Runs a step's action under its policies. */
@@ -32,20 +32,7 @@ export function validateStepPolicies(name: string, options: StepOptions<unknown,
     const retryOptions: Omit<RetryOptions, 'clock'> =
       typeof options.retry === 'number'
         ? { attempts: options.retry }
-        : expectOptions(
-            `steps.${name}.retry`,
-            options.retry,
-            optionKeys<Omit<RetryOptions, 'clock'>>({
-              attempts: true,
-              initialDelay: true,
-              maxDelay: true,
-              jitter: true,
-              isRetryable: true,
-              budget: true,
-              breakers: true,
-              random: true,
-            }),
-          )
+        : expectOptions(`steps.${name}.retry`, options.retry)
     // Constructing the policy validates every field with the breaker's own messages.
     retry({ ...retryOptions, clock: systemClock })
     policies.retry = retryOptions
