@@ -15,7 +15,8 @@
  */
 import { Redis } from 'ioredis'
 import { circuitBreaker } from '../src/breaker/index.js'
-import { type Cache, createCache, redisBus, redisCacheDriver } from '../src/cache/index.js'
+import { redisBus, redisCacheDriver } from '../src/cache/adapters/redis.js'
+import { type Cache, createCache } from '../src/cache/index.js'
 import { unlinkMatching } from '../test/support/redis-server.js'
 
 export const CALLERS = 100

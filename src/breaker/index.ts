@@ -7,7 +7,7 @@ export type { BulkheadOptions } from './bulkhead.js'
 export { BulkheadPolicy, bulkhead } from './bulkhead.js'
 export type { CountTripsSnapshot, FailureCountOptions } from './count-trips.js'
 export type { PolicyMethodDecorator } from './decorators.js'
-export { withBreaker, withPolicy, withRetry, withTimeout } from './decorators.js'
+export { setDefaultBreakerRegistry, withBreaker, withPolicy, withRetry, withTimeout } from './decorators.js'
 export {
   BrokenCircuitError,
   BulkheadRejectedError,

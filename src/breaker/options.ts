@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.js'
 import { systemClock } from '../core/clock.js'
 import { type Duration, parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOneOf, expectOptions, optionalFunction, optionalNumber } from '../core/validate.js'
+import { expectOneOf, expectOptions, optionalFunction, optionalNumber, optionKeys } from '../core/validate.js'
 import { type AdaptiveSlowCallOptions, type ResolvedAdaptive, resolveAdaptive } from './adaptive.js'
 import { type OpenBackoff, resolveOpenDuration } from './backoff.js'
 import { type FailureCountOptions, type ResolvedCountTrips, resolveCountTrips } from './count-trips.js'
@@ -133,10 +133,36 @@ const COUNT = { min: 1, integer: true }
 
 /** Merges defaults and validates every option once, at construction. */
 export function resolveBreakerOptions(input: CircuitBreakerOptions | undefined): ResolvedBreakerOptions {
-  const o = expectOptions('options', input)
+  const o = expectOptions(
+    'options',
+    input,
+    optionKeys<CircuitBreakerOptions>({
+      name: true,
+      failureRateThreshold: true,
+      slowCallRateThreshold: true,
+      slowCallDuration: true,
+      adaptiveSlowCall: true,
+      failureCount: true,
+      consecutiveFailures: true,
+      minimumCalls: true,
+      window: true,
+      openDuration: true,
+      halfOpen: true,
+      isFailure: true,
+      isResultFailure: true,
+      throttling: true,
+      maxTrackedCalls: true,
+      initialState: true,
+      clock: true,
+    }),
+  )
   if (o.name !== undefined && (typeof o.name !== 'string' || o.name === ''))
     throw new ValidationError('name', 'a non-empty string', o.name)
-  const halfOpen = expectOptions('halfOpen', o.halfOpen)
+  const halfOpen = expectOptions(
+    'halfOpen',
+    o.halfOpen,
+    optionKeys<HalfOpenOptions>({ permittedCalls: true, deadline: true }),
+  )
   const clock = o.clock ?? systemClock
   if (typeof clock?.now !== 'function' || typeof clock.setTimeout !== 'function')
     throw new ValidationError('clock', 'a Clock (now, setTimeout, clearTimeout)', o.clock)
@@ -170,7 +196,7 @@ export function resolveBreakerOptions(input: CircuitBreakerOptions | undefined):
 }
 
 function resolveWindow(input: WindowOptions | undefined): ResolvedBreakerOptions['window'] {
-  const w = expectOptions('window', input ?? { type: 'count' }) as {
+  const w = expectOptions('window', input ?? { type: 'count' }, ['type', 'size', 'duration', 'buckets']) as {
     type: unknown
     size?: unknown
     duration?: unknown

@@ -4,7 +4,7 @@ import { systemClock } from '../core/clock.js'
 import { type Duration, parseDuration } from '../core/duration.js'
 import { isBulwarkError, ValidationError } from '../core/errors.js'
 import { TypedEmitter } from '../core/events.js'
-import { expectOneOf, expectOptions, optionalFunction, optionalNumber } from '../core/validate.js'
+import { expectOneOf, expectOptions, optionalFunction, optionalNumber, optionKeys } from '../core/validate.js'
 import { decorrelatedJitter } from './backoff.js'
 import type { CircuitBreaker } from './breaker.js'
 import { RetryBudget, type RetryBudgetOptions } from './budget.js'
@@ -73,7 +73,21 @@ export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy {
 
   constructor(options: RetryOptions = {}) {
     super()
-    const o = expectOptions('options', options)
+    const o = expectOptions(
+      'options',
+      options,
+      optionKeys<RetryOptions>({
+        attempts: true,
+        initialDelay: true,
+        maxDelay: true,
+        jitter: true,
+        isRetryable: true,
+        budget: true,
+        breakers: true,
+        random: true,
+        clock: true,
+      }),
+    )
     this.attempts = optionalNumber('attempts', o.attempts, 3, { min: 1, integer: true })
     this.#initial = o.initialDelay === undefined ? 100 : parseDuration(o.initialDelay, 'initialDelay')
     this.#max = o.maxDelay === undefined ? 10_000 : parseDuration(o.maxDelay, 'maxDelay')

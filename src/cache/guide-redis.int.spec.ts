@@ -6,7 +6,8 @@
 import { Redis } from 'ioredis'
 import { expect, it } from 'vitest'
 import { describeWithRedis, redisUrl } from '../../test/services.js'
-import { createCache, redisBus, redisCacheDriver } from './index.js'
+import { redisBus, redisCacheDriver } from './adapters/redis.js'
+import { createCache } from './index.js'
 
 const db = { find: async (id: string) => ({ id, name: 'Espresso machine' }) }
 const sockets = () => process.getActiveResourcesInfo().filter((name) => name === 'TCPSocketWrap').length

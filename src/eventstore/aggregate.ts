@@ -1,9 +1,17 @@
 import { ValidationError } from '../core/errors.js'
-import { expectNumber, optionalNumber } from '../core/validate.js'
+import { expectNumber, expectOptions, optionalNumber, optionKeys } from '../core/validate.js'
 import { WrongExpectedVersionError } from './errors.js'
 import { isPlainObject } from './internal/json.js'
 import { validateId } from './internal/validate.js'
 import type { AppendResult, EventMetadata, EventStore, JsonValue, NewEvent, RecordedEvent } from './types.js'
+
+const AGGREGATE_REPOSITORY_OPTIONS = optionKeys<AggregateRepositoryOptions<unknown, DomainEvent, unknown>>({
+  aggregate: true,
+  streamPrefix: true,
+  snapshots: true,
+  maxRetries: true,
+  onSnapshotError: true,
+})
 
 /** The events an aggregate emits: a union of `{ type: 'X'; data: {...} }`. */
 export type DomainEvent = { type: string; data: JsonValue }
@@ -115,6 +123,7 @@ export function aggregateRepository<State, E extends DomainEvent, Command = neve
   options: AggregateRepositoryOptions<State, E, Command>,
 ): AggregateRepository<State, E, Command> {
   if (!isPlainObject(options)) throw new ValidationError('options', 'an options object', options)
+  expectOptions('options', options, AGGREGATE_REPOSITORY_OPTIONS)
   const { aggregate, streamPrefix = '', snapshots } = options
   if (!isPlainObject(aggregate))
     throw new ValidationError('aggregate', 'an object { initialState, evolve, decide? }', aggregate)

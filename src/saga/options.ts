@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.js'
 import { systemClock } from '../core/clock.js'
 import { type Duration, parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectNumber, expectOptions, optionalFunction, optionalNumber } from '../core/validate.js'
+import { expectNumber, expectOptions, optionalFunction, optionalNumber, optionKeys } from '../core/validate.js'
 import type { EventStore } from '../eventstore/index.js'
 import type { SagaDefinition } from './define.js'
 import type { SagaEvent } from './events.js'
@@ -83,7 +83,21 @@ export interface ResolvedSagaOptions {
 
 /** Merges defaults and validates every option once, at construction. */
 export function resolveSagaOptions(input: SagaOrchestratorOptions): ResolvedSagaOptions {
-  const options = expectOptions('options', input)
+  const options = expectOptions(
+    'options',
+    input,
+    optionKeys<SagaOrchestratorOptions>({
+      store: true,
+      clock: true,
+      sagas: true,
+      compensationRetry: true,
+      retriableRetry: true,
+      recoverConcurrency: true,
+      recoveryCheckpoint: true,
+      hooks: true,
+      lease: true,
+    }),
+  )
   const store = options.store
   if (typeof store !== 'object' || store === null || typeof store.appendToStream !== 'function') {
     throw new ValidationError('store', 'an EventStore', store)
@@ -92,7 +106,10 @@ export function resolveSagaOptions(input: SagaOrchestratorOptions): ResolvedSaga
   if (typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function') {
     throw new ValidationError('clock', 'a Clock { now, setTimeout, clearTimeout }', clock)
   }
-  const hooks = options.hooks === undefined ? undefined : expectOptions('hooks', options.hooks)
+  const hooks =
+    options.hooks === undefined
+      ? undefined
+      : expectOptions('hooks', options.hooks, optionKeys<SagaHooks>({ beforeAppend: true, afterAppend: true }))
   if (hooks) {
     optionalFunction('hooks.beforeAppend', hooks.beforeAppend)
     optionalFunction('hooks.afterAppend', hooks.afterAppend)
@@ -121,7 +138,11 @@ function resolveLease(input: Duration | undefined): number {
 }
 
 function resolveBackoff(name: string, input: SagaRetryOptions | undefined, maxAttempts: number): ResolvedBackoff {
-  const o = expectOptions(name, input)
+  const o = expectOptions(
+    name,
+    input,
+    optionKeys<SagaRetryOptions>({ maxAttempts: true, initialDelay: true, maxDelay: true, factor: true }),
+  )
   const resolved = {
     maxAttempts:
       o.maxAttempts === Number.POSITIVE_INFINITY

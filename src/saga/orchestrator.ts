@@ -3,7 +3,7 @@ import { throwIfAborted } from '../core/abort.js'
 import { parseDuration } from '../core/duration.js'
 import { AbortedError, ValidationError } from '../core/errors.js'
 import { TypedEmitter } from '../core/events.js'
-import { expectOneOf, expectOptions, optionalNumber } from '../core/validate.js'
+import { expectOneOf, expectOptions, optionalNumber, optionKeys } from '../core/validate.js'
 import { type DefinedStep, SagaDefinition } from './define.js'
 import { SagaDefinitionError, SagaNotFoundError, SagaStateError } from './errors.js'
 import { sagaEvent, sagaStreamId } from './events.js'
@@ -119,7 +119,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
     this.register(definition)
     if (definition.steps.length === 0)
       throw new SagaDefinitionError(definition.name, undefined, 'no-steps', 'a saga needs at least one step')
-    const o = expectOptions('options', options)
+    const o = expectOptions('options', options, optionKeys<StartSagaOptions>({ sagaId: true, deadline: true }))
     const sagaId = o.sagaId === undefined ? randomUUID() : validateSagaId(o.sagaId)
     const deadlineMs = o.deadline === undefined ? definition.deadline : parseDuration(o.deadline, 'deadline')
     const running = this.#inFlight.get(sagaId)
@@ -249,7 +249,11 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
    * ```
    */
   async list(options?: ListSagasOptions): Promise<SagaState[]> {
-    const o = expectOptions('options', options)
+    const o = expectOptions(
+      'options',
+      options,
+      optionKeys<ListSagasOptions>({ status: true, stalledFor: true, limit: true }),
+    )
     const status = o.status === undefined ? undefined : expectOneOf('status', o.status, STATUSES)
     const stalledFor = o.stalledFor === undefined ? undefined : parseDuration(o.stalledFor, 'stalledFor')
     const limit = optionalNumber('limit', o.limit, Number.POSITIVE_INFINITY, { min: 1, integer: true })

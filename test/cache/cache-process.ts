@@ -7,8 +7,9 @@
  * with `at` on the machine-wide monotonic clock (`process.hrtime`), comparable across processes.
  */
 
+import { redisBus, redisCacheDriver } from '../../src/cache/adapters/redis.js'
 import type { Cache } from '../../src/cache/index.js'
-import { createCache, redisBus, redisCacheDriver } from '../../src/cache/index.js'
+import { createCache } from '../../src/cache/index.js'
 
 export interface StartOptions {
   url: string

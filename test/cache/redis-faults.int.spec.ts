@@ -3,7 +3,8 @@
  * connections are killed, and which is killed outright in the middle of a load and started again.
  */
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest'
-import { type Cache, createCache, redisBus, redisCacheDriver } from '../../src/cache/index.js'
+import { redisBus, redisCacheDriver } from '../../src/cache/adapters/redis.js'
+import { type Cache, createCache } from '../../src/cache/index.js'
 import { describeWithRedis } from '../services.js'
 import { type RedisServer, startRedisServer } from '../support/redis-server.js'
 

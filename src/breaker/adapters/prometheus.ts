@@ -2,7 +2,7 @@ import type * as PromClient from 'prom-client'
 import type { Counter, Gauge, Registry } from 'prom-client'
 import { ValidationError } from '../../core/errors.js'
 import { loadPeer } from '../../core/peer.js'
-import { expectOptions } from '../../core/validate.js'
+import { expectOptions, optionKeys } from '../../core/validate.js'
 import type { CircuitBreaker } from '../breaker.js'
 import type { BreakerMetrics } from '../events.js'
 import { BreakerRegistry } from '../registry.js'
@@ -35,7 +35,7 @@ export class PrometheusBreakerExporter {
   readonly #names: string[] = []
 
   constructor(source: BreakerSource, options: PrometheusExporterOptions = {}) {
-    const o = expectOptions('options', options)
+    const o = expectOptions('options', options, optionKeys<PrometheusExporterOptions>({ registry: true, prefix: true }))
     if (!(source instanceof BreakerRegistry) && !Array.isArray(source))
       throw new ValidationError('source', 'a BreakerRegistry or an array of breakers', source, 'E_INVALID_ARGUMENT')
     const prefix = o.prefix ?? 'bulwark_breaker_'

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis'
 import { type Clock, systemClock } from '../../core/clock.js'
 import { parseOptionalDuration } from '../../core/duration.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
-import { expectOptions, optionalFunction } from '../../core/validate.js'
+import { expectOptions, optionalFunction, optionKeys } from '../../core/validate.js'
 import type { BusConnectionHandlers, BusMessage, CacheBus } from '../types.js'
 import { decodeMessage, encodeMessage } from './redis-bus-codec.js'
 import {
@@ -71,7 +71,18 @@ export class RedisBus implements CacheBus {
   #closed = false
 
   constructor(options: RedisBusOptions = {}) {
-    const o = expectOptions('options', options)
+    const o = expectOptions(
+      'options',
+      options,
+      optionKeys<RedisBusOptions>({
+        subscribeTimeout: true,
+        clock: true,
+        onError: true,
+        client: true,
+        url: true,
+        connection: true,
+      }),
+    )
     validateConnection(o)
     this.#clock = o.clock ?? systemClock
     this.#timeout = parseOptionalDuration(o.subscribeTimeout, 'subscribeTimeout', 5_000)

@@ -8,7 +8,7 @@ import type { ChainableCommander, Redis } from 'ioredis'
 import { throwIfAborted, toAbortedError } from '../../core/abort.js'
 import { type Clock, systemClock } from '../../core/clock.js'
 import { ValidationError } from '../../core/errors.js'
-import { expectOptions, optionalNumber } from '../../core/validate.js'
+import { expectOptions, optionalNumber, optionKeys } from '../../core/validate.js'
 import type { L2Driver, L2Entry } from '../types.js'
 import { decodeEntry, encodeEntry, escapeGlob } from './redis-codec.js'
 import {
@@ -74,7 +74,18 @@ export class RedisCacheDriver implements L2Driver {
   #opening: Promise<void> | undefined
 
   constructor(options: RedisCacheDriverOptions = {}) {
-    const o = expectOptions('options', options)
+    const o = expectOptions(
+      'options',
+      options,
+      optionKeys<RedisCacheDriverOptions>({
+        keyPrefix: true,
+        clock: true,
+        clearBatchSize: true,
+        client: true,
+        url: true,
+        connection: true,
+      }),
+    )
     validateConnection(o)
     const keyPrefix = o.keyPrefix ?? 'bulwark:'
     if (typeof keyPrefix !== 'string') throw new ValidationError('keyPrefix', 'a string', keyPrefix)

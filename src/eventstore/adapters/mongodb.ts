@@ -17,6 +17,7 @@ import type { ClientSession, Collection, Db, MongoClient, ReadConcern } from 'mo
 import type { Clock } from '../../core/clock.js'
 import { type Duration, parseDuration } from '../../core/duration.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
+import { expectOptions, optionKeys } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
 import {
   iterateAllPages,
@@ -126,6 +127,19 @@ export class MongoEventStore implements EventStore {
   #closed = false
 
   constructor(given: MongoEventStoreOptions) {
+    expectOptions(
+      'options',
+      given,
+      optionKeys<MongoEventStoreOptions>({
+        client: true,
+        url: true,
+        database: true,
+        collectionPrefix: true,
+        watchRetryDelay: true,
+        clock: true,
+        upcasters: true,
+      }),
+    )
     const { clock, upcast } = resolveStoreOptions(given)
     const options: MongoEventStoreOptions = given ?? {}
     const { client, url, database, collectionPrefix = 'eventstore_' } = options

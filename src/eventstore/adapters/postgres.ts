@@ -6,7 +6,7 @@ import type pg from 'pg'
 import type { Clock } from '../../core/clock.js'
 import { type Duration, parseDuration } from '../../core/duration.js'
 import { ValidationError } from '../../core/errors.js'
-import { optionalBoolean, optionalNumber } from '../../core/validate.js'
+import { expectOptions, optionalBoolean, optionalNumber, optionKeys } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
 import {
   iterateAllPages,
@@ -103,6 +103,21 @@ export class PostgresEventStore implements EventStore {
   #closed = false
 
   constructor(given: PostgresEventStoreOptions) {
+    expectOptions(
+      'options',
+      given,
+      optionKeys<PostgresEventStoreOptions>({
+        pool: true,
+        connectionString: true,
+        poolSize: true,
+        schema: true,
+        autoMigrate: true,
+        notify: true,
+        listenRetryDelay: true,
+        clock: true,
+        upcasters: true,
+      }),
+    )
     const { clock, upcast } = resolveStoreOptions(given)
     const options: PostgresEventStoreOptions = given ?? {}
     const { pool, connectionString, schema = 'bulwark_eventstore' } = options

@@ -4,7 +4,7 @@ import type { Clock } from '../../core/clock.js'
 import { type Duration, parseOptionalDuration } from '../../core/duration.js'
 import { BulwarkError, isBulwarkError, ValidationError } from '../../core/errors.js'
 import { loadPeer } from '../../core/peer.js'
-import { expectOneOf } from '../../core/validate.js'
+import { expectOneOf, expectOptions, optionKeys } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
 import {
   checkExpectedVersion,
@@ -95,6 +95,19 @@ export class SqliteEventStore implements EventStore {
   #closed = false
 
   constructor(options: SqliteEventStoreOptions) {
+    expectOptions(
+      'options',
+      options,
+      optionKeys<SqliteEventStoreOptions>({
+        path: true,
+        database: true,
+        durability: true,
+        busyTimeout: true,
+        tablePrefix: true,
+        clock: true,
+        upcasters: true,
+      }),
+    )
     const { clock, upcast } = resolveStoreOptions(options)
     this.#clock = clock
     this.#upcast = upcast
