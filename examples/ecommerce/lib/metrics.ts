@@ -7,6 +7,8 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
 export interface Metrics {
   registry: Registry
   dbQueries: Counter<'collection' | 'op'>
+  /** Requests received, by route, counted before anything can fail them (injected faults included). */
+  requests: Counter<'method' | 'route'>
   /** Counts domain operations (`gateway_calls`, `authorize`...) for the tests and the dashboard. */
   operations: Counter<'op' | 'outcome'>
   watchBreakers(breakers: readonly CircuitBreaker[]): void
@@ -29,8 +31,15 @@ export function createMetrics(service: string): Metrics {
     labelNames: ['op', 'outcome'],
     registers: [registry],
   })
+  const requests = new Counter({
+    name: 'shop_http_requests_total',
+    help: 'Requests received, by route',
+    labelNames: ['method', 'route'],
+    registers: [registry],
+  })
   return {
     registry,
+    requests,
     dbQueries,
     operations,
     watchBreakers: (breakers) => {

@@ -59,6 +59,7 @@ export async function runService(
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App
 
   app.addHook('onRequest', async (req) => {
+    metrics.requests.inc({ method: req.method, route: req.routeOptions.url ?? 'unknown' })
     const sagaId = req.headers['x-saga-id']
     if (typeof sagaId === 'string' && sagaId !== '') {
       req.sagaId = sagaId
@@ -108,6 +109,8 @@ export async function runService(
     })()
     return stopping
   }
+  // Started by the launcher (IPC channel): if the launcher dies, however it dies, this process stops too.
+  if (process.send !== undefined) process.once('disconnect', () => void stop().finally(() => process.exit(0)))
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => {
       void stop().then(
@@ -149,6 +152,10 @@ function sendProblem(
     status = error.status >= 500 ? 502 : error.status
     type = 'dependency-error'
     detail = error.message
+  } else if (e.code === 'E_SAGA_NOT_FOUND' || e.code === 'E_SAGA_STATE') {
+    status = e.code === 'E_SAGA_NOT_FOUND' ? 404 : 409
+    type = e.code.toLowerCase()
+    detail = e.message
   } else if (e.validation !== undefined) {
     status = 400
     type = 'validation'
