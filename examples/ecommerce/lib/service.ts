@@ -58,6 +58,8 @@ export async function runService(
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App
 
+  // JSON only: any other body type gets 415 rather than being parsed as a string.
+  app.removeContentTypeParser('text/plain')
   app.addHook('onRequest', async (req) => {
     metrics.requests.inc({ method: req.method, route: req.routeOptions.url ?? 'unknown' })
     const sagaId = req.headers['x-saga-id']
