@@ -349,3 +349,26 @@ export async function inventorySlow(stack: Stack) {
     await stack.call('inventory', 'PUT', '/faults', { latencyMs: 0 })
   }
 }
+
+/** Redis mode with two inventory replicas: a PUT on one evicts the cached product on the other through the bus. */
+export async function crossReplicaInvalidation(stack: Stack, sku = 'sku-00091') {
+  const replicas = (await stack.processes()).filter((p) => p.name === 'inventory').map((p) => p.url)
+  expect(replicas).toHaveLength(2)
+  const [a, b] = replicas as [string, string]
+  const gets = (url: string) =>
+    stack.metric('inventory', 'shop_db_queries_total', { collection: 'products', op: 'get' }, url)
+  await stack.callUrl(b, 'GET', `/products/${sku}`)
+  const g0 = await gets(b)
+  await stack.callUrl(b, 'GET', `/products/${sku}`)
+  expect(await gets(b)).toBe(g0) // cached on replica b
+  const put = await stack.callUrl<Product>(a, 'PUT', `/products/${sku}`, { price: 77.7 })
+  expect(put.status).toBe(200)
+  const t0 = performance.now()
+  let seen = 0
+  while ((await stack.callUrl<Product>(b, 'GET', `/products/${sku}`)).body.price !== 77.7) {
+    if (performance.now() - t0 > 5000) throw new Error('replica b never saw the new price')
+    await sleep(5)
+  }
+  seen = performance.now() - t0
+  expect(seen).toBeLessThan(100)
+}

@@ -87,21 +87,10 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const stack: Stack = {
     portBase,
     url,
-    async call<T>(
-      service: Service,
-      method: string,
-      path: string,
-      body?: unknown,
-      headers: Record<string, string> = {},
-    ) {
-      const res = await fetch(url(service) + path, {
-        method,
-        headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-      })
-      const text = await res.text()
-      return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as T }
+    call<T>(service: Service, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+      return request<T>(url(service), method, path, body, headers)
     },
+    callUrl: (base, method, path, body) => request(base, method, path, body, {}),
     async processes() {
       const res = await fetch(`${launcher}/status`)
       return ((await res.json()) as { services: ProcessInfo[] }).services
@@ -138,6 +127,22 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   }
   await stack.waitReady()
   return stack
+}
+
+async function request<T>(
+  base: string,
+  method: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<Reply<T>> {
+  const res = await fetch(base + path, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  })
+  const text = await res.text()
+  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as T }
 }
 
 /** The saga id the coordinator derives from an Idempotency-Key. */
