@@ -48,7 +48,8 @@ describe('example shop, Redis + PostgreSQL mode, inventory x2', () => {
     await idempotencyAndBadBodies(stack)
   })
   it('caches products and serves the new price after PUT', async () => {
-    await productCaching(stack)
+    const [first] = (await stack.processes()).filter((p) => p.name === 'inventory')
+    await productCaching(stack, 'sku-00077', first!.url)
   })
   it('invalidates the other inventory replica within 100 ms', async () => {
     await crossReplicaInvalidation(stack)

@@ -33,13 +33,34 @@ export async function placeOrder(stack: Stack, key: string, body: unknown) {
   return stack.call<SagaView>('coordinator', 'POST', '/orders', body, { 'idempotency-key': key })
 }
 
+/** 201 carries the final state; 202 points at /sagas/:id, followed here until the saga ends. */
+export async function settled(
+  stack: Stack,
+  r: { status: number; body: SagaView; headers: Headers },
+): Promise<SagaView> {
+  expect([201, 202]).toContain(r.status)
+  if (r.status === 201) return r.body
+  expect(r.headers.get('location')).toBe(`/sagas/${r.body.sagaId}`)
+  const { timeline: _, ...state } = (
+    await eventually(
+      () => stack.call<SagaView>('coordinator', 'GET', `/sagas/${r.body.sagaId}`),
+      (x) => ['completed', 'aborted', 'parked'].includes(x.body.status),
+    )
+  ).body
+  return state
+}
+
 export const product = async (stack: Stack, sku: string) =>
   (await stack.call<Product>('inventory', 'GET', `/products/${sku}`)).body
 
 export async function orderCompletes(stack: Stack, sku = 'sku-00042') {
   const before = await product(stack, sku)
-  const r = await placeOrder(stack, newKey('complete'), { customerId: 'cust-0007', items: [{ sku, quantity: 3 }] })
-  expect(r.status).toBe(201)
+  const r = {
+    body: await settled(
+      stack,
+      await placeOrder(stack, newKey('complete'), { customerId: 'cust-0007', items: [{ sku, quantity: 3 }] }),
+    ),
+  }
   expect(r.body.status).toBe('completed')
   const orderId = r.body.orderId
   const after = await product(stack, sku)
@@ -84,8 +105,12 @@ export async function paymentDeclined(stack: Stack, sku = 'sku-00043') {
   const before = await product(stack, sku)
   await stack.call('payment', 'PUT', '/gateway', { declineRate: 1 })
   try {
-    const r = await placeOrder(stack, newKey('declined'), { customerId: 'cust-0008', items: [{ sku, quantity: 2 }] })
-    expect(r.status).toBe(201)
+    const r = {
+      body: await settled(
+        stack,
+        await placeOrder(stack, newKey('declined'), { customerId: 'cust-0008', items: [{ sku, quantity: 2 }] }),
+      ),
+    }
     expect(r.body.status).toBe('aborted')
     expect(r.body.failure).toMatchObject({ step: 'authorize-payment' })
     const saga = (await stack.call<SagaView>('coordinator', 'GET', `/sagas/${r.body.sagaId}`)).body
@@ -108,9 +133,8 @@ export async function paymentDeclined(stack: Stack, sku = 'sku-00043') {
 export async function idempotencyAndBadBodies(stack: Stack) {
   const key = newKey('replay')
   const body = { customerId: 'cust-0009', items: [{ sku: 'sku-00044', quantity: 1 }] }
-  const first = await placeOrder(stack, key, body)
+  const first = { body: await settled(stack, await placeOrder(stack, key, body)) }
   const second = await placeOrder(stack, key, body)
-  expect(first.status).toBe(201)
   expect(second.status).toBe(201)
   expect(second.body).toEqual(first.body)
   expect(first.body.sagaId).toBe(sagaIdOf(key))
@@ -144,15 +168,17 @@ export async function idempotencyAndBadBodies(stack: Stack) {
   expect((await stack.call<unknown[]>('coordinator', 'GET', '/sagas?limit=1000')).body.length).toBe(sagasBefore)
 }
 
-export async function productCaching(stack: Stack, sku = 'sku-00077') {
-  const gets = () => stack.metric('inventory', 'shop_db_queries_total', { collection: 'products', op: 'get' })
+/** `base`: one inventory process (with replicas, the service's port round-robins between them). */
+export async function productCaching(stack: Stack, sku = 'sku-00077', base = stack.url('inventory')) {
+  const gets = () => stack.metric('inventory', 'shop_db_queries_total', { collection: 'products', op: 'get' }, base)
+  const read = async () => (await stack.callUrl<Product>(base, 'GET', `/products/${sku}`)).body
   const g0 = await gets()
-  await product(stack, sku)
-  await product(stack, sku)
+  await read()
+  await read()
   expect((await gets()) - g0).toBe(1)
-  const put = await stack.call<Product>('inventory', 'PUT', `/products/${sku}`, { price: 12.34 })
+  const put = await stack.callUrl<Product>(base, 'PUT', `/products/${sku}`, { price: 12.34 })
   expect(put.status).toBe(200)
-  expect((await product(stack, sku)).price).toBe(12.34)
+  expect((await read()).price).toBe(12.34)
 }
 
 export async function statisticsAndTemplates(stack: Stack) {
@@ -225,8 +251,12 @@ export const breaker = async (stack: Stack, name: string) =>
 
 export async function paymentDown(stack: Stack) {
   const authorizeCalls = () => stack.metric('payment', 'shop_http_requests_total', { route: '/payments/authorize' })
-  const order = (label: string) =>
-    placeOrder(stack, newKey(label), { customerId: 'cust-0010', items: [{ sku: 'sku-00050', quantity: 1 }] })
+  const order = async (label: string) => ({
+    body: await settled(
+      stack,
+      await placeOrder(stack, newKey(label), { customerId: 'cust-0010', items: [{ sku: 'sku-00050', quantity: 1 }] }),
+    ),
+  })
 
   await stack.control('payment', 'kill')
   const first = await order('pay-down')

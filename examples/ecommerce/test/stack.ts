@@ -44,6 +44,8 @@ export interface Stack {
     body?: unknown,
     headers?: Record<string, string>,
   ): Promise<Reply<T>>
+  /** The same against a base URL (one replica of a service). */
+  callUrl<T = unknown>(base: string, method: string, path: string, body?: unknown): Promise<Reply<T>>
   processes(): Promise<ProcessInfo[]>
   control(service: Service, action: 'start' | 'stop' | 'kill', replica?: number): Promise<void>
   waitReady(timeoutMs?: number): Promise<void>
