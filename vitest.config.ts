@@ -29,7 +29,8 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 180_000,
           pool: 'forks',
-          fileParallelism: false,
+          // One stack at a time: each is seven processes.
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],
