@@ -8,6 +8,7 @@ import { type Duration, parseDuration } from '../../core/duration.js'
 import { ValidationError } from '../../core/errors.js'
 import { optionalBoolean, optionalNumber } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
+import { GroupCommit, type Outcome } from '../internal/group-commit.js'
 import {
   iterateAllPages,
   iterateStreamPages,
@@ -36,8 +37,10 @@ import type {
   Snapshot,
 } from '../types.js'
 import { PostgresListener } from './postgres-listener.js'
+import type { RoundRow } from './postgres-round.js'
 import { type EventRow, rowToRecordedEvent, toStoreError } from './postgres-rows.js'
 import {
+  type AppendMode,
   appendMode,
   isValidSchemaName,
   MAX_SCHEMA_LENGTH,
@@ -98,6 +101,8 @@ export class PostgresEventStore implements EventStore {
   readonly #upcast: UpcastFn
   readonly #autoMigrate: boolean
   readonly #listener: PostgresListener
+  readonly #channel: string | null
+  readonly #rounds: GroupCommit<RoundAppend, AppendResult | undefined>
   #ready: Promise<void> | undefined
   #closed = false
 
@@ -129,6 +134,8 @@ export class PostgresEventStore implements EventStore {
     if (this.#ownsPool) this.#pool.on('error', () => {})
     this.#sql = postgresStatements(schema, notify)
     const listenConfig: pg.ClientConfig = pool ? { ...pool.options } : { connectionString }
+    this.#channel = notify ? this.#sql.channel : null
+    this.#rounds = new GroupCommit({ runRound: (appends) => this.#runRound(appends), maxRound: MAX_ROUND })
     this.#listener = new PostgresListener({
       config: listenConfig,
       channel: notify ? this.#sql.channel : undefined,
@@ -171,27 +178,16 @@ export class PostgresEventStore implements EventStore {
     this.#assertOpen()
     const append = prepareAppend(streamId, events, options, this.#clock)
     await this.#ensureReady()
-    const mode = appendMode(append.expectedVersion)
-    const values: unknown[] = [
-      append.streamId,
-      append.events.length,
-      eventsJson(append),
-      append.recordedAt.toISOString(),
-    ]
-    if (mode === 'exact') values.push(append.expectedVersion)
-    const statement = { ...this.#sql.append[mode], values }
-    const n = append.events.length
+    const request: RoundAppend = {
+      streamId: append.streamId,
+      mode: appendMode(append.expectedVersion),
+      expected: typeof append.expectedVersion === 'number' ? append.expectedVersion : null,
+      events: eventsJson(append),
+      count: append.events.length,
+      recordedAt: append.recordedAt,
+    }
     const result = await retryingAppend(append, {
-      tryAppend: async () => {
-        const written = await this.#tryAppend(statement)
-        return (
-          written && {
-            nextExpectedVersion: written.version,
-            firstPosition: written.last - n + 1,
-            lastPosition: written.last,
-          }
-        )
-      },
+      tryAppend: () => this.#rounds.submit(request),
       findStored: (ids) => this.#findStored(ids),
       streamVersion: () => this.streamVersion(append.streamId),
     })
@@ -199,16 +195,33 @@ export class PostgresEventStore implements EventStore {
     return result
   }
 
-  async #tryAppend(statement: pg.QueryConfig): Promise<{ version: number; last: number } | undefined> {
-    try {
-      const { rows } = await this.#pool.query<{ version: number; last: number }>(statement)
-      return rows[0]
-    } catch (e) {
-      // A unique violation means a stored event id (or, in theory, version): the whole statement
-      // rolled back, counter included, and the caller decides between idempotent repeat and conflict.
-      if ((e as { code?: unknown }).code === '23505') return undefined
-      throw toStoreError(e)
+  /** One round: every queued append in one statement, so one transaction and one commit (see postgres-round.ts). */
+  async #runRound(appends: readonly RoundAppend[]): Promise<Outcome<AppendResult | undefined>[]> {
+    const n = appends.length
+    const streamIds = new Array<string>(n)
+    const modes = new Array<string>(n)
+    const expected = new Array<number | null>(n)
+    const batches = new Array<string>(n)
+    const recorded = new Array<Date>(n)
+    for (let i = 0; i < n; i++) {
+      const a = appends[i] as RoundAppend
+      streamIds[i] = a.streamId
+      modes[i] = a.mode
+      expected[i] = a.mode === 'exact' ? a.expected : null
+      batches[i] = a.events
+      recorded[i] = a.recordedAt
     }
+    const { rows } = await this.#run<RoundRow>(this.#sql.round, [
+      streamIds,
+      modes,
+      expected,
+      batches,
+      recorded,
+      this.#channel,
+    ])
+    const outcomes = new Array<Outcome<AppendResult | undefined>>(n)
+    for (const row of rows) outcomes[row.idx - 1] = roundOutcome(row, (appends[row.idx - 1] as RoundAppend).count)
+    return outcomes
   }
 
   async #findStored(ids: string[]): Promise<Map<string, StoredEventLocation>> {
@@ -325,6 +338,8 @@ export class PostgresEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    // Appends already queued are written (or fail) before the pool goes away.
+    await this.#rounds.idle()
     await this.#listener.stop()
     if (this.#ownsPool) await this.#pool.end()
   }
@@ -369,4 +384,33 @@ function eventsJson(append: PreparedAppend): string {
     json += `{"id":"${e.id}","type":${JSON.stringify(e.type)},"data":${e.dataJson},"metadata":${e.metadataJson}}`
   }
   return `${json}]`
+}
+
+/** An append as a round takes it: checked, its events already one JSON array. */
+interface RoundAppend {
+  streamId: string
+  mode: AppendMode
+  expected: number | null
+  events: string
+  count: number
+  recordedAt: Date
+}
+
+// Each append of a round is a subtransaction; past 64 in one transaction PostgreSQL's per-backend
+// cache of subtransaction ids overflows and every other session's snapshot checks get slower.
+const MAX_ROUND = 50
+
+/** What a round's row means for its append: written, refused (the caller looks closer), or failed alone. */
+function roundOutcome(row: RoundRow, count: number): Outcome<AppendResult | undefined> {
+  if (row.err_code !== null)
+    return { ok: false, error: toStoreError(Object.assign(new Error(row.err_message ?? ''), { code: row.err_code })) }
+  if (row.new_version === null || row.new_last === null) return { ok: true, value: undefined }
+  return {
+    ok: true,
+    value: {
+      nextExpectedVersion: row.new_version,
+      firstPosition: row.new_last - count + 1,
+      lastPosition: row.new_last,
+    },
+  }
 }
