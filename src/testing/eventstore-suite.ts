@@ -8,6 +8,7 @@ import { isBulwarkError } from '../core/errors.js'
 import type { EventStore, EventStoreOptions, NewEvent } from '../eventstore/index.js'
 import { concurrencyTests } from './eventstore-suite-concurrency.js'
 import { featureTests } from './eventstore-suite-features.js'
+import { roundTests } from './eventstore-suite-rounds.js'
 import { fakeClock } from './fake-clock.js'
 
 /** What a factory returns: a fresh, empty store, and how to dispose of it (default: `store.close()`). */
@@ -74,6 +75,7 @@ export function eventStoreSuite(name: string, factory: EventStoreFactory): void 
     }
     basicTests(ctx)
     concurrencyTests(ctx)
+    roundTests(ctx)
     featureTests(ctx)
   })
 }
