@@ -117,7 +117,11 @@ export async function openAppenders(
       return { make: (stream, size = 1) => emmettAppender(store, stream, size), close: () => store.close() }
     }
     case 'emmett-sqlite': {
-      const { getSQLiteEventStore } = await import('@event-driven-io/emmett-sqlite')
+      // Optional: not a dev dependency (see eventstore.bench.ts), so imported by a name TypeScript does not resolve.
+      const name = '@event-driven-io/emmett-sqlite'
+      const { getSQLiteEventStore } = (await import(name)) as {
+        getSQLiteEventStore(options: { fileName: string }): EmmettStore
+      }
       const store = getSQLiteEventStore({ fileName: target.file })
       return { make: (stream, size = 1) => emmettAppender(store, stream, size), close: async () => {} }
     }

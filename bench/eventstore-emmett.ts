@@ -21,7 +21,15 @@ export async function emmettReader(kind: 'emmett-pg' | 'emmett-sqlite', target: 
       close: () => pool.close(),
     }
   }
-  const { readMessagesBatch, sqliteConnection } = await import('@event-driven-io/emmett-sqlite')
+  // Optional: not a dev dependency (see eventstore.bench.ts), so imported by a name TypeScript does not resolve.
+  const name = '@event-driven-io/emmett-sqlite'
+  const { readMessagesBatch, sqliteConnection } = (await import(name)) as {
+    sqliteConnection(options: { fileName: string }): { close(): void }
+    readMessagesBatch(
+      connection: { close(): void },
+      options: { after: bigint; batchSize: number },
+    ): Promise<{ messages: unknown[] }>
+  }
   const connection = sqliteConnection({ fileName: target.file })
   return {
     readAll: async (after, size) =>

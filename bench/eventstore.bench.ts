@@ -31,7 +31,7 @@
  * `-sqlite`) on the same database and disk, the same events: append 1, append 10, read all (its
  * `readMessagesBatch`, pages of 1,000), 8 concurrent appenders, 4 processes x 2. Ratios are our
  * throughput / Emmett's (goal > 1). Emmett's PostgreSQL tables go to a schema of this run through the
- * connection's search_path.
+ * connection's search_path. Emmett's SQLite store is measured only when installed (see EMMETT_SQLITE_MISSING).
  *
  * PostgreSQL is DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), in schemas of this run,
  * dropped at the end. SQLite files go to the OS temp folder and are deleted.
@@ -49,6 +49,7 @@ import { schemaSql } from '../src/eventstore/adapters/sqlite-schema.js'
 import type { NewEvent } from '../src/eventstore/types.js'
 import {
   type AppenderKind,
+  type AppenderSet,
   type AppenderTarget,
   appender,
   appendsPerSecond,
@@ -57,19 +58,26 @@ import {
   openAppenders,
   peerFailures,
 } from './eventstore-appenders.js'
-import { emmettReader } from './eventstore-emmett.js'
+import { type EmmettReader, emmettReader } from './eventstore-emmett.js'
 import { processesAppendsPerSecond } from './eventstore-processes.js'
 
-const installedVersion = (name: string) =>
-  (
-    JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as {
-      version: string
-    }
-  ).version
+const installedVersion = (name: string): string | undefined => {
+  try {
+    const json = readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')
+    return (JSON.parse(json) as { version: string }).version
+  } catch {
+    return undefined
+  }
+}
 const EMMETT_VERSIONS = {
   postgres: installedVersion('@event-driven-io/emmett-postgresql'),
   sqlite: installedVersion('@event-driven-io/emmett-sqlite'),
 }
+// Emmett's SQLite store is not a dev dependency: it asks for emmett 0.42.4, which the registry does not
+// have, so it installs only with --legacy-peer-deps, and it needs the sqlite3 driver. Measured when present.
+const EMMETT_SQLITE_MISSING =
+  'not installed: npm install --no-save --legacy-peer-deps @event-driven-io/emmett-sqlite sqlite3'
+const peerAdapters = EMMETT_VERSIONS.sqlite ? (['sqlite', 'postgres'] as const) : (['postgres'] as const)
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const RUN = `${process.pid}_${Date.now().toString(36)}`
 const PAGE = 1_000
@@ -196,13 +204,15 @@ for (let i = 0; i < PRELOAD / 1_000; i++) {
 const emmettPgTarget: AppenderTarget = { databaseUrl: DATABASE_URL, schema: `bench_emmett_${RUN}`, file: '' }
 await admin.query(`CREATE SCHEMA "${emmettPgTarget.schema}"`)
 const emmettSqliteTarget: AppenderTarget = { databaseUrl: '', schema: '', file: join(tmp, 'emmett.db') }
-const emmett = {
+const emmett: Partial<Record<'sqlite' | 'postgres', AppenderSet>> = {
   postgres: await openAppenders('emmett-pg', emmettPgTarget, 10),
-  sqlite: await openAppenders('emmett-sqlite', emmettSqliteTarget, 1),
 }
-const emmettRead = {
+const emmettRead: Partial<Record<'sqlite' | 'postgres', EmmettReader>> = {
   postgres: await emmettReader('emmett-pg', emmettPgTarget),
-  sqlite: await emmettReader('emmett-sqlite', emmettSqliteTarget),
+}
+if (EMMETT_VERSIONS.sqlite) {
+  emmett.sqlite = await openAppenders('emmett-sqlite', emmettSqliteTarget, 1)
+  emmettRead.sqlite = await emmettReader('emmett-sqlite', emmettSqliteTarget)
 }
 for (const peer of Object.values(emmett)) {
   const preload = peer.make('preload', 1_000)
@@ -307,15 +317,17 @@ const perSecond = (adapter: string, name: string, events: number) =>
 // --- Ours against Emmett: the same paired rounds (9 of them), ours on streams of their own -----------------
 const oursStore = { sqlite: sqliteStore, postgres: pgStore } as const
 const emmettPairs: Record<string, Record<string, Paired>> = {}
-for (const adapter of ['sqlite', 'postgres'] as const) {
+for (const adapter of peerAdapters) {
   const calls = CALLS_PER_ROUND[adapter]
   const store = oursStore[adapter]
+  const peer = emmett[adapter] as AppenderSet
+  const reader = emmettRead[adapter] as EmmettReader
   emmettPairs[adapter] = {
-    append_1: await paired(appender(store, 'vs-emmett-one', 1), emmett[adapter].make('one', 1), calls.append_1, 9),
-    append_10: await paired(appender(store, 'vs-emmett-ten', 10), emmett[adapter].make('ten', 10), calls.append_10, 9),
+    append_1: await paired(appender(store, 'vs-emmett-one', 1), peer.make('one', 1), calls.append_1, 9),
+    append_10: await paired(appender(store, 'vs-emmett-ten', 10), peer.make('ten', 10), calls.append_10, 9),
     read_all: await paired(
       () => store.readAll({ after: randomAfter(), maxCount: PAGE }),
-      () => emmettRead[adapter].readAll(randomAfter(), PAGE),
+      () => reader.readAll(randomAfter(), PAGE),
       calls.read_all,
       9,
     ),
@@ -368,7 +380,10 @@ const processes = (kind: AppenderKind) =>
   )
 const concurrent: Record<string, { concurrent_8: number | string; processes_4x2: number | string }> = {}
 for (const kind of ['bulwark-pg', 'raw-identity', 'emmett-pg', 'bulwark-sqlite', 'emmett-sqlite'] as const)
-  concurrent[kind] = { concurrent_8: await inProcess(kind), processes_4x2: await processes(kind) }
+  concurrent[kind] =
+    kind === 'emmett-sqlite' && !EMMETT_VERSIONS.sqlite
+      ? { concurrent_8: EMMETT_SQLITE_MISSING, processes_4x2: EMMETT_SQLITE_MISSING }
+      : { concurrent_8: await inProcess(kind), processes_4x2: await processes(kind) }
 const concurrentCounter = await appendsPerSecond(
   Array.from({ length: 8 }, (_, w) => rawPgAppender(`concurrent-counter-${w}`, 1)),
   PER_APPENDER.postgres,
@@ -442,10 +457,12 @@ const result = {
       versions: { 'emmett-postgresql': EMMETT_VERSIONS.postgres, 'emmett-sqlite': EMMETT_VERSIONS.sqlite },
       method:
         "ratios = our throughput / Emmett's; append and read: median of 9 interleaved paired rounds; concurrent: one run each, same workload",
-      sqlite: {
-        ...emmettFigures('sqlite', 'bulwark-sqlite', 'emmett-sqlite'),
-        emmett_failed_commits_retried: peerFailures.count,
-      },
+      sqlite: EMMETT_VERSIONS.sqlite
+        ? {
+            ...emmettFigures('sqlite', 'bulwark-sqlite', 'emmett-sqlite'),
+            emmett_failed_commits_retried: peerFailures.count,
+          }
+        : EMMETT_SQLITE_MISSING,
       postgres: emmettFigures('postgres', 'bulwark-pg', 'emmett-pg'),
     },
   },
