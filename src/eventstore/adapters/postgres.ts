@@ -10,8 +10,8 @@
  * - The counter row already gives dense positions in commit order; what made it slow was one WAL flush
  *   per append, taken one after another (a flush costs 1-4 ms on this project's machines, more than
  *   the rest of an append). A round pays one flush for every append its process had waiting, so 8
- *   appenders in one process went from 0.36x to 1.8x the rate of raw identity-column inserts (which
- *   flush in parallel but keep no order) in our first measurement, under the same load.
+ *   appenders in one process went from 0.49x to 1.59x the rate of raw identity-column inserts (which
+ *   flush in parallel but keep no order), measured back to back (docs/benchmarks.md).
  * - A sequence makes commits parallel but its positions have gaps and are not in commit order (Emmett,
  *   Marten); making them dense again takes a second write per event (its number) and a second commit
  *   before the append can report its position, so two flushes per append where a round needs one.
