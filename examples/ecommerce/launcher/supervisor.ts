@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream, mkdirSync } from 'node:fs'
+import http from 'node:http'
 import { join } from 'node:path'
+import { settings } from '../lib/config.js'
 import type { ServiceName } from '../lib/runtime.js'
 import { exampleRoot } from '../lib/runtime.js'
 
@@ -47,10 +49,14 @@ export class ServiceProcess {
     this.status = 'starting'
     const log = createWriteStream(this.#logFile, { flags: 'a' })
     // An IPC channel: when the launcher dies, however it dies, the child sees `disconnect` and stops.
-    const child = spawn(process.execPath, [join(exampleRoot, 'dist/services', this.name, 'main.js')], {
-      env: { ...this.#env, PORT: String(this.port), REPLICA: String(this.replica) },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    })
+    const child = spawn(
+      process.execPath,
+      [...settings.serviceNodeFlags, join(exampleRoot, 'dist/services', this.name, 'main.js')],
+      {
+        env: { ...this.#env, PORT: String(this.port), REPLICA: String(this.replica) },
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      },
+    )
     child.stdout?.pipe(log)
     child.stderr?.pipe(log)
     if (process.env.EXAMPLE_LOGS === 'stdout') child.stdout?.pipe(process.stdout)
@@ -69,13 +75,10 @@ export class ServiceProcess {
 
   async #waitReady(child: ChildProcess) {
     while (this.child === child) {
-      try {
-        const res = await fetch(`${this.url}/ready`, { signal: AbortSignal.timeout(1000) })
-        if (res.ok) {
-          this.status = 'ready'
-          return
-        }
-      } catch {}
+      if ((await probe(`${this.url}/ready`)) === 200) {
+        this.status = 'ready'
+        return
+      }
       await new Promise((r) => setTimeout(r, 100))
     }
   }
@@ -105,4 +108,16 @@ export class ServiceProcess {
       restarts: this.restarts,
     }
   }
+}
+
+/** node:http rather than fetch: the launcher stays small (fetch loads undici, ~30 MB of RSS). */
+function probe(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: 1000 }, (res) => {
+      res.resume()
+      resolve(res.statusCode ?? 0)
+    })
+    req.on('timeout', () => req.destroy())
+    req.on('error', () => resolve(0))
+  })
 }

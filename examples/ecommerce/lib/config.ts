@@ -102,6 +102,11 @@ export const settings = {
   carrier: { deliveryDelay: '10s' },
   notification: { retryQueuedEvery: '2s' },
   shutdownGrace: '5s',
+  /**
+   * Node flags of each service process. A 1 MB young generation (default 16) keeps the seven processes near
+   * 530 MB of RSS instead of 605 MB in embedded mode; these services allocate little per request.
+   */
+  serviceNodeFlags: ['--max-semi-space-size=1'],
 }
 
 export interface ExampleConfig {

@@ -99,13 +99,24 @@ export function catalog(docs: DocTable, events: EventStore, cache: Cache, ttl: D
         for (const sku of done) await command({ type: 'release', sku, key })
         throw error
       }
+      // A release that arrived while this reservation was in flight left a tombstone: undo, and say so.
+      const released = await docs.get<Reservation>('reservations', key)
+      if (released !== undefined) {
+        for (const item of items) await command({ type: 'release', sku: item.sku, key })
+        return released
+      }
       const reservation: Reservation = { key, orderId, items, status: 'reserved' }
       await docs.put('reservations', key, reservation)
       return reservation
     },
-    async release(key: string): Promise<Reservation | { key: string; status: 'none' }> {
+    async release(key: string): Promise<Reservation> {
       const r = await docs.get<Reservation>('reservations', key)
-      if (r === undefined) return { key, status: 'none' }
+      if (r === undefined) {
+        // Nothing reserved under this key (yet): a tombstone, so a reservation still in flight undoes itself.
+        const tombstone: Reservation = { key, orderId: '', items: [], status: 'released' }
+        await docs.put('reservations', key, tombstone)
+        return tombstone
+      }
       if (r.status !== 'reserved') return r
       for (const item of r.items) await command({ type: 'release', sku: item.sku, key })
       const next = { ...r, status: 'released' as const }

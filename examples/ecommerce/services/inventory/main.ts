@@ -14,8 +14,8 @@ await runService(rt, async ({ app, log, metrics }) => {
     const seeded = await seedCatalog(stores.docs, rt.config.settings.seed.products)
     if (seeded > 0) log.info({ products: seeded }, 'catalog seeded')
   }
-  const products = cacheFor(rt, 'products')
-  const statisticsCache = cacheFor(rt, 'statistics')
+  const products = await cacheFor(rt, 'products')
+  const statisticsCache = await cacheFor(rt, 'statistics')
   const shop = catalog(stores.docs, stores.events, products, rt.config.cacheTable.products.ttl)
   registerFaults(app)
   inventoryRoutes(app, shop, () =>

@@ -17,7 +17,7 @@ await runService(rt, async ({ app, log, metrics }) => {
       'templates',
       seedTemplates.map((t) => [t.id, t] as const),
     )
-  const templates = cacheFor(rt, 'templates')
+  const templates = await cacheFor(rt, 'templates')
   const channelBreaker = breakerFor(rt.config, 'notification', 'notification-channel')
   const channel = { latencyMs: 0, errorRate: 0 }
   const outbox = notifications(stores.docs, templates, rt.config.cacheTable.templates.ttl, channelBreaker, channel, log)

@@ -14,7 +14,7 @@ await runService(rt, async ({ app, log, metrics }) => {
     const seeded = await seedCustomers(stores.docs, rt.config.settings.seed.customers)
     if (seeded > 0) log.info({ customers: seeded }, 'customers seeded')
   }
-  const customerCache = cacheFor(rt, 'customers')
+  const customerCache = await cacheFor(rt, 'customers')
   const book = orders(stores.events, stores.docs, rt.config.settings.order.snapshotEvery)
   registerFaults(app)
   orderRoutes(app, book, customers(stores.docs, customerCache, rt.config.cacheTable.customers.ttl))

@@ -28,7 +28,7 @@ function evolve(s: PaymentState, e: RecordedOf<PaymentEvent>): PaymentState {
     case 'PaymentCaptured':
       return { ...s, status: 'captured', captures: s.captures + 1 }
     case 'PaymentVoided':
-      return { ...s, status: 'voided' }
+      return { ...s, orderId: e.data.orderId, status: 'voided' }
     case 'PaymentRefunded':
       return { ...s, status: 'refunded' }
   }
@@ -56,6 +56,8 @@ export function payments(store: EventStore, gateway: ReturnType<typeof simulated
     async authorize(key: string, orderId: string, amount: number): Promise<PaymentState> {
       const { state, version } = await repo.load(orderId)
       if (state.status === 'declined') throw new CardDeclined(state.reason ?? 'Card declined')
+      if (state.status === 'voided' && state.paymentId === undefined)
+        throw new ProblemError(409, 'payment-voided', `Payment of order ${orderId} was voided before it was authorized`)
       if (state.status !== 'none') return state
       const r = await viaBreaker(() => gateway.authorize(amount))
       if (r.declined !== undefined) {
@@ -78,9 +80,19 @@ export function payments(store: EventStore, gateway: ReturnType<typeof simulated
         data: { orderId, paymentId: state.paymentId!, amount: state.amount },
       })
     },
-    /** Undoes an authorization; nothing to undo (no authorization, already voided) is a success. */
+    /**
+     * Undoes an authorization; nothing to undo is a success. With no authorization yet, it records the void
+     * anyway: an authorize still in flight (the saga gave up on it) then fails on the stream's version, and a
+     * later one is refused, so a compensation can never be overtaken by the action it undoes.
+     */
     async void(orderId: string): Promise<PaymentState> {
       const { state, version } = await repo.load(orderId)
+      if (state.status === 'none') {
+        await repo.save(orderId, [{ type: 'PaymentVoided', data: { orderId, paymentId: '' } }], {
+          expectedVersion: version,
+        })
+        return (await repo.load(orderId)).state
+      }
       if (state.status !== 'authorized') return state
       await viaBreaker(() => gateway.void(state.paymentId!))
       return append(orderId, version, { type: 'PaymentVoided', data: { orderId, paymentId: state.paymentId! } })
