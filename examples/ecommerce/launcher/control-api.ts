@@ -210,7 +210,7 @@ export function controlApi(o: {
         }
         if (load !== undefined && load.child.exitCode === null) load.child.kill('SIGINT')
         const args = ['--rate', String(rate), '--duration', duration, '--mix', mix, '--launcher', o.self, '--quiet']
-        const child = spawn(process.execPath, [join(exampleRoot, 'dist/scripts/load.js'), ...args], {
+        const child = spawn(process.execPath, [join(exampleRoot, 'dist/scripts/load/main.js'), ...args], {
           env: { ...process.env, SERVICE_URLS: JSON.stringify(o.urls) },
           stdio: ['ignore', 'pipe', 'pipe'],
         })
