@@ -194,7 +194,13 @@ export function controlApi(o: {
     if (path === '/load') {
       if (req.method === 'GET') send(res, 200, loadState())
       else if (req.method === 'POST') {
-        const q = JSON.parse((await readBody(req)) || '{}') as { rate?: number; duration?: string; mix?: string }
+        let q: { rate?: number; duration?: string; mix?: string }
+        try {
+          q = JSON.parse((await readBody(req)) || '{}')
+        } catch {
+          problem(res, 400, 'validation', 'The body is not JSON')
+          return true
+        }
         const rate = Number(q.rate ?? 20)
         const duration = String(q.duration ?? '30s')
         const mix = String(q.mix ?? 'place-order:80,browse:15,update-product:5')
