@@ -68,12 +68,16 @@ describe.skipIf(executablePath === '')('the dashboard in a browser', () => {
       .toMatch(/may probe in \d+ s/)
     // One aborted saga's full event log, compensations included.
     await page.locator('#sagas-recent li', { hasText: 'aborted' }).first().click()
-    await expect.poll(() => page.getByTestId('saga-detail').textContent(), { timeout: 5000 }).toContain('StepCompensated')
+    await expect
+      .poll(() => page.getByTestId('saga-detail').textContent(), { timeout: 5000 })
+      .toContain('StepCompensated')
     await page.screenshot({ path: join(shots, '2-payment-breaker-open.png'), fullPage: true })
 
     // Cleared: after the open time (2 s in the test config) a probe goes through and the breaker closes.
     await page.getByTestId('clear-faults').click()
-    await expect.poll(() => page.getByTestId('faults-current').textContent(), { timeout: 5000 }).toContain('"services":{}')
+    await expect
+      .poll(() => page.getByTestId('faults-current').textContent(), { timeout: 5000 })
+      .toContain('"services":{}')
     await expect
       .poll(
         async () => {
