@@ -1,10 +1,13 @@
+import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import http from 'node:http'
 import { join, resolve } from 'node:path'
 import { settings } from '../lib/config.js'
 import { exampleRoot, type ServiceName } from '../lib/runtime.js'
 import { parseLauncherArgs } from './args.js'
+import { controlApi, isLoopback } from './control-api.js'
 import { roundRobinProxy } from './proxy.js'
+import { redisRelay } from './redis-cut.js'
 import { ServiceProcess } from './supervisor.js'
 
 const args = parseLauncherArgs(process.argv.slice(2))
@@ -23,6 +26,9 @@ const env: NodeJS.ProcessEnv = {
   HOST: args.host,
   SERVICE_URLS: JSON.stringify(urls),
 }
+// Services reach Redis through the launcher's relay, so fault injection can cut every connection at once.
+const relay = process.env.REDIS_URL ? await redisRelay(process.env.REDIS_URL) : undefined
+if (relay) env.REDIS_URL = relay.url
 
 // A service with replicas: its processes listen on ports of their own, the launcher's proxy on the service's port.
 const processes: ServiceProcess[] = []
@@ -53,9 +59,21 @@ for (const name of settings.services) {
 for (const p of processes) p.start()
 
 // The launcher's own port: a status JSON and process control (the dashboard comes in a later issue).
+// The dashboard, /events and the fault API; beyond loopback they need this token.
+const token = isLoopback(args.host) ? undefined : randomBytes(18).toString('base64url')
+const control = controlApi({
+  processes,
+  urls,
+  host: args.host,
+  self: `http://127.0.0.1:${args.portBase}`,
+  token,
+  redis: relay,
+  gatewayDefaults: settings.gateway,
+})
 const find = (name: string, replica: number) => processes.find((p) => p.name === name && p.replica === replica)
 const server = http.createServer(async (req, res) => {
   const url = new URL(req.url ?? '/', 'http://launcher')
+  if (await control.handle(req, res, url)) return
   const json = (status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json' })
     res.end(JSON.stringify(body))
@@ -84,7 +102,9 @@ async function shutdown() {
   if (stopping) return
   stopping = true
   console.log('stopping...')
+  control.close()
   await Promise.all(processes.map((p) => p.stop('SIGTERM')))
+  relay?.close()
   for (const s of [server, ...proxies]) s.close()
   console.log('stopped')
   process.exit(0)
@@ -97,7 +117,9 @@ const ms = Math.round(performance.now() - started)
 console.log(
   `Bulwark example shop ready in ${ms} ms (${env.DATABASE_URL ? 'PostgreSQL' : 'embedded SQLite'}${env.REDIS_URL ? ' + Redis' : ''}):`,
 )
+console.log(`  dashboard     http://127.0.0.1:${args.portBase}/${token ? `?token=${token}` : ''}`)
 console.log(`  launcher      http://127.0.0.1:${args.portBase}/status`)
+if (token) console.log(`fault API token (bound to ${args.host}): ${token}`)
 for (const name of settings.services) console.log(`  ${name.padEnd(13)} ${urls[name]}`)
 console.log(`data: ${dataDir} (logs in ${join(dataDir, 'logs')}); Ctrl-C stops everything`)
 

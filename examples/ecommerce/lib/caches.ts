@@ -8,7 +8,9 @@ import type { Runtime } from './runtime.js'
  */
 export async function cacheFor(rt: Runtime, row: keyof typeof cacheTable): Promise<Cache> {
   const r = rt.config.cacheTable[row]
-  const shared = r.levels === 'l1+redis' && rt.redisUrl !== undefined
+  // EXAMPLE_CACHE=off: no cache at all; =l2: Redis only, L1 off (what npm run example:bench compares).
+  const only = process.env.EXAMPLE_CACHE
+  const shared = only !== 'off' && r.levels === 'l1+redis' && rt.redisUrl !== undefined
   const namespace = `${rt.prefix}:${rt.service}:${row}`
   // Loaded only in Redis mode: the embedded stack never loads ioredis (less memory per process).
   const redis = shared ? await import('bulwark/cache/redis') : undefined
@@ -17,6 +19,7 @@ export async function cacheFor(rt: Runtime, row: keyof typeof cacheTable): Promi
     ttl: r.ttl,
     tags: r.tags,
     refreshAhead: 'refreshAhead' in r ? r.refreshAhead : 0,
+    ...(only === 'off' || only === 'l2' ? { l1: { enabled: false } } : {}),
     ...(redis ? { l2: redis.redisCacheDriver({ url: rt.redisUrl }), bus: redis.redisBus({ url: rt.redisUrl }) } : {}),
   })
 }

@@ -2,18 +2,43 @@ import { Type } from 'typebox'
 import { ProblemError } from './errors.js'
 import type { App } from './service.js'
 
-/** Injected latency and errors on a service's business routes (the tests and, later, the dashboard use it). */
+/** Injected latency, errors and hangs on a service's business routes (the tests and the dashboard use it). */
 export interface Faults {
   latencyMs: number
   errorRate: number
+  /** How the added latency varies around `latencyMs`: fixed, uniform in [latencyMs, latencyMs + spread], normal (sd = spread), or latencyMs + exponential (mean = spread). */
+  latencyDistribution?: 'fixed' | 'uniform' | 'normal' | 'exponential'
+  latencySpreadMs?: number
+  /** Requests wait (never answered) until the fault is cleared or the client gives up. */
+  hang?: boolean
 }
 
-const admin = new Set(['/health', '/ready', '/metrics', '/breakers', '/faults'])
+const admin = new Set(['/health', '/ready', '/metrics', '/breakers', '/caches', '/faults'])
+
+/** The latency to add to one request. */
+export function sampleLatency(f: Faults, random: () => number = Math.random): number {
+  const spread = f.latencySpreadMs ?? 0
+  switch (f.latencyDistribution ?? 'fixed') {
+    case 'uniform':
+      return f.latencyMs + random() * spread
+    case 'normal': {
+      // Box-Muller; a negative draw adds nothing.
+      const z = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random())
+      return Math.max(0, f.latencyMs + z * spread)
+    }
+    case 'exponential':
+      return f.latencyMs - Math.log(1 - random()) * spread
+    default:
+      return f.latencyMs
+  }
+}
 
 export function registerFaults(app: App, faults: Faults = { latencyMs: 0, errorRate: 0 }): Faults {
   app.addHook('onRequest', async (req) => {
     if (admin.has(req.url.split('?')[0] ?? '')) return
-    if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs))
+    while (faults.hang && !req.raw.destroyed) await new Promise((r) => setTimeout(r, 100))
+    const delay = faults.latencyMs > 0 || (faults.latencySpreadMs ?? 0) > 0 ? sampleLatency(faults) : 0
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay))
     if (faults.errorRate > 0 && Math.random() < faults.errorRate)
       throw new ProblemError(500, 'injected-fault', 'Injected failure')
   })
@@ -26,6 +51,11 @@ export function registerFaults(app: App, faults: Faults = { latencyMs: 0, errorR
           {
             latencyMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
             errorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+            latencyDistribution: Type.Optional(
+              Type.Union(['fixed', 'uniform', 'normal', 'exponential'].map((v) => Type.Literal(v))),
+            ),
+            latencySpreadMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
+            hang: Type.Optional(Type.Boolean()),
           },
           { additionalProperties: false },
         ),

@@ -4,6 +4,7 @@ import { type CircuitBreaker, isBrokenCircuitError } from 'bulwark/breaker'
 import type { Cache } from 'bulwark/cache'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import pino from 'pino'
+import { watchLatency } from './breaker-stats.js'
 import { HttpError, ProblemError } from './errors.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import type { Runtime } from './runtime.js'
@@ -95,7 +96,10 @@ export async function runService(
   app.get('/metrics', async (_req, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   )
-  app.get('/breakers', async () => parts.breakers.map((b) => b.metrics()))
+  // For the dashboard: each breaker's metrics with p50/p99 and the time left until it may probe; cache stats.
+  const breakerViews = parts.breakers.map(watchLatency)
+  app.get('/breakers', async () => breakerViews.map((view) => view()))
+  app.get('/caches', async () => Object.fromEntries(Object.entries(parts.caches).map(([k, c]) => [k, c.stats()])))
 
   await app.listen({ port: rt.port, host: rt.host })
   log.info({ url: `http://${rt.host}:${rt.port}` }, `${rt.service} listening`)

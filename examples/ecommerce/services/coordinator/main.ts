@@ -7,6 +7,7 @@ import { runService } from '../../lib/service.js'
 import { openStores } from '../../lib/stores.js'
 import { ordersApi } from './orders-api.js'
 import { type Clients, placeOrderSaga } from './place-order.js'
+import { sagaFeed } from './saga-feed.js'
 
 const rt = readRuntime('coordinator')
 await runService(rt, async ({ app, log, metrics }) => {
@@ -24,6 +25,7 @@ await runService(rt, async ({ app, log, metrics }) => {
     sagas: [saga],
     compensationRetry: rt.config.settings.saga.compensationRetry as never,
   })
+  sagaFeed(app, orchestrator)
   ordersApi(app, orchestrator, saga, clients, rt.config.settings.syncReplyWithin)
 
   // At boot: every saga a crash interrupted is driven on (in the background; /ready waits for it).
