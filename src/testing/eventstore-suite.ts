@@ -9,6 +9,7 @@ import type { EventStore, EventStoreOptions, NewEvent } from '../eventstore/inde
 import { concurrencyTests } from './eventstore-suite-concurrency.js'
 import { featureTests } from './eventstore-suite-features.js'
 import { inputTests } from './eventstore-suite-input.js'
+import { roundTests } from './eventstore-suite-rounds.js'
 import { fakeClock } from './fake-clock.js'
 
 /** What a factory returns: a fresh, empty store, and how to dispose of it (default: `store.close()`). */
@@ -95,6 +96,7 @@ export function eventStoreSuite(name: string, factory: EventStoreFactory): void 
     }
     basicTests(ctx)
     concurrencyTests(ctx)
+    roundTests(ctx)
     featureTests(ctx)
     inputTests(ctx)
   })

@@ -6,6 +6,7 @@ import { BulwarkError, isBulwarkError, ValidationError } from '../../core/errors
 import { loadPeer } from '../../core/peer.js'
 import { expectOneOf, expectOptions, optionKeys } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
+import { GroupCommit } from '../internal/group-commit.js'
 import {
   checkExpectedVersion,
   findIdempotentResult,
@@ -36,6 +37,7 @@ import type {
   RecordedEvent,
   Snapshot,
 } from '../types.js'
+import { MAX_ROUND, roundRunner } from './sqlite-round.js'
 import { type ReadAllShape, readAllSql, schemaSql, statementsSql } from './sqlite-schema.js'
 
 /** Options of {@link sqliteEventStore}: give `path` or `database`. */
@@ -90,7 +92,7 @@ export class SqliteEventStore implements EventStore {
   readonly #upcast: UpcastFn
   readonly #sql: Statements
   readonly #readAll = new Map<string, Database.Statement>()
-  readonly #append: (append: PreparedAppend) => AppendResult
+  readonly #rounds: GroupCommit<PreparedAppend, AppendResult>
   readonly #watch: SharedWatchers
   #closed = false
 
@@ -140,7 +142,14 @@ export class SqliteEventStore implements EventStore {
       if (this.#ownsDb) this.#db.close()
       throw storeError(error, 'open')
     }
-    this.#append = this.#db.transaction((append: PreparedAppend) => this.#appendInTransaction(append)).immediate
+    this.#rounds = new GroupCommit({
+      runRound: roundRunner(
+        this.#db,
+        (a) => this.#appendInTransaction(a),
+        (e) => storeError(e, 'append'),
+      ),
+      maxRound: MAX_ROUND,
+    })
     this.#watch = SharedWatchers.acquire(this.#db, tablePrefix)
   }
 
@@ -149,7 +158,7 @@ export class SqliteEventStore implements EventStore {
     const append = prepareAppend(streamId, events, options, this.#clock)
     const ms = append.recordedAt.getTime()
     for (const e of append.events) if (!e.idGiven) e.id = timeOrderedId(e.id, ms)
-    const result = this.#run('append', () => this.#append(append))
+    const result = await this.#rounds.submit(append)
     this.#watch.watchers.notify()
     return result
   }
@@ -266,6 +275,8 @@ export class SqliteEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    // Appends already queued are written (or fail) before the database closes.
+    await this.#rounds.idle()
     this.#watch.release()
     if (this.#ownsDb) this.#db.close()
   }
