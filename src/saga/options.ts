@@ -68,14 +68,19 @@ export interface SagaOrchestratorOptions {
    * `${hostname}:${service}:${replica}`. Every event it appends records it (`metadata.orchestrator`).
    * `start` with an existing id, `resume` and `recover` take over at once, without waiting for the
    * `lease`, an unfinished saga whose last event was appended under this same id and that this orchestrator
-   * object is not driving: the only way that happens is a previous life of this instance that died (a
-   * SIGKILL, a crash), so a restarted service finishes its in-flight sagas at boot.
+   * object is not driving: a previous life of this instance left it (killed, crashed, or closed), so a
+   * restarted service finishes its in-flight sagas at boot. Start the new life only once the old one is dead.
    *
    * It must be unique among live orchestrators. Two live processes that share one would each take the
    * other's sagas over at once, as if they were restarts: a step may then run in both at the same time
    * (the log still cannot fork: the later append conflicts and that orchestrator stops). With the default,
    * a random id per orchestrator object, a restarted process waits for the lease like any other.
-   * A non-empty, well-formed string of at most 200 characters.
+   * A non-blank, well-formed (no lone surrogates) string of at most 200 characters.
+   *
+   * @example
+   * ```ts
+   * createSagaOrchestrator({ store, sagas: [placeOrder], instanceId: `${os.hostname()}:orders:${replica}` })
+   * ```
    * @default a random UUID per orchestrator
    */
   instanceId?: string
@@ -164,7 +169,7 @@ function resolveInstanceId(input: unknown): string {
     input.length > 200 ||
     !(input as string & { isWellFormed(): boolean }).isWellFormed()
   ) {
-    throw new ValidationError('instanceId', 'a non-empty, well-formed string of at most 200 characters', input)
+    throw new ValidationError('instanceId', 'a non-blank, well-formed string of at most 200 characters', input)
   }
   return input
 }
