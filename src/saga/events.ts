@@ -80,9 +80,21 @@ export function sagaEvent<T extends SagaEventType>(type: T, data: SagaEventData[
   return { type, data } as SagaEvent
 }
 
-/** The saga events as the store's `NewEvent`s (their data is JSON by construction). */
-export function toNewEvents(events: readonly SagaEvent[]): { type: string; data: JsonValue }[] {
-  return events as unknown as { type: string; data: JsonValue }[]
+/**
+ * The saga events as the store's `NewEvent`s (their data is JSON by construction), each with `metadata`:
+ * the appending orchestrator's `{ orchestrator: instanceId }`, which tells a restarted instance its own sagas.
+ */
+export function toNewEvents(
+  events: readonly SagaEvent[],
+  metadata: Readonly<{ orchestrator: string }>,
+): { type: string; data: JsonValue; metadata: { orchestrator: string } }[] {
+  return events.map(({ type, data }) => ({ type, data: data as unknown as JsonValue, metadata }))
+}
+
+/** The instance that appended a saga stream's last event (see `instanceId`), if it recorded one. */
+export function lastDriver(events: readonly { metadata?: { [key: string]: unknown } }[]): string | undefined {
+  const driver = events[events.length - 1]?.metadata?.orchestrator
+  return typeof driver === 'string' ? driver : undefined
 }
 
 /** Turns anything thrown into the JSON shape recorded in the stream. */

@@ -3,13 +3,10 @@
  * heartbeat when a step or a backoff lasts); another one's `start` with the same id, `resume` and `recover`
  * report the saga without driving it, and take it over only once it has been silent for the lease.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { deferred } from '../../test/saga/helpers.js'
-import { sqliteEventStore } from '../eventstore/adapters/sqlite.js'
-import { type EventStore, memoryEventStore } from '../eventstore/index.js'
+import { sharedStores as backends, until } from '../../test/saga/shared-store.js'
+import type { EventStore } from '../eventstore/index.js'
 import { type FakeClock, fakeClock } from '../testing/fake-clock.js'
 import { defineSaga } from './define.js'
 import type { SagaEvent } from './events.js'
@@ -17,26 +14,6 @@ import type { SagaHooks } from './options.js'
 import { createSagaOrchestrator, type SagaOrchestrator } from './orchestrator.js'
 
 const LEASE = 10_000
-const dir = mkdtempSync(join(tmpdir(), 'bulwark-saga-lease-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-/** Two stores that share the data, as two processes would: one object for memory, two connections to one file for SQLite. */
-const backends: [string, (clock: FakeClock) => [EventStore, EventStore]][] = [
-  [
-    'memory',
-    (clock) => {
-      const store = memoryEventStore({ clock })
-      return [store, store]
-    },
-  ],
-  [
-    'SQLite',
-    (clock) => {
-      const path = join(dir, `${Math.random().toString(36).slice(2)}.db`)
-      return [sqliteEventStore({ path, clock }), sqliteEventStore({ path, clock })]
-    },
-  ],
-]
 
 /** A payment whose calls block until released (or until their signal aborts), and which counts overlaps. */
 function blockingCharge() {
@@ -74,12 +51,6 @@ function orchestrators(clock: FakeClock, stores: [EventStore, EventStore], hooks
 
 async function types(store: EventStore, sagaId: string): Promise<string[]> {
   return (await store.readStream(`saga-${sagaId}`)).map((e) => e.type)
-}
-
-/** Lets the step start (appends and promise callbacks run) without moving the clock. */
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 2))
-  expect(condition()).toBe(true)
 }
 
 async function close(...items: (SagaOrchestrator | EventStore)[]): Promise<void> {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { Clock } from '../core/clock.js'
 import { systemClock } from '../core/clock.js'
 import { type Duration, parseDuration } from '../core/duration.js'
@@ -55,12 +56,34 @@ export interface SagaOrchestratorOptions {
    * a quarter of the lease without one (a long step, a backoff); if it cannot append for half the lease
    * (store unreachable), it aborts its running steps' signals and stops driving the saga. `start` with an
    * existing id, `resume` and `recover` drive an unfinished saga only once its last event is older than
-   * the lease; before that they return its state (`recover` lists it under `leased`). So a step is never
+   * the lease (or at once if this `instanceId` appended it); before that they return its state (`recover`
+   * lists it under `leased`). So a step is never
    * run by two orchestrators at once, provided it stops when its signal aborts, the orchestrators' clocks
    * agree within half the lease, and no event loop is blocked for half the lease.
    * @default '30s'
    */
   lease?: Duration
+  /**
+   * Who this orchestrator is, stable across restarts of one process slot, e.g.
+   * `${hostname}:${service}:${replica}`. Every event it appends records it (`metadata.orchestrator`).
+   * `start` with an existing id, `resume` and `recover` take over at once, without waiting for the
+   * `lease`, an unfinished saga whose last event was appended under this same id and that this orchestrator
+   * object is not driving: a previous life of this instance left it (killed, crashed, or closed), so a
+   * restarted service finishes its in-flight sagas at boot. Start the new life only once the old one is dead.
+   *
+   * It must be unique among live orchestrators. Two live processes that share one would each take the
+   * other's sagas over at once, as if they were restarts: a step may then run in both at the same time
+   * (the log still cannot fork: the later append conflicts and that orchestrator stops). With the default,
+   * a random id per orchestrator object, a restarted process waits for the lease like any other.
+   * A non-blank, well-formed (no lone surrogates) string of at most 200 characters.
+   *
+   * @example
+   * ```ts
+   * createSagaOrchestrator({ store, sagas: [placeOrder], instanceId: `${os.hostname()}:orders:${replica}` })
+   * ```
+   * @default a random UUID per orchestrator
+   */
+  instanceId?: string
 }
 
 export interface ResolvedBackoff {
@@ -79,6 +102,9 @@ export interface ResolvedSagaOptions {
   recoveryCheckpoint: string
   hooks: SagaHooks | undefined
   lease: number
+  instanceId: string
+  /** Recorded with every event the orchestrator appends (one object for all of them). */
+  appendMetadata: Readonly<{ orchestrator: string }>
 }
 
 /** Merges defaults and validates every option once, at construction. */
@@ -96,6 +122,7 @@ export function resolveSagaOptions(input: SagaOrchestratorOptions): ResolvedSaga
       recoveryCheckpoint: true,
       hooks: true,
       lease: true,
+      instanceId: true,
     }),
   )
   const store = options.store
@@ -114,6 +141,7 @@ export function resolveSagaOptions(input: SagaOrchestratorOptions): ResolvedSaga
     optionalFunction('hooks.beforeAppend', hooks.beforeAppend)
     optionalFunction('hooks.afterAppend', hooks.afterAppend)
   }
+  const instanceId = resolveInstanceId(options.instanceId)
   const checkpoint = options.recoveryCheckpoint ?? 'bulwark-saga-recovery'
   if (typeof checkpoint !== 'string' || checkpoint === '') {
     throw new ValidationError('recoveryCheckpoint', 'a non-empty string', checkpoint)
@@ -127,7 +155,23 @@ export function resolveSagaOptions(input: SagaOrchestratorOptions): ResolvedSaga
     recoveryCheckpoint: checkpoint,
     hooks: hooks && (hooks.beforeAppend || hooks.afterAppend) ? hooks : undefined,
     lease: resolveLease(options.lease),
+    instanceId,
+    appendMetadata: Object.freeze({ orchestrator: instanceId }),
   }
+}
+
+function resolveInstanceId(input: unknown): string {
+  if (input === undefined) return randomUUID()
+  // Node 20 has String.prototype.isWellFormed; the ES2023 lib this package compiles against does not type it.
+  if (
+    typeof input !== 'string' ||
+    input.trim() === '' ||
+    input.length > 200 ||
+    !(input as string & { isWellFormed(): boolean }).isWellFormed()
+  ) {
+    throw new ValidationError('instanceId', 'a non-blank, well-formed string of at most 200 characters', input)
+  }
+  return input
 }
 
 function resolveLease(input: Duration | undefined): number {

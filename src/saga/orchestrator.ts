@@ -6,7 +6,7 @@ import { TypedEmitter } from '../core/events.js'
 import { expectOneOf, expectOptions, optionalNumber, optionKeys } from '../core/validate.js'
 import { type DefinedStep, SagaDefinition } from './define.js'
 import { SagaDefinitionError, SagaNotFoundError, SagaStateError } from './errors.js'
-import { sagaEvent, sagaStreamId } from './events.js'
+import { lastDriver, sagaEvent, sagaStreamId } from './events.js'
 import { applySagaEvent, foldSaga } from './fold.js'
 import { LeaseKeeper } from './lease.js'
 import { type ResolvedSagaOptions, resolveSagaOptions, type SagaOrchestratorOptions } from './options.js'
@@ -24,7 +24,7 @@ export interface StartSagaOptions {
   /**
    * The saga's id. Starting an id that exists does not start a second saga: it returns that one's state,
    * and drives it on only if it is unfinished, not parked, and stalled (no event for the orchestrator's
-   * `lease`). @default a random UUID
+   * `lease`) or left by a previous life of this orchestrator's `instanceId`. @default a random UUID
    */
   sagaId?: string
   /** Overrides the definition's deadline for this saga. @default the definition's `deadline` */
@@ -49,7 +49,8 @@ export interface RecoverResult {
   parked: string[]
   /**
    * Unfinished sagas left alone because another orchestrator may be driving them: their last event is
-   * younger than the `lease`. A later `recover()` takes over the ones that stay silent.
+   * younger than the `lease` and was appended under another `instanceId`. A later `recover()` takes over
+   * the ones that stay silent.
    */
   leased: string[]
   /** Sagas that could not be driven: no definition registered under their name, or a store error. */
@@ -101,8 +102,9 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
   /**
    * Starts a saga and resolves with its state once it is completed, aborted or parked. With a `sagaId`
    * that already exists, nothing new starts: the existing saga's state is returned at once if it is
-   * finished, parked, or driven by another orchestrator (an event within the `lease`); a stalled one (no
-   * event for the lease) is driven on, and its state returned once it settles.
+   * finished, parked, or driven by another orchestrator (an event within the `lease`, appended under
+   * another `instanceId`); a stalled one (no event for the lease), or one a previous life of this
+   * `instanceId` left, is driven on, and its state returned once it settles.
    *
    * @example
    * ```ts
@@ -140,9 +142,10 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
         return await runner.drive()
       } catch (error) {
         if (!(error instanceof SagaConflict) || runner.committed) throw error
-        // The id exists already: this start is a repeat. Drive the saga on if nothing else does.
-        const existing = await this.#load(sagaId)
-        if (!this.#stalled(existing)) return existing
+        // The id exists already: this start is a repeat. Drive the saga on if nothing else does (this
+        // orchestrator drove nothing of it when start was called: `running` above).
+        const { state: existing, driver } = await this.#read(sagaId)
+        if (!this.#mayTakeOver(existing, driver)) return existing
         checkPlan(definition as AnyDefinition, existing)
         return new SagaRunner(this.#context(), definition as AnyDefinition, existing).drive()
       }
@@ -151,16 +154,16 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
 
   /**
    * Continues a saga: a parked one is recorded as resumed (its failure counters restart) and driven again;
-   * an unfinished one is driven if it is stalled (no event for the `lease`), and otherwise returned as is,
-   * like a finished one: another orchestrator drives it.
+   * an unfinished one is driven if it is stalled (no event for the `lease`) or a previous life of this
+   * `instanceId` left it, and otherwise returned as is, like a finished one: another orchestrator drives it.
    */
   async resume(sagaId: string): Promise<SagaState> {
     throwIfAborted(this.#shutdown.signal)
     validateSagaId(sagaId)
     const running = this.#inFlight.get(sagaId)
     if (running) return running
-    const state = await this.#load(sagaId)
-    if (state.status !== 'parked' && !this.#stalled(state)) return state
+    const { state, driver } = await this.#read(sagaId)
+    if (state.status !== 'parked' && !this.#mayTakeOver(state, driver)) return state
     const pending = state.status === 'parked' ? [sagaEvent('SagaResumed', { at: this.#options.clock.now() })] : []
     for (const event of pending) applySagaEvent(state, event)
     return this.#drive(state, pending)
@@ -195,8 +198,16 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
 
   /**
    * Finds every unfinished saga (after a restart) and drives on the stalled ones (no event for the
-   * `lease`); a step whose outcome was not recorded runs again with the same idempotency key. Parked sagas,
-   * and sagas another orchestrator may be driving (`leased`), are listed, not driven.
+   * `lease`) and, at once, those whose last event this `instanceId` appended in a previous life (a restart
+   * after a crash); a step whose outcome was not recorded runs again with the same idempotency key. Parked
+   * sagas, and sagas another orchestrator may be driving (`leased`), are listed, not driven.
+   *
+   * @example
+   * ```ts
+   * const orchestrator = createSagaOrchestrator({ store, sagas: [placeOrder], instanceId: `${hostname()}:orders:0` })
+   * await orchestrator.recover() // at boot: this instance's own interrupted sagas, at once
+   * setInterval(() => void orchestrator.recover(), 30_000).unref() // and, once per lease, sagas dead instances left
+   * ```
    */
   async recover(): Promise<RecoverResult> {
     throwIfAborted(this.#shutdown.signal)
@@ -219,8 +230,8 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
       for (let sagaId = queue.shift(); sagaId !== undefined; sagaId = queue.shift()) {
         try {
           const running = this.#inFlight.get(sagaId)
-          const state = running ? await running : await this.#load(sagaId)
-          if (running || !this.#stalled(state)) {
+          const { state, driver } = running ? { state: await running, driver: undefined } : await this.#read(sagaId)
+          if (running || !this.#mayTakeOver(state, driver)) {
             if (state.status === 'running' || state.status === 'compensating') result.leased.push(sagaId)
             else result.resumed.push(state)
           } else result.resumed.push(await this.#drive(state, []))
@@ -287,10 +298,23 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
     await Promise.allSettled([...this.#inFlight.values()])
   }
 
-  /** Unfinished, not parked, and silent for the lease: whoever drove it is gone. */
-  #stalled(state: SagaState): boolean {
+  /**
+   * Unfinished, not parked, and either silent for the lease (whoever drove it is gone) or last driven by
+   * this instance in a previous life (see `instanceId`). Callers check first that this object drives nothing
+   * of the saga.
+   */
+  #mayTakeOver(state: SagaState, driver: string | undefined): boolean {
     if (state.status !== 'running' && state.status !== 'compensating') return false
+    if (driver === this.#options.instanceId) return true
     return this.#options.clock.now() - state.updatedAt >= this.#options.lease
+  }
+
+  /** The saga's state and the instance that appended its last event. */
+  async #read(sagaId: string): Promise<{ state: SagaState; driver: string | undefined }> {
+    const events = await this.#options.store.readStream(sagaStreamId(sagaId))
+    const state = foldSaga(events)
+    if (!state) throw new SagaNotFoundError(sagaId)
+    return { state, driver: lastDriver(events) }
   }
 
   async #load(sagaId: string): Promise<SagaState> {
@@ -340,7 +364,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
  * @example
  * ```ts
  * const orchestrator = createSagaOrchestrator({ store: sqliteEventStore({ path: 'app.db' }), sagas: [placeOrder] })
- * await orchestrator.recover() // after a restart: drive every unfinished saga on
+ * await orchestrator.recover() // after a restart: drive on what this instance (see `instanceId`) or a silent one left
  * const state = await orchestrator.start(placeOrder, { sku: 'A1', qty: 2, amount: 40 })
  * ```
  */

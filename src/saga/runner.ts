@@ -332,7 +332,7 @@ export class SagaRunner implements LeaseHolder {
     try {
       if (hooks?.beforeAppend) await hooks.beforeAppend(this.state.sagaId, batch)
       try {
-        await store.appendToStream(this.stream, toNewEvents(batch), {
+        await store.appendToStream(this.stream, toNewEvents(batch, this.ctx.options.appendMetadata), {
           expectedVersion: this.durableVersion === 0 ? 'no_stream' : this.durableVersion,
         })
       } catch (error) {

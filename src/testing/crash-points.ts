@@ -41,9 +41,13 @@ export interface CrashPoints {
  *
  * @example
  * ```ts
- * const crash = crashPoints({ probability: 0.01, seed: Number(process.env.SEED) })
+ * // A seed per run, printed, so that a run that finds a bug can be replayed with SEED=<seed>.
+ * const seed = process.env.SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.SEED)
+ * console.log(`crash points: seed ${seed}`)
+ * const crash = crashPoints({ probability: 0.01, seed })
  * const orchestrator = createSagaOrchestrator({
  *   store,
+ *   instanceId: 'crash-test', // every life is the same instance: recover() resumes the killed one's sagas at once
  *   hooks: { beforeAppend: () => crash.maybeCrash('before-append'), afterAppend: () => crash.maybeCrash('after-append') },
  * })
  * async function charge(key: string) {

@@ -13,7 +13,6 @@ import { type OrderPlan, openServices, orderIds, planOrder, services } from './c
 
 const [dir, roundArg, perRoundArg, seedArg, probabilityArg] = process.argv.slice(2)
 const round = Number(roundArg)
-const LEASE_MS = 2_000
 const crash = crashPoints({ probability: Number(probabilityArg), seed: Number(seedArg) })
 const store = sqliteEventStore({ path: join(dir!, 'events.db') })
 const svc = services(openServices(join(dir!, 'services.db')), crash.maybeCrash)
@@ -39,8 +38,8 @@ const orchestrator = createSagaOrchestrator({
   sagas: [placeOrder],
   compensationRetry: { maxAttempts: 4, initialDelay: 2, maxDelay: 10 },
   retriableRetry: { initialDelay: 2, maxDelay: 10 },
-  // The previous life was killed: its sagas are taken over once silent for the lease, so keep it short.
-  lease: LEASE_MS,
+  // Every life is the same instance: recover() takes over at once what the killed previous life left.
+  instanceId: 'crash-test:coordinator:0',
   hooks: {
     beforeAppend: () => crash.maybeCrash('before-append'),
     afterAppend: () => crash.maybeCrash('after-append'),
@@ -49,12 +48,7 @@ const orchestrator = createSagaOrchestrator({
 
 async function main(): Promise<void> {
   const recovered = await orchestrator.recover()
-  for (let again = recovered; again.leased.length > 0; ) {
-    await new Promise((resolve) => setTimeout(resolve, LEASE_MS))
-    again = await orchestrator.recover()
-    recovered.resumed.push(...again.resumed)
-    recovered.failed.push(...again.failed)
-  }
+  if (recovered.leased.length > 0) throw new Error(`recover left sagas leased: ${recovered.leased.join(', ')}`)
   if (recovered.failed.length > 0)
     throw new Error(`recover failed: ${recovered.failed.map((f) => f.error.message).join('; ')}`)
   const pending: string[] = []

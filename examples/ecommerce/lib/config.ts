@@ -95,7 +95,15 @@ export const settings = {
   bodyLimit: 64 * 1024,
   /** POST /orders answers 201 with the final state within this, else 202 + Location. */
   syncReplyWithin: 2000,
-  saga: { deadline: '30s', compensationRetry: { maxAttempts: 5, initialDelay: '500ms', maxDelay: '5s', factor: 2 } },
+  saga: {
+    deadline: '30s',
+    compensationRetry: { maxAttempts: 5, initialDelay: '500ms', maxDelay: '5s', factor: 2 },
+    /**
+     * A saga silent this long is taken over by another coordinator replica; each replica runs recover() once
+     * per lease. A restarted replica (same instance id) takes its own sagas over at boot without waiting.
+     */
+    lease: '30s' as Duration,
+  },
   order: { snapshotEvery: 100 },
   seed: { products: 10_000, customers: 1_000, categories: 12 },
   gateway: { latencyMs: 5, errorRate: 0 },
