@@ -5,7 +5,7 @@
  * created: importing `bulwark/cache` (or `bulwark/cache/redis` with `{ client }`) never loads it.
  */
 import { createRequire } from 'node:module'
-import type { Redis, RedisOptions } from 'ioredis'
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis'
 import { toAbortedError } from '../../core/abort.js'
 import type { Clock } from '../../core/clock.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
@@ -13,11 +13,12 @@ import { BulwarkError, ValidationError } from '../../core/errors.js'
 /** How a Redis adapter connects: a ready client, or a URL and/or ioredis options for a client it owns. */
 export interface RedisConnectionOptions {
   /**
-   * A ready ioredis client. It is used as is (its own offline queue, retries and timeouts apply) and
-   * left open by `disconnect()`. Mutually exclusive with `url` and `connection`.
+   * A ready ioredis client: a `Redis` (plain, or Sentinel-configured with `sentinels` and `name`) or a
+   * `Cluster`. It is used as is (its own offline queue, retries and timeouts apply) and left open by
+   * `disconnect()`. Mutually exclusive with `url`, `connection` and `cluster`.
    * @default undefined
    */
-  client?: Redis
+  client?: Redis | Cluster
   /**
    * A Redis URL (`redis://user:pass@host:6379/0`) for a client the adapter creates, owns and closes.
    * @default 'redis://127.0.0.1:6379' when neither `client` nor `connection` is given
@@ -30,9 +31,18 @@ export interface RedisConnectionOptions {
    * Redis is down instead of queueing behind the outage. A Redis that hangs with its connection open
    * is bounded by the cache's hard timeout (the AbortSignal it passes); using the driver on its own,
    * pass a signal or set `commandTimeout` here (it costs a timer per command).
+   * A Sentinel setup is options too: `{ sentinels: [{ host, port }], name: 'mymaster' }`.
    * @default {}
    */
   connection?: RedisOptions
+  /**
+   * A Redis Cluster the adapter connects to, owns and closes: its startup nodes and ioredis
+   * `ClusterOptions`, applied over the same fail-fast defaults (for every node connection, and
+   * `enableOfflineQueue: false` for the cluster, so a command for a failed-over slot fails at once).
+   * Mutually exclusive with `url` and `connection`.
+   * @default undefined
+   */
+  cluster?: { nodes: ClusterNode[]; options?: ClusterOptions }
 }
 
 /**
@@ -48,11 +58,15 @@ const FAIL_FAST: RedisOptions = {
   retryStrategy: (times: number) => Math.min(times * 100, 1_000),
 }
 
-type IoredisModule = { Redis?: new (options: RedisOptions) => Redis; default?: new (options: RedisOptions) => Redis }
+type IoredisModule = {
+  Redis?: new (options: RedisOptions) => Redis
+  default?: new (options: RedisOptions) => Redis
+  Cluster?: new (nodes: ClusterNode[], options: ClusterOptions) => Cluster
+}
 
 let ioredis: IoredisModule | undefined
 
-function loadIoredis(): new (options: RedisOptions) => Redis {
+function loadModule(): IoredisModule {
   if (!ioredis) {
     try {
       ioredis = createRequire(import.meta.url)('ioredis') as IoredisModule
@@ -62,6 +76,11 @@ function loadIoredis(): new (options: RedisOptions) => Redis {
       })
     }
   }
+  return ioredis
+}
+
+function loadIoredis(): new (options: RedisOptions) => Redis {
+  const ioredis = loadModule()
   const ctor = ioredis.Redis ?? ioredis.default
   if (!ctor) throw new BulwarkError('E_MISSING_PEER', 'The installed `ioredis` exports no Redis class')
   return ctor
@@ -69,12 +88,21 @@ function loadIoredis(): new (options: RedisOptions) => Redis {
 
 /** Validates the connection part of an adapter's options (nothing is created yet). */
 export function validateConnection(options: RedisConnectionOptions): void {
-  const { client, url, connection } = options
+  const { client, url, connection, cluster } = options
   if (client !== undefined) {
     const shaped = typeof client === 'object' && client !== null && typeof client.duplicate === 'function'
     if (!shaped) throw new ValidationError('client', 'an ioredis client', client)
+    if (url !== undefined || connection !== undefined || cluster !== undefined) {
+      throw new ValidationError('client', 'given alone (without `url`, `connection` or `cluster`)', client)
+    }
+  }
+  if (cluster !== undefined) {
+    const shaped = typeof cluster === 'object' && cluster !== null && Array.isArray(cluster.nodes)
+    if (!shaped || cluster.nodes.length === 0) {
+      throw new ValidationError('cluster', '{ nodes: [at least one node], options? }', cluster)
+    }
     if (url !== undefined || connection !== undefined) {
-      throw new ValidationError('client', 'given alone (without `url` or `connection`)', client)
+      throw new ValidationError('cluster', 'given alone (without `url` or `connection`)', cluster)
     }
   }
   if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
@@ -83,6 +111,34 @@ export function validateConnection(options: RedisConnectionOptions): void {
   if (connection !== undefined && (typeof connection !== 'object' || connection === null)) {
     throw new ValidationError('connection', 'an ioredis options object', connection)
   }
+}
+
+/** Whether a client is an ioredis `Cluster` (its own flag: works across two installed copies). */
+export function isCluster(client: Redis | Cluster): client is Cluster {
+  return (client as Cluster).isCluster === true
+}
+
+/** Creates the cluster of `options.cluster` with the fail-fast defaults (`overrides` win for every node). */
+export function createOwnedCluster(
+  cluster: NonNullable<RedisConnectionOptions['cluster']>,
+  overrides: RedisOptions = {},
+): Cluster {
+  const Ctor = loadModule().Cluster
+  if (!Ctor) throw new BulwarkError('E_MISSING_PEER', 'The installed `ioredis` exports no Cluster class')
+  const given = cluster.options ?? {}
+  const client = new Ctor(cluster.nodes, {
+    enableOfflineQueue: false,
+    clusterRetryStrategy: FAIL_FAST.retryStrategy,
+    ...given,
+    redisOptions: { ...FAIL_FAST, ...given.redisOptions, ...overrides },
+  })
+  client.on('error', () => {})
+  return client
+}
+
+/** The owned client `options` describe: a cluster, or one Redis (URL, options, Sentinel). */
+export function createOwned(options: RedisConnectionOptions): Redis | Cluster {
+  return options.cluster ? createOwnedCluster(options.cluster) : createOwnedClient(options)
 }
 
 /** Creates a client with the fail-fast defaults; `overrides` win over both defaults and user options. */
@@ -103,7 +159,7 @@ export function createOwnedClient(options: RedisConnectionOptions, overrides: Re
  * fast like any disconnected client). With the offline queue disabled, this is what lets the very
  * first commands after construction wait for the connection instead of failing.
  */
-export function firstReady(client: Redis, clock: Clock, timeoutMs: number): Promise<void> | undefined {
+export function firstReady(client: Redis | Cluster, clock: Clock, timeoutMs: number): Promise<void> | undefined {
   if (client.status === 'ready') return undefined
   return new Promise((resolve) => {
     const done = () => {
@@ -116,6 +172,12 @@ export function firstReady(client: Redis, clock: Clock, timeoutMs: number): Prom
     client.once('ready', done)
     client.once('end', done)
   })
+}
+
+/** How long an owned client may take to connect the first time. */
+export function connectTimeoutOf(client: Redis | Cluster): number {
+  const options = isCluster(client) ? client.options.redisOptions : client.options
+  return options?.connectTimeout ?? 2_000
 }
 
 /** The rejecters of the calls waiting on each signal: one abort listener per signal, not per call. */
@@ -173,7 +235,7 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefin
  * Closes a client politely (QUIT lets replies in flight arrive) but never waits long for it: a frozen
  * server would leave QUIT unanswered, so after `graceMs` the connection is simply dropped.
  */
-export async function closeClient(client: Redis, clock: Clock, graceMs = 1_000): Promise<void> {
+export async function closeClient(client: Redis | Cluster, clock: Clock, graceMs = 1_000): Promise<void> {
   if (client.status === 'end') return
   if (client.status !== 'ready') {
     client.disconnect()
