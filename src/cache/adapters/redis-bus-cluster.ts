@@ -27,6 +27,25 @@ function ownersOf(cluster: Cluster): string {
   return signature
 }
 
+/**
+ * SSUBSCRIBE on `link`. ioredis never settles an SSUBSCRIBE answered MOVED (it only emits `moved`),
+ * so that reply, or the link closing, rejects it here.
+ */
+function listen(link: Redis, channel: string): Promise<unknown> {
+  let moved = () => {}
+  let closed = () => {}
+  return new Promise((resolve, reject) => {
+    moved = () => reject(new Error(`"${channel}" is not served by ${link.options.host}:${link.options.port}`))
+    closed = () => reject(new Error('the listening connection closed'))
+    link.once('moved', moved)
+    link.once('close', closed)
+    link.ssubscribe(channel).then(resolve, reject)
+  }).finally(() => {
+    link.off('moved', moved)
+    link.off('close', closed)
+  })
+}
+
 export class ClusterTransport implements BusTransport {
   readonly #cluster: Cluster
   readonly #clock: Clock
@@ -65,9 +84,10 @@ export class ClusterTransport implements BusTransport {
         if (!plan.has(node)) this.#drop(node, link)
       }
       await Promise.all(
-        [...plan].map(async ([node, list]) => {
+        [...plan].map(([node, list]) => {
           const link = this.#link(node)
-          await (sharded ? link.ssubscribe(...list) : link.subscribe(...list))
+          // SSUBSCRIBE takes channels of one slot only: one call per channel.
+          return sharded ? Promise.all(list.map((channel) => listen(link, channel))) : link.subscribe(...list)
         }),
       )
       if (this.#closed) return
@@ -80,7 +100,12 @@ export class ClusterTransport implements BusTransport {
   }
 
   async publish(channel: string, raw: string): Promise<unknown> {
-    return (await this.#shardedPubSub()) ? this.#cluster.spublish(channel, raw) : this.#cluster.publish(channel, raw)
+    if (await this.#shardedPubSub()) return this.#cluster.spublish(channel, raw)
+    // A keyless PUBLISH would go to a random node, and two messages taking two nodes could arrive out
+    // of order: every publisher sends a channel's messages through the master of the channel's slot.
+    const owner = this.#cluster.slots[slotOf(channel)]?.[0]
+    const node = this.#cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner)
+    return (node ?? this.#cluster).publish(channel, raw)
   }
 
   async close(ownsPublisher: boolean): Promise<void> {
@@ -159,6 +184,7 @@ export class ClusterTransport implements BusTransport {
     link.on('message', deliver)
     link.on('smessage', deliver)
     link.on('close', () => this.#linkLost(node, link))
+    link.on('moved', () => this.#linkLost(node, link))
     link.on('error', (error: Error) => {
       // A shard channel whose slot moved is unsubscribed by the server, unasked.
       if (error.message.includes('sunsubscribe')) this.#linkLost(node, link)

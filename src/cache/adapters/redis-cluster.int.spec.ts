@@ -3,7 +3,8 @@
  * pub/sub, as Redis 6 is): both conformance suites, the key layout, and batches that cost one round
  * trip per master.
  */
-import type { Cluster, Redis } from 'ioredis'
+import { readFileSync } from 'node:fs'
+import { Cluster, type Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type RedisCluster, startRedisCluster } from '../../../test/support/redis-cluster.js'
 import { cacheBusSuite, cacheDriverSuite } from '../../testing/cache-suites.js'
@@ -76,6 +77,31 @@ describe('redis driver and bus on a three-master cluster', () => {
     cacheBusSuite('redis cluster (owned)', () => redisBus({ cluster: { nodes: [...cluster.startupNodes] } }))
   })
 
+  it('the cluster snippet of docs/cache.md runs as printed', async () => {
+    const nodes = [...cluster.startupNodes]
+    // #region cluster-setup
+    const redis = new Cluster(nodes, { enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 0 } })
+    const cache = createCache({
+      l2: redisCacheDriver({ client: redis }),
+      bus: redisBus({ client: redis }), // sharded pub/sub on Redis 7, classic on Redis 6
+    })
+    await cache.ready()
+    await cache.set('product:42', { name: 'Espresso machine' }, { tags: ['products'] })
+    await cache.deleteByTag('products') // one script per slot group, one pipeline per master
+    // #endregion cluster-setup
+    expect(await cache.has('product:42')).toBe(false)
+    await cache.disconnect()
+    redis.disconnect()
+    const source = readFileSync(new URL(import.meta.url), 'utf8')
+    const region = /\/\/ #region cluster-setup\n([\s\S]*?)\n\s*\/\/ #endregion cluster-setup/.exec(source)?.[1] ?? ''
+    const snippet = region
+      .split('\n')
+      .map((line) => line.slice(4))
+      .join('\n')
+    const guide = readFileSync(new URL('../../../docs/cache.md', import.meta.url), 'utf8')
+    expect(guide.includes(snippet)).toBe(true)
+  })
+
   it('keeps an entry and its tag sets in one slot group, and spreads the groups evenly over the masters', async () => {
     const prefix = nextPrefix()
     const driver = redisCacheDriver({ client, keyPrefix: prefix })
@@ -109,6 +135,62 @@ describe('redis driver and bus on a three-master cluster', () => {
     expect(await cluster.command(owner, 'PUBSUB', 'CHANNELS', channel)).toEqual([])
     await bus.publish(channel, { source: 'x', type: 'clear', prefix: 'p:' })
     await vi.waitFor(() => expect(messages).toHaveLength(1))
+    await bus.disconnect()
+  })
+
+  it('sharded pub/sub: two channels in two slots of one master, both on one bus', async () => {
+    const first = `${run}:pair:0`
+    const owner = await cluster.masterOf(first)
+    let second = ''
+    for (let i = 1; second === ''; i++) {
+      const candidate = `${run}:pair:${i}`
+      if (slotOf(candidate) !== slotOf(first) && (await cluster.masterOf(candidate)) === owner) second = candidate
+    }
+    const bus = redisBus({ client, subscribeTimeout: 2_000 })
+    const received: string[] = []
+    await bus.subscribe(first, { message: () => received.push(first) })
+    await bus.subscribe(second, { message: () => received.push(second) })
+    await bus.publish(first, { source: 'x', type: 'clear', prefix: '' })
+    await bus.publish(second, { source: 'x', type: 'clear', prefix: '' })
+    await vi.waitFor(() => expect(received.sort()).toEqual([first, second].sort()))
+    await bus.disconnect()
+  })
+
+  it('classic pub/sub keeps the order of one publisher messages', async () => {
+    const channel = `${run}:ordered`
+    const [publisher, subscriber] = [
+      redisBus({ client, shardedPubSub: false }),
+      redisBus({ client, shardedPubSub: false }),
+    ]
+    const received: string[] = []
+    await subscriber.subscribe(channel, { message: (m) => received.push(m.type === 'clear' ? m.prefix : '') })
+    const sent = Array.from({ length: 200 }, (_, i) => String(i))
+    await Promise.all(sent.map((prefix) => publisher.publish(channel, { source: 'x', type: 'clear', prefix })))
+    await vi.waitFor(() => expect(received).toHaveLength(sent.length))
+    expect(received).toEqual(sent)
+    await Promise.all([publisher.disconnect(), subscriber.disconnect()])
+  })
+
+  it('moving the channel slot to another master: disconnected, then reconnected once re-subscribed there', async () => {
+    const channel = `${run}:migrating`
+    const bus = redisBus({ client })
+    const events: string[] = []
+    await bus.subscribe(channel, {
+      message: (m) => events.push(`message:${m.type === 'clear' ? m.prefix : m.type}`),
+      disconnected: () => events.push('disconnected'),
+      reconnected: () => events.push('reconnected'),
+    })
+    const slot = slotOf(channel)
+    const source = await cluster.masterOf(channel)
+    const target = (await cluster.masters()).find((port) => port !== source) as number
+    const targetId = (await cluster.command(target, 'CLUSTER', 'MYID')) as string
+    for (const port of [target, source, ...cluster.ports.filter((p) => p !== target && p !== source)]) {
+      await cluster.command(port, 'CLUSTER', 'SETSLOT', slot, 'NODE', targetId)
+    }
+    await vi.waitFor(() => expect(events).toEqual(['disconnected', 'reconnected']), { timeout: 10_000 })
+    expect(await cluster.command(target, 'PUBSUB', 'SHARDCHANNELS', channel)).toEqual([channel])
+    await bus.publish(channel, { source: 'x', type: 'clear', prefix: 'moved:' })
+    await vi.waitFor(() => expect(events).toEqual(['disconnected', 'reconnected', 'message:moved:']))
     await bus.disconnect()
   })
 
