@@ -77,6 +77,16 @@ describe('redis adapters: options', () => {
     ['bus url', () => redisBus({ url: 'localhost:6379' }), /`url`/],
     ['subscribeTimeout', () => redisBus({ subscribeTimeout: 'soon', url: 'redis://x' }), /`subscribeTimeout`/],
     ['onError', () => redisBus({ onError: 1 as never, url: 'redis://x' }), /`onError` to be a function/],
+    ['slotGroups', () => redisCacheDriver({ slotGroups: 2_000, url: 'redis://x' }), /`slotGroups`/],
+    ['slotGroups 0', () => redisCacheDriver({ slotGroups: 0, url: 'redis://x' }), /`slotGroups`/],
+    ['cluster', () => redisCacheDriver({ cluster: { nodes: [] } }), /`cluster`/],
+    ['cluster with url', () => redisBus({ cluster: { nodes: [{ port: 1 }] }, url: 'redis://x' }), /`cluster`/],
+    [
+      'keyPrefix with a hash tag on a cluster',
+      () => redisCacheDriver({ cluster: { nodes: [{ port: 1 }] }, keyPrefix: '{shop}:' }),
+      /`keyPrefix`/,
+    ],
+    ['shardedPubSub', () => redisBus({ shardedPubSub: 'yes' as never, url: 'redis://x' }), /`shardedPubSub`/],
   ]
 
   it.each(invalid)('rejects a bad %s with a typed error, before connecting', (_, create, message) => {
