@@ -256,6 +256,7 @@ const rows = [
     cluster.ratios.l2_hit_vs_raw_cluster <= 1.2 ? 'ok' : 'MISSED',
   ],
   ['cluster many_100_vs_raw', String(cluster.ratios.get_or_set_many_100_vs_raw_pipelined), '-', 'reported'],
+  ['cluster driver_many_100_vs_raw', String(cluster.ratios.driver_get_many_100_vs_raw_pipelined), '-', 'reported'],
 ]
 console.log('\nmetric                      value      target   status')
 for (const [name, value, target, status] of rows) {
