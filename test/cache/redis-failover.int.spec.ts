@@ -61,8 +61,9 @@ async function hammerThroughFailover(
     }
     for (const [i, report] of reports.entries()) {
       expect(report.errors).toEqual([])
-      // The hard timeout bounds each L2 call; the rest is the loader and 50 workers sharing a core.
-      expect(report.maxMs).toBeLessThan(HARD_MS + 250)
+      // The hard timeout bounds each L2 call, but its timer fires only when the event loop gets to it:
+      // on a loaded machine (2 cores, other suites running) the loop itself stalls for hundreds of ms.
+      expect(report.maxMs).toBeLessThan(HARD_MS + report.maxLoopDelayMs + 100)
       expect((after[i]?.busReconnects ?? 0) - (before[i]?.busReconnects ?? 0)).toBe(1)
       expect(report.l2Hits.some((at) => at > promotedAt)).toBe(true)
     }
