@@ -116,7 +116,14 @@ describe('redis driver and bus on a three-master cluster', () => {
     const tag = groups.tags[groups.groupOf('product:1')] as string
     expect(await client.exists(`${prefix}${tag}k:product:1`)).toBe(1)
     expect(await client.smembers(`${prefix}${tag}tag:red`)).toEqual([`${prefix}${tag}k:product:1`])
-    for (const key of ['foo', `${prefix}${tag}k:product:1`, 'héllo wörld', 'a{b}c', 'x{}y', ...groups.tags.slice(0, 20)]) {
+    for (const key of [
+      'foo',
+      `${prefix}${tag}k:product:1`,
+      'héllo wörld',
+      'a{b}c',
+      'x{}y',
+      ...groups.tags.slice(0, 20),
+    ]) {
       expect(slotOf(key)).toBe(await client.cluster('KEYSLOT', key))
     }
     const slot = slotOf(`${prefix}${tag}k:product:1`)
