@@ -20,6 +20,19 @@ export default defineConfig({
           pool: 'forks',
         },
       },
+      {
+        // The example shop (examples/ecommerce): end-to-end tests that boot its six processes on free ports.
+        test: {
+          name: 'example',
+          include: ['examples/ecommerce/test/**/*.e2e.spec.ts'],
+          globalSetup: ['examples/ecommerce/test/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          pool: 'forks',
+          // One stack at a time: each is seven processes.
+          poolOptions: { forks: { singleFork: true } },
+        },
+      },
     ],
   },
 })

@@ -8,8 +8,12 @@
  * - ratios.cockatiel_vs_ours: cockatiel's SamplingBreaker `execute` / ours with the same thresholds and
  *   features: failure rate 0.5 over a 10 s time window, at least 10 calls (1 rps), half-open after 30 s, no
  *   slow-call detection (SamplingBreaker has none) (target >= 2)
+ * - slow_detection_vs_closed: ours with `slowCallDuration: '2s'` / ours closed with the defaults (target <= 1.5)
+ * - cockatiel_vs_ours_slow_detection: cockatiel's SamplingBreaker / ours with `slowCallDuration: '2s'`, which
+ *   detects slow calls (even before they end) where SamplingBreaker detects none (target >= 1.5)
  * - open_reject_ns: ns per call rejected by an open breaker through `execute`, awaited and caught (target <= 500)
- * - extra: the same with slow-call detection on, the `tryExecute` outcome path, and two references: what
+ * - extra: the count trips on (failureCount and consecutiveFailures) against the defaults, where they are
+ *   off, the `tryExecute` outcome path, and two references: what
  *   `await`-and-catch of a plain `Promise.reject` costs on this machine, and the floor of any wrapper that
  *   sees the outcome before its caller does: `fn().then(onValue, onError)` with handlers that only return or
  *   rethrow (closed_floor_one_then_vs_raw).
@@ -26,10 +30,12 @@ import { circuitBreaker } from '../src/breaker/index.js'
 const fn = async () => 42
 const noop = () => {}
 
-// Our breaker, closed: the defaults (count window of 100, no slow-call detection), the same with slow-call
-// detection (two clock reads per call), and the time window cockatiel and opossum are compared with.
+// Our breaker, closed: the defaults (count window of 100, no slow-call detection, no count trips), the same
+// with slow-call detection (two reads of the millisecond tick clock per call), with the count trips, and the
+// time window cockatiel and opossum are compared with.
 const oursCount = circuitBreaker()
 const oursSlowDetection = circuitBreaker({ slowCallDuration: '2s' })
+const oursCountTrips = circuitBreaker({ failureCount: { threshold: 3, within: '30s' }, consecutiveFailures: 5 })
 const oursTime = circuitBreaker({
   failureRateThreshold: 0.5,
   minimumCalls: 10,
@@ -87,6 +93,7 @@ batch('fn().then(onValue, onError) (floor)', () => fn().then(passValue, passErro
 batch('ours closed (count window)', () => oursCount.execute(fn))
 batch('ours closed (time window)', () => oursTime.execute(fn))
 batch('ours closed (slowCallDuration set)', () => oursSlowDetection.execute(fn))
+batch('ours closed (count trips on)', () => oursCountTrips.execute(fn))
 batch('cockatiel SamplingBreaker execute', () => cockatiel.execute(fn))
 batch('opossum fire (default timeout)', () => opossum.fire())
 batch('opossum fire (timeout: false)', () => opossumNoTimeout.fire())
@@ -122,6 +129,10 @@ const ratios = {
   closed_vs_raw: round(p50('ours closed (count window)') / p50('raw await fn()')),
   opossum_vs_ours: round(p50('opossum fire (default timeout)') / p50('ours closed (time window)')),
   cockatiel_vs_ours: round(p50('cockatiel SamplingBreaker execute') / p50('ours closed (time window)')),
+  slow_detection_vs_closed: round(p50('ours closed (slowCallDuration set)') / p50('ours closed (count window)')),
+  cockatiel_vs_ours_slow_detection: round(
+    p50('cockatiel SamplingBreaker execute') / p50('ours closed (slowCallDuration set)'),
+  ),
 }
 const open_reject_ns = round(p50('ours open: rejected (throw)'), 1)
 const extra = {
@@ -129,9 +140,7 @@ const extra = {
   closed_vs_floor: round(p50('ours closed (count window)') / p50('fn().then(onValue, onError) (floor)')),
   closed_time_window_vs_raw: round(p50('ours closed (time window)') / p50('raw await fn()')),
   closed_slow_detection_vs_raw: round(p50('ours closed (slowCallDuration set)') / p50('raw await fn()')),
-  cockatiel_vs_ours_slow_detection: round(
-    p50('cockatiel SamplingBreaker execute') / p50('ours closed (slowCallDuration set)'),
-  ),
+  count_trips_on_vs_off: round(p50('ours closed (count trips on)') / p50('ours closed (count window)')),
   opossum_vs_ours_count_window: round(p50('opossum fire (default timeout)') / p50('ours closed (count window)')),
   opossum_no_timeout_vs_ours: round(p50('opossum fire (timeout: false)') / p50('ours closed (time window)')),
   open_try_execute_ns: round(p50('ours open: tryExecute outcome'), 1),
@@ -143,12 +152,16 @@ const targets = {
   closed_vs_raw: '<= 1.5',
   opossum_vs_ours: '>= 4',
   cockatiel_vs_ours: '>= 2',
+  slow_detection_vs_closed: '<= 1.5',
+  cockatiel_vs_ours_slow_detection: '>= 1.5',
   open_reject_ns: '<= 500',
 }
 const met = {
   closed_vs_raw: ratios.closed_vs_raw <= 1.5,
   opossum_vs_ours: ratios.opossum_vs_ours >= 4,
   cockatiel_vs_ours: ratios.cockatiel_vs_ours >= 2,
+  slow_detection_vs_closed: ratios.slow_detection_vs_closed <= 1.5,
+  cockatiel_vs_ours_slow_detection: ratios.cockatiel_vs_ours_slow_detection >= 1.5,
   open_reject_ns: open_reject_ns <= 500,
 }
 

@@ -16,8 +16,9 @@
  * `npm run bench:cache -- --cluster-only` runs just this and replaces the `cluster` key of the JSON.
  */
 import { measure } from 'mitata'
+import { redisCacheDriver } from '../src/cache/adapters/redis.js'
 import { slotGroups } from '../src/cache/adapters/redis-slots.js'
-import { createCache, redisCacheDriver } from '../src/cache/index.js'
+import { createCache } from '../src/cache/index.js'
 import { startRedisCluster } from '../test/support/redis-cluster.js'
 
 const VALUE = { id: 42, name: 'Espresso machine', price: 249.9, tags: ['kitchen', 'coffee'], stock: 17 }

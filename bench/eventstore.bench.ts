@@ -21,52 +21,71 @@
  *   It does not keep a stream version row: that is the optimistic-concurrency work raw does not do.
  *   Reads: `SELECT * ... WHERE global_position > $1 ORDER BY global_position LIMIT 1000`, prepared.
  *
- * Also measured for PostgreSQL (not ratios of the targets): 8 concurrent appenders on 8 streams, ours
- * against raw INSERTs that take positions from an identity column (no counter row, so appends commit
- * in parallel but positions are neither gap-free nor in commit order): the price of the guarantee.
+ * Concurrent appenders (`concurrent_8`: 8 appenders in this process; `processes_4x2`: 4 child processes of
+ * 2 appenders, `eventstore-worker.ts`), each appending one event at a time to its own stream with its
+ * expected version. For PostgreSQL, `ratios.*_vs_raw_identity` (target >= 0.8) compare ours with raw
+ * INSERTs that take positions from an identity column: no counter row, so they commit (and flush) in
+ * parallel, but positions are neither gap-free nor in commit order. The price of the guarantee.
+ *
+ * `peers.emmett`: Emmett's PostgreSQL and SQLite event stores (`@event-driven-io/emmett-postgresql`,
+ * `-sqlite`) on the same database and disk, the same events: append 1, append 10, read all (its
+ * `readMessagesBatch`, pages of 1,000), 8 concurrent appenders, 4 processes x 2. Ratios are our
+ * throughput / Emmett's (goal > 1). Emmett's PostgreSQL tables go to a schema of this run through the
+ * connection's search_path. Emmett's SQLite store is measured only when installed (see EMMETT_SQLITE_MISSING).
  *
  * PostgreSQL is DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), in schemas of this run,
  * dropped at the end. SQLite files go to the OS temp folder and are deleted.
  */
 import { randomUUID } from 'node:crypto'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { bench, do_not_optimize, run } from 'mitata'
 import pg from 'pg'
 import { postgresEventStore } from '../src/eventstore/adapters/postgres.js'
-import { postgresStatements } from '../src/eventstore/adapters/postgres-sql.js'
 import { sqliteEventStore, timeOrderedId } from '../src/eventstore/adapters/sqlite.js'
 import { schemaSql } from '../src/eventstore/adapters/sqlite-schema.js'
-import type { EventStore, NewEvent } from '../src/eventstore/types.js'
+import type { NewEvent } from '../src/eventstore/types.js'
+import {
+  type AppenderKind,
+  type AppenderSet,
+  type AppenderTarget,
+  appender,
+  appendsPerSecond,
+  batch,
+  createRawTables,
+  openAppenders,
+  peerFailures,
+} from './eventstore-appenders.js'
+import { type EmmettReader, emmettReader } from './eventstore-emmett.js'
+import { processesAppendsPerSecond } from './eventstore-processes.js'
 
+const installedVersion = (name: string): string | undefined => {
+  try {
+    const json = readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')
+    return (JSON.parse(json) as { version: string }).version
+  } catch {
+    return undefined
+  }
+}
+const EMMETT_VERSIONS = {
+  postgres: installedVersion('@event-driven-io/emmett-postgresql'),
+  sqlite: installedVersion('@event-driven-io/emmett-sqlite'),
+}
+// Emmett's SQLite store is not a dev dependency: it asks for emmett 0.42.4, which the registry does not
+// have, so it installs only with --legacy-peer-deps, and it needs the sqlite3 driver. Measured when present.
+const EMMETT_SQLITE_MISSING =
+  'not installed: npm install --no-save --legacy-peer-deps @event-driven-io/emmett-sqlite sqlite3'
+const peerAdapters = EMMETT_VERSIONS.sqlite ? (['sqlite', 'postgres'] as const) : (['postgres'] as const)
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const RUN = `${process.pid}_${Date.now().toString(36)}`
 const PAGE = 1_000
 const PRELOAD = 20_000
 
-/** A realistic event: an order with lines, and a correlation id. */
-const event = (i: number): NewEvent => ({
-  type: i % 2 ? 'OrderPlaced' : 'OrderPaid',
-  data: { orderId: `order-${i}`, total: 129.9, lines: [{ sku: 'SKU-1', qty: 2, price: 49.95 }], note: null },
-  metadata: { correlationId: `c-${i}` },
-})
-const batch = (n: number, offset: number) => Array.from({ length: n }, (_, i) => event(offset + i))
 /** What raw drivers store for the same event: the metadata the store fills in included, so sizes match. */
 const rawMetadata = (i: number) =>
   JSON.stringify({ correlationId: `c-${i}`, schemaVersion: 1, occurredAt: new Date().toISOString() })
-
-/** Appends to its own stream with the version it tracks, as an aggregate would. */
-function appender(store: EventStore, stream: string, size: number) {
-  let version = 0
-  let i = 0
-  return async () => {
-    const result = await store.appendToStream(stream, batch(size, i), { expectedVersion: version })
-    version = result.nextExpectedVersion
-    i += size
-  }
-}
 const randomAfter = () => Math.floor(Math.random() * (PRELOAD - PAGE))
 
 // --- SQLite ------------------------------------------------------------------------------------------
@@ -129,11 +148,7 @@ const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 2 })
 const pgStore = postgresEventStore({ connectionString: DATABASE_URL, schema: oursSchema })
 await pgStore.migrate()
 const rawPool = new pg.Pool({ connectionString: DATABASE_URL, max: 10 })
-await rawPool.query(postgresStatements(rawSchema, false).migrate)
-await rawPool.query(
-  `CREATE TABLE "${rawSchema}".events_identity (LIKE "${rawSchema}".events INCLUDING ALL);
-   ALTER TABLE "${rawSchema}".events_identity ALTER global_position ADD GENERATED ALWAYS AS IDENTITY`,
-)
+await createRawTables(rawPool, rawSchema)
 
 /** `size` rows of parameters ($first...) for stream $1 and recorded-at $2, each prefixed by `position(k)`. */
 function valuesRows(size: number, first: number, position: (k: number) => string): string {
@@ -183,6 +198,25 @@ const preloadRawPg = rawPgAppender('preload', 1_000)
 for (let i = 0; i < PRELOAD / 1_000; i++) {
   await preloadPg()
   await preloadRawPg()
+}
+
+// --- Emmett, on the same PostgreSQL (a schema of this run) and the same disk ---------------------------------
+const emmettPgTarget: AppenderTarget = { databaseUrl: DATABASE_URL, schema: `bench_emmett_${RUN}`, file: '' }
+await admin.query(`CREATE SCHEMA "${emmettPgTarget.schema}"`)
+const emmettSqliteTarget: AppenderTarget = { databaseUrl: '', schema: '', file: join(tmp, 'emmett.db') }
+const emmett: Partial<Record<'sqlite' | 'postgres', AppenderSet>> = {
+  postgres: await openAppenders('emmett-pg', emmettPgTarget, 10),
+}
+const emmettRead: Partial<Record<'sqlite' | 'postgres', EmmettReader>> = {
+  postgres: await emmettReader('emmett-pg', emmettPgTarget),
+}
+if (EMMETT_VERSIONS.sqlite) {
+  emmett.sqlite = await openAppenders('emmett-sqlite', emmettSqliteTarget, 1)
+  emmettRead.sqlite = await emmettReader('emmett-sqlite', emmettSqliteTarget)
+}
+for (const peer of Object.values(emmett)) {
+  const preload = peer.make('preload', 1_000)
+  for (let i = 0; i < PRELOAD / 1_000; i++) await preload()
 }
 
 // --- The benchmarks: each pair runs back to back, ours then raw -----------------------------------------
@@ -241,19 +275,28 @@ async function msPerCall(call: () => Promise<unknown>, calls: number): Promise<n
 interface Paired {
   ratio: number
   oursMs: number
+  otherMs: number
 }
-async function paired(ours: () => Promise<unknown>, raw: () => Promise<unknown>, calls: number): Promise<Paired> {
+/** Ours against `other` (raw or a peer) in alternating rounds; ratio = our throughput / theirs. */
+async function paired(
+  ours: () => Promise<unknown>,
+  other: () => Promise<unknown>,
+  calls: number,
+  rounds = 15,
+): Promise<Paired> {
   const ratios: number[] = []
   const oursTimes: number[] = []
-  for (let round = 0; round < 15; round++) {
-    const [first, second] = round % 2 === 0 ? [ours, raw] : [raw, ours]
+  const otherTimes: number[] = []
+  for (let round = 0; round < rounds; round++) {
+    const [first, second] = round % 2 === 0 ? [ours, other] : [other, ours]
     const a = await msPerCall(first, calls)
     const b = await msPerCall(second, calls)
-    const [oursMs, rawMs] = round % 2 === 0 ? [a, b] : [b, a]
-    ratios.push(rawMs / oursMs)
+    const [oursMs, otherMs] = round % 2 === 0 ? [a, b] : [b, a]
+    ratios.push(otherMs / oursMs)
     oursTimes.push(oursMs)
+    otherTimes.push(otherMs)
   }
-  return { ratio: round2(median(ratios)), oursMs: median(oursTimes) }
+  return { ratio: round2(median(ratios)), oursMs: median(oursTimes), otherMs: median(otherTimes) }
 }
 const CALLS_PER_ROUND = {
   sqlite: { append_1: 400, append_10: 100, read_all: 10 },
@@ -271,38 +314,90 @@ const pair = (adapter: string, name: string) => pairedResults[adapter]?.[name] a
 const perSecond = (adapter: string, name: string, events: number) =>
   Math.round((events * 1000) / pair(adapter, name).oursMs)
 
-// --- PostgreSQL under concurrency: the price of serializing position assignment ------------------------
-async function appendsPerSecond(appenders: (() => Promise<unknown>)[], perWorker: number): Promise<number> {
-  const started = performance.now()
-  await Promise.all(
-    appenders.map(async (append) => {
-      for (let k = 0; k < perWorker; k++) await append()
+// --- Ours against Emmett: the same paired rounds (9 of them), ours on streams of their own -----------------
+const oursStore = { sqlite: sqliteStore, postgres: pgStore } as const
+const emmettPairs: Record<string, Record<string, Paired>> = {}
+for (const adapter of peerAdapters) {
+  const calls = CALLS_PER_ROUND[adapter]
+  const store = oursStore[adapter]
+  const peer = emmett[adapter] as AppenderSet
+  const reader = emmettRead[adapter] as EmmettReader
+  emmettPairs[adapter] = {
+    append_1: await paired(appender(store, 'vs-emmett-one', 1), peer.make('one', 1), calls.append_1, 9),
+    append_10: await paired(appender(store, 'vs-emmett-ten', 10), peer.make('ten', 10), calls.append_10, 9),
+    read_all: await paired(
+      () => store.readAll({ after: randomAfter(), maxCount: PAGE }),
+      () => reader.readAll(randomAfter(), PAGE),
+      calls.read_all,
+      9,
+    ),
+  }
+}
+
+// --- Concurrent appenders: 8 in one process, and 4 processes of 2 -------------------------------------------
+// Each appender appends one event at a time to its own stream with its expected version. "raw identity"
+// is the raw driver inserting into a table whose positions come from an identity column: no counter row,
+// so its commits run (and flush) in parallel, but positions are neither gap-free nor in commit order.
+const PER_APPENDER = { postgres: 150, sqlite: 1_500 }
+const PER_PROCESS_APPENDER = { postgres: 300, sqlite: 1_500 }
+const rawTarget: AppenderTarget = { databaseUrl: DATABASE_URL, schema: rawSchema, file: '' }
+const targets: Record<AppenderKind, AppenderTarget> = {
+  'bulwark-pg': { databaseUrl: DATABASE_URL, schema: oursSchema, file: '' },
+  'raw-identity': rawTarget,
+  'emmett-pg': emmettPgTarget,
+  'bulwark-sqlite': { databaseUrl: '', schema: '', file: join(tmp, 'ours.db') },
+  'emmett-sqlite': emmettSqliteTarget,
+}
+const perAppender = (kind: AppenderKind, table: { postgres: number; sqlite: number }) =>
+  kind.endsWith('sqlite') ? table.sqlite : table.postgres
+/** A figure, or why there is none (a peer that fails under this load is reported, not hidden). */
+async function figure(measure: () => Promise<number>): Promise<number | string> {
+  try {
+    return await measure()
+  } catch (error) {
+    return `failed: ${(error as Error).message.split('\n')[0]}`
+  }
+}
+async function inProcess(kind: AppenderKind): Promise<number | string> {
+  return figure(async () => {
+    const set = await openAppenders(kind, targets[kind], 8)
+    try {
+      const appenders = Array.from({ length: 8 }, (_, a) => set.make(`concurrent-${kind}-${a}`))
+      for (const append of appenders) await append()
+      return await appendsPerSecond(appenders, perAppender(kind, PER_APPENDER))
+    } finally {
+      await set.close()
+    }
+  })
+}
+const processes = (kind: AppenderKind) =>
+  figure(() =>
+    processesAppendsPerSecond(kind, targets[kind], {
+      processes: 4,
+      appenders: 2,
+      perAppender: perAppender(kind, PER_PROCESS_APPENDER),
     }),
   )
-  return Math.round((appenders.length * perWorker * 1000) / (performance.now() - started))
-}
-const WORKERS = 8
-const PER_WORKER = 150
-const concurrentOurs = await appendsPerSecond(
-  Array.from({ length: WORKERS }, (_, w) => appender(pgStore, `concurrent-${w}`, 1)),
-  PER_WORKER,
-)
+const concurrent: Record<string, { concurrent_8: number | string; processes_4x2: number | string }> = {}
+for (const kind of ['bulwark-pg', 'raw-identity', 'emmett-pg', 'bulwark-sqlite', 'emmett-sqlite'] as const)
+  concurrent[kind] =
+    kind === 'emmett-sqlite' && !EMMETT_VERSIONS.sqlite
+      ? { concurrent_8: EMMETT_SQLITE_MISSING, processes_4x2: EMMETT_SQLITE_MISSING }
+      : { concurrent_8: await inProcess(kind), processes_4x2: await processes(kind) }
 const concurrentCounter = await appendsPerSecond(
-  Array.from({ length: WORKERS }, (_, w) => rawPgAppender(`concurrent-${w}`, 1)),
-  PER_WORKER,
-)
-const concurrentIdentity = await appendsPerSecond(
-  Array.from({ length: WORKERS }, (_, w) => rawPgAppender(`concurrent-${w}`, 1, false)),
-  PER_WORKER,
+  Array.from({ length: 8 }, (_, w) => rawPgAppender(`concurrent-counter-${w}`, 1)),
+  PER_APPENDER.postgres,
 )
 
 // --- Clean up, report ---------------------------------------------------------------------------------
 await sqliteStore.close()
 rawDb.close()
-rmSync(tmp, { recursive: true, force: true })
 await pgStore.close()
 await rawPool.end()
-await admin.query(`DROP SCHEMA "${oursSchema}" CASCADE; DROP SCHEMA "${rawSchema}" CASCADE`)
+for (const peer of [...Object.values(emmett), ...Object.values(emmettRead)]) await peer.close()
+await admin.query(
+  `DROP SCHEMA "${oursSchema}" CASCADE; DROP SCHEMA "${rawSchema}" CASCADE; DROP SCHEMA "${emmettPgTarget.schema}" CASCADE`,
+)
 await admin.end()
 
 const adapterResult = (adapter: string) => ({
@@ -321,15 +416,64 @@ const pgSettings = await (async () => {
   await client.end()
   return Object.fromEntries(rows.map((r: { name: string; setting: string }) => [r.name, r.setting]))
 })()
+const ratio = (ours: number | string | undefined, other: number | string | undefined) =>
+  typeof ours === 'number' && typeof other === 'number' ? round2(ours / other) : null
+const c = (kind: AppenderKind) => concurrent[kind] as (typeof concurrent)[string]
+const emmettFigures = (adapter: 'sqlite' | 'postgres', ours: AppenderKind, peer: AppenderKind) => {
+  const p = emmettPairs[adapter] as Record<string, Paired>
+  const perS = (name: string, events: number) => Math.round((events * 1000) / (p[name] as Paired).otherMs)
+  return {
+    append_1_vs_emmett: p.append_1?.ratio,
+    append_10_vs_emmett: p.append_10?.ratio,
+    read_all_vs_emmett: p.read_all?.ratio,
+    concurrent_8_vs_emmett: ratio(c(ours).concurrent_8, c(peer).concurrent_8),
+    processes_4x2_vs_emmett: ratio(c(ours).processes_4x2, c(peer).processes_4x2),
+    emmett_append_events_per_s: perS('append_10', 10),
+    emmett_read_events_per_s: perS('read_all', PAGE),
+    emmett_concurrent_8_appends_per_s: c(peer).concurrent_8,
+    emmett_processes_4x2_appends_per_s: c(peer).processes_4x2,
+  }
+}
 const result = {
-  sqlite: adapterResult('sqlite'),
+  sqlite: {
+    ...adapterResult('sqlite'),
+    concurrent_8_appends_per_s: c('bulwark-sqlite').concurrent_8,
+    processes_4x2_appends_per_s: c('bulwark-sqlite').processes_4x2,
+  },
   postgres: {
     ...adapterResult('postgres'),
-    concurrent_8_appends_per_s: concurrentOurs,
+    concurrent_8_appends_per_s: c('bulwark-pg').concurrent_8,
+    processes_4x2_appends_per_s: c('bulwark-pg').processes_4x2,
     raw_counter_concurrent_8_appends_per_s: concurrentCounter,
-    raw_identity_concurrent_8_appends_per_s: concurrentIdentity,
+    raw_identity_concurrent_8_appends_per_s: c('raw-identity').concurrent_8,
+    raw_identity_processes_4x2_appends_per_s: c('raw-identity').processes_4x2,
   },
-  targets: { append_1_vs_raw: '>= 0.7', append_10_vs_raw: '>= 0.7', read_all_vs_raw: '>= 0.7' },
+  ratios: {
+    concurrent_8_vs_raw_identity: ratio(c('bulwark-pg').concurrent_8, c('raw-identity').concurrent_8),
+    processes_4x2_vs_raw_identity: ratio(c('bulwark-pg').processes_4x2, c('raw-identity').processes_4x2),
+  },
+  peers: {
+    emmett: {
+      versions: { 'emmett-postgresql': EMMETT_VERSIONS.postgres, 'emmett-sqlite': EMMETT_VERSIONS.sqlite },
+      method:
+        "ratios = our throughput / Emmett's; append and read: median of 9 interleaved paired rounds; concurrent: one run each, same workload",
+      sqlite: EMMETT_VERSIONS.sqlite
+        ? {
+            ...emmettFigures('sqlite', 'bulwark-sqlite', 'emmett-sqlite'),
+            emmett_failed_commits_retried: peerFailures.count,
+          }
+        : EMMETT_SQLITE_MISSING,
+      postgres: emmettFigures('postgres', 'bulwark-pg', 'emmett-pg'),
+    },
+  },
+  targets: {
+    append_1_vs_raw: '>= 0.7',
+    append_10_vs_raw: '>= 0.7',
+    read_all_vs_raw: '>= 0.7',
+    concurrent_8_vs_raw_identity: '>= 0.8',
+    processes_4x2_vs_raw_identity: '>= 0.8',
+    vs_emmett: '> 1',
+  },
   ratio_method: 'median of 15 interleaved rounds (ours, raw alternating first); mitata ratios below for reference',
   ratios_mitata: Object.fromEntries(
     ['sqlite', 'postgres'].map((adapter) => [
@@ -352,6 +496,7 @@ const result = {
   },
   measured_at: new Date().toISOString(),
 }
+rmSync(tmp, { recursive: true, force: true })
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
 writeFileSync(new URL('./results/eventstore.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`)
 

@@ -4,6 +4,8 @@
  *
  * Prints mitata's table and a ratio table, and writes `bench/results/saga.json`:
  * - sagas_per_s.memory / sagas_per_s.sqlite: five-step sagas started and completed per second, one at a time
+ * - sagas_per_s.concurrent_50.sqlite / .postgres: the same sagas with 50 in flight at once (see
+ *   saga-concurrent.ts), on SQLite and on PostgreSQL (DATABASE_URL, a schema of this run, dropped after)
  * - step_overhead_vs_append: (SQLite saga time / 5 steps) / one raw `appendToStream` of one event on the
  *   same SQLite store (target <= 1.5), measured paired (see pairedStepOverhead). A step needs its start
  *   recorded before its effect and its outcome after; the orchestrator batches the outcome with the next
@@ -16,9 +18,12 @@ import os from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { bench, run } from 'mitata'
+import pg from 'pg'
+import { postgresEventStore } from '../src/eventstore/adapters/postgres.js'
 import { sqliteEventStore } from '../src/eventstore/adapters/sqlite.js'
 import { type EventStore, type JsonValue, memoryEventStore, type NewEvent } from '../src/eventstore/index.js'
 import { createSagaOrchestrator, defineSaga } from '../src/saga/index.js'
+import { concurrentSagasPerSecond } from './saga-concurrent.js'
 
 const STEPS = 5
 const dir = mkdtempSync(join(os.tmpdir(), 'bulwark-saga-bench-'))
@@ -159,6 +164,30 @@ const fullStore = sqliteEventStore({ path: join(dir, 'full.db'), durability: 'fu
 const pairedFull = await pairedStepOverhead(300, fullStore, rawAppender(fullStore))
 await fullStore.close()
 
+// 50 sagas in flight at once, on SQLite and on PostgreSQL (a schema of this run, dropped after).
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const pgSchema = `bench_saga_${process.pid}_${Date.now().toString(36)}`
+const concurrentSqlite = sqliteEventStore({ path: join(dir, 'concurrent.db') })
+const pgStore = postgresEventStore({ connectionString: DATABASE_URL, schema: pgSchema })
+const input = (n: number) => ({ orderId: n })
+const concurrent50 = {
+  sqlite: await concurrentSagasPerSecond(concurrentSqlite, fiveSteps, {
+    inFlight: 50,
+    total: 3_000,
+    input,
+    prefix: 'c50',
+  }),
+  postgres: await concurrentSagasPerSecond(pgStore, fiveSteps, { inFlight: 50, total: 600, input, prefix: 'c50' }),
+}
+await concurrentSqlite.close()
+await pgStore.close()
+{
+  const admin = new pg.Client({ connectionString: DATABASE_URL })
+  await admin.connect()
+  await admin.query(`DROP SCHEMA IF EXISTS "${pgSchema}" CASCADE`)
+  await admin.end()
+}
+
 bench('saga 5 steps (memory)', sagaRunner(memory, 'mem'))
 bench('saga 5 steps (sqlite)', sagaRunner(sqlite, 'sql'))
 bench('raw appendToStream, 1 event (sqlite)', rawAppend)
@@ -180,6 +209,8 @@ const result = {
   sagas_per_s: {
     memory: Math.round(1e9 / p50('saga 5 steps (memory)')),
     sqlite: Math.round(1e9 / p50('saga 5 steps (sqlite)')),
+    // Five-step sagas completed per second with 50 in flight at once.
+    concurrent_50: concurrent50,
   },
   step_overhead_vs_append: round2(paired.ratio),
   step_overhead_vs_append_durability_full: round2(pairedFull.ratio),
@@ -209,6 +240,8 @@ const result = {
 console.log('\n| measure | value | target |\n| --- | --- | --- |')
 console.log(`| sagas/s, memory store | ${result.sagas_per_s.memory} | |`)
 console.log(`| sagas/s, SQLite store | ${result.sagas_per_s.sqlite} | |`)
+console.log(`| sagas/s, 50 in flight, SQLite | ${concurrent50.sqlite} | |`)
+console.log(`| sagas/s, 50 in flight, PostgreSQL | ${concurrent50.postgres} | |`)
 console.log(`| step time / raw SQLite append | ${result.step_overhead_vs_append} | <= 1.5 |`)
 console.log(`| the saga's batches appended directly / 5 / raw append | ${result.store_floor_vs_append} | (the floor) |`)
 console.log(`| WAL pages written per step / per raw append | ${result.wal_frames.step_vs_append} | |`)

@@ -1,4 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
 import { publicEntries } from '../scripts/exports.js'
 
@@ -44,4 +47,31 @@ describe('package.json', () => {
       expect(pkg.peerDependenciesMeta[client]?.optional).toBe(true)
     }
   })
+})
+
+/** Every package (not relative file) that `file` reaches through its imports, type-only ones included. */
+function packagesReachedFrom(file: string, seen = new Set<string>(), found = new Set<string>()): Set<string> {
+  if (seen.has(file)) return found
+  seen.add(file)
+  for (const { fileName } of ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles) {
+    if (fileName.startsWith('.'))
+      packagesReachedFrom(resolve(dirname(file), fileName.replace(/\.js$/, '.ts')), seen, found)
+    else found.add(fileName)
+  }
+  return found
+}
+
+describe('declarations', () => {
+  const clients = ['ioredis', 'mongodb', 'pg', 'better-sqlite3', 'prom-client']
+  // A memory-only user compiling with `skipLibCheck: false` must not need a client library's types:
+  // only the adapter subpaths may reach one, even through `import type`.
+  it.each(['.', './cache', './breaker', './eventstore', './saga', './testing'])(
+    '%s reaches no client library, not even through types',
+    (subpath) => {
+      const entry = publicEntries(root).find((e) => e.subpath === subpath)
+      if (entry === undefined) throw new Error(`no entry ${subpath}`)
+      const reached = packagesReachedFrom(fileURLToPath(new URL(entry.source, root)))
+      expect([...reached].filter((p) => clients.includes(p))).toEqual([])
+    },
+  )
 })

@@ -1,6 +1,6 @@
 import { type Duration, parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOptions, optionalNumber } from '../core/validate.js'
+import { expectOptions, optionalNumber, optionKeys } from '../core/validate.js'
 
 /** A slow-call threshold learned from the latencies the breaker observes. */
 export interface AdaptiveSlowCallOptions {
@@ -28,7 +28,18 @@ export interface ResolvedAdaptive {
 }
 
 export function resolveAdaptive(input: AdaptiveSlowCallOptions): ResolvedAdaptive {
-  const o = expectOptions('adaptiveSlowCall', input)
+  const o = expectOptions(
+    'adaptiveSlowCall',
+    input,
+    optionKeys<AdaptiveSlowCallOptions>({
+      multiplier: true,
+      percentile: true,
+      floor: true,
+      ceiling: true,
+      minSamples: true,
+      halfLife: true,
+    }),
+  )
   const floor = o.floor === undefined ? 50 : parseDuration(o.floor, 'adaptiveSlowCall.floor')
   const ceiling = o.ceiling === undefined ? 30_000 : parseDuration(o.ceiling, 'adaptiveSlowCall.ceiling')
   if (ceiling < floor)

@@ -26,7 +26,7 @@ export function resolveOpenDuration(
     }
   }
   if (typeof input === 'object' && input !== null) {
-    const o = expectOptions('openDuration', input)
+    const o = expectOptions('openDuration', input, ['initial', 'max', 'multiplier'])
     const initial = parseDuration(o.initial, 'openDuration.initial')
     const max = o.max === undefined ? 300_000 : parseDuration(o.max, 'openDuration.max')
     if (max < initial) throw new ValidationError('openDuration.max', `a duration >= initial (${initial} ms)`, o.max)

@@ -1,6 +1,7 @@
 /**
  * Model-based test: 10,000 random sequences of calls (success, failure, slow, hanging, aborted, throwing
- * synchronously), clock advances, concurrent half-open probes, isolate and reset, run against the breaker
+ * synchronously), clock advances, concurrent half-open probes, isolate and reset, with any mix of the rate
+ * trips and the count trips (failureCount, consecutiveFailures), run against the breaker
  * and against the reference model in test/breaker/model.ts. They must agree after every step on the state,
  * the window's counts, the probes in flight, and whether each call was admitted or how it was rejected.
  */
@@ -30,7 +31,12 @@ const configArb: fc.Arbitrary<ModelConfig> = fc.record({
     }),
   ),
   minimumCalls: fc.integer({ min: 1, max: 6 }),
-  failureRateThreshold: fc.constantFrom(0.25, 0.5, 0.6, 1),
+  failureRateThreshold: fc.constantFrom(0.25, 0.5, 0.6, 1, false as const),
+  failureCount: fc.option(
+    fc.record({ threshold: fc.integer({ min: 1, max: 4 }), within: fc.constantFrom(10, 25, 50) }),
+    { nil: undefined },
+  ),
+  consecutiveFailures: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }),
   slowCallRateThreshold: fc.constantFrom(0.5, 1),
   slowCallDuration: fc.constantFrom(5, 10, 25, undefined),
   openDuration: fc.constantFrom(0, 10, 30),
@@ -70,6 +76,8 @@ async function run(config: ModelConfig, withSignal: boolean, commands: Command[]
     window: config.window,
     minimumCalls: config.minimumCalls,
     failureRateThreshold: config.failureRateThreshold,
+    failureCount: config.failureCount,
+    consecutiveFailures: config.consecutiveFailures,
     slowCallRateThreshold: config.slowCallRateThreshold,
     slowCallDuration: config.slowCallDuration,
     openDuration: config.openDuration,
@@ -148,6 +156,7 @@ async function run(config: ModelConfig, withSignal: boolean, commands: Command[]
       probes: model.probes,
     })
     expect(m.probesInFlight).toBeLessThanOrEqual(config.permittedCalls)
+    expect(breaker.toJSON().counts, where).toEqual(model.counts())
   }
   for (const call of live) call.gate.resolve('end')
   await flush()

@@ -4,9 +4,11 @@ import { TypedEmitter } from '../core/events.js'
 import { LatencyHistogram } from './adaptive.js'
 import { TickClock } from './clock-cache.js'
 import { contextFor, IDLE_CONTEXT } from './context.js'
+import { CountTrips } from './count-trips.js'
 import { BrokenCircuitError, IsolatedCircuitError, ThrottledError } from './errors.js'
 import type { BreakerEvents, BreakerMetrics, RejectionReason } from './events.js'
-import { InFlightTracker } from './in-flight.js'
+import { type CallGroup, InFlightTracker } from './in-flight.js'
+import { keepingAlive } from './keep-alive.js'
 import { type CircuitBreakerOptions, type ResolvedBreakerOptions, resolveBreakerOptions } from './options.js'
 import { IGNORED, type ProbeHost, runProbe } from './probe.js'
 import { Rejection } from './reject.js'
@@ -20,14 +22,18 @@ const OPEN = 1
 const HALF_OPEN = 2
 const FORCED_OPEN = 3
 const DISABLED = 4
+/** A fixed slow-call threshold from which calls are timed with the millisecond tick clock (see the constructor). */
+const COARSE_THRESHOLD_MS = 100
 const NAMES: readonly CircuitState[] = ['closed', 'open', 'half_open', 'forced_open', 'disabled']
 
 /**
  * A circuit breaker (see {@link circuitBreaker}).
  *
  * The closed path does only what the options need, decided once at construction: with slow-call detection
- * (or adaptive options) a call costs two clock reads and a few typed-array writes (window ring, in-flight
- * ring); without it, no clock read at all for a count window. Never a timer, never a closure. OPEN -> HALF_OPEN
+ * a call reads the start and end time (from the millisecond tick clock for a fixed threshold of 100 ms or
+ * more on the system clock, the exact clock otherwise) and counts itself in and out of its in-flight group;
+ * without it, no clock read at all for a count window. Never a timer, never a closure per call without a
+ * signal. OPEN -> HALF_OPEN
  * is decided lazily when a call arrives or the state is read, so an open breaker holds no timer either;
  * only half-open probes (at most `permittedCalls`) get a deadline timer each.
  */
@@ -40,12 +46,18 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
    * clock, the clock itself otherwise (so fake-clock tests see exact time).
    */
   readonly #ticks: Pick<Clock, 'now'>
-  /** Where a closed call's end time is read: `#ticks`, or the exact clock for timed calls (see the constructor). */
+  /** Where a timed call's start and end are read: `#ticks` for a fixed threshold of 100 ms or more, the exact clock otherwise. */
+  readonly #callClock: Pick<Clock, 'now'>
+  /** Where a closed call's end time is read: `#callClock` for timed calls, `#ticks` otherwise. */
   readonly #endClock: Pick<Clock, 'now'>
+  /** Timed calls read the exact clock: opening at their start or end time needs no further clock read. */
+  readonly #exactCallClock: boolean
   readonly #window: SlidingWindow
   readonly #inflight: InFlightTracker
   readonly #histogram: LatencyHistogram | undefined
   readonly #throttle: SreThrottle | undefined
+  /** "N failures within T" and "N in a row"; undefined when neither is configured. */
+  readonly #counts: CountTrips | undefined
   /** Calls are timed (start and end): slow-call detection or adaptive options are on. */
   readonly #timesCalls: boolean
   /** The end of a call is read from the clock: timed calls, a time window, or throttling. */
@@ -93,18 +105,26 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#slowMs = o.slowCallDuration ?? o.adaptive?.ceiling ?? Number.POSITIVE_INFINITY
     this.#histogram = o.adaptive && new LatencyHistogram(o.adaptive, this.#slowMs)
     this.#throttle = o.throttling && new SreThrottle(o.throttling)
+    this.#counts = o.counts && new CountTrips(o.counts)
     this.#timesCalls = o.slowCallDuration !== undefined || o.adaptive !== undefined
     this.#readsEnd = this.#timesCalls || o.window.type === 'time' || o.throttling !== undefined
     // An untimed call's end time only picks a window (or throttle) bucket, so on the system clock it may be
-    // up to a millisecond old; timed calls measure durations with it and read the exact clock.
+    // up to a millisecond old. A timed call's duration may be too when the threshold is fixed and counted in
+    // hundreds of milliseconds or more: a millisecond is then within 1 % of it, and the two exact clock reads
+    // a timed call would cost otherwise (about 100 ns each on some virtual machines) are most of its price.
+    // The learned threshold of adaptiveSlowCall keeps the exact clock: its histogram wants sub-ms latencies.
     this.#ticks = this.#clock === systemClock ? new TickClock(this.#clock) : this.#clock
-    this.#endClock = this.#timesCalls ? this.#clock : this.#ticks
+    const coarse = o.adaptive === undefined && (o.slowCallDuration ?? 0) >= COARSE_THRESHOLD_MS
+    this.#callClock = coarse ? this.#ticks : this.#clock
+    this.#endClock = this.#timesCalls ? this.#callClock : this.#ticks
+    this.#exactCallClock = this.#timesCalls && this.#callClock === this.#clock
     this.#failuresTrip = o.throttling?.mode !== 'instead-of-open'
     this.#throttled = new Rejection(new ThrottledError({ name: this.name }))
     this.#setRejection(new BrokenCircuitError(undefined, { name: this.name }))
     this.#probeHost = {
       name: this.name,
-      clock: this.#clock,
+      // A probe's caller waits on its deadline timer: it keeps the process alive.
+      clock: keepingAlive(this.#clock),
       deadline: o.halfOpenDeadline,
       classifyValue: (value) => this.#classifyValue(value),
       classifyError: (error) => this.#classifyError(error),
@@ -130,13 +150,14 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     if (this.#state === CLOSED) {
       let start = 0
       if (this.#timesCalls) {
-        start = this.#clock.now()
-        if (this.#inflight.sweep(start, this.#slowMs, this.#onSlowInFlight) > 0) this.#evaluate(start)
+        start = this.#callClock.now()
+        if (this.#inflight.sweep(start, this.#slowMs, this.#onSlowInFlight) > 0)
+          this.#evaluate(this.#exactCallClock ? start : undefined)
       }
       if (this.#state === CLOSED) {
         if (this.#throttle?.shouldReject(this.#clock.now())) return this.#reject('throttled', this.#throttled)
-        if (signal === undefined && !this.#timesCalls) return this.#observeClosed(fn)
-        return this.#runClosed(fn, signal, start)
+        if (signal !== undefined) return this.#runClosed(fn, signal, start)
+        return this.#timesCalls ? this.#observeTimed(fn, start) : this.#observeClosed(fn)
       }
     }
     // Rejecting in OPEN needs no exact time: a tick clock lags, so it can only delay HALF_OPEN by up to a
@@ -211,6 +232,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
       consecutiveOpens: m.consecutiveOpens,
       slowCallDuration: m.slowCallDuration,
       window: this.#window.toJSON(),
+      ...(this.#counts && { counts: this.#counts.toJSON() }),
     }
   }
 
@@ -235,7 +257,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     const generation = this.#generation
     this.#onClosedValue = (value) => {
       this.#inFlight--
-      if (this.#o.isResultFailure?.(value)) this.#settleClosed(-1, generation, 0, FAILED, new FailedResult(value))
+      if (this.#o.isResultFailure?.(value)) this.#settleClosed(undefined, generation, FAILED, new FailedResult(value))
       else this.#succeedUntimed(generation)
       return value
     }
@@ -247,61 +269,151 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   }
 
   /**
-   * `fn` threw synchronously: settled at once, as {@link #runClosed} would, so the state is up to date when
-   * execute() returns; async so that anything thrown while settling rejects the returned promise too.
+   * `fn` threw synchronously: settled at once, as its promise's rejection would be, so the state is up to date
+   * when execute() returns; async so that anything thrown while settling rejects the returned promise too.
    */
-  async #thrownClosed(error: unknown): Promise<never> {
+  async #thrownClosed(error: unknown, group?: CallGroup, signal?: AbortSignal): Promise<never> {
     this.#inFlight--
-    this.#settleClosedError(this.#generation, error)
+    this.#settleClosed(group, this.#generation, signal?.aborted ? IGNORED : this.#classifyError(error), error)
     throw error
   }
 
   /** {@link #settleClosed} for a success of an untimed call, with what cannot apply taken out. */
   #succeedUntimed(generation: number): void {
-    const end = this.#readsEnd ? this.#endClock.now() : 0
+    this.#succeed(generation, this.#readsEnd ? this.#endClock.now() : 0, Number.NaN)
+  }
+
+  /**
+   * {@link #settleClosed} for a success of a timed call, with what cannot apply taken out, unless the call was
+   * slow, already counted as slow while running, or feeds the adaptive threshold's histogram.
+   */
+  #succeedTimed(group: CallGroup, generation: number, value: unknown): void {
+    const end = this.#endClock.now()
+    const elapsed = end - group.start
+    if (elapsed > this.#slowMs || group.flagged || this.#histogram !== undefined) {
+      this.#settleClosed(group, generation, 0, value, end)
+      return
+    }
+    this.#inflight.leave(group)
+    this.#succeed(generation, end, elapsed)
+  }
+
+  /** A fast success: counted, reported, recorded. */
+  #succeed(generation: number, end: number, elapsed: number): void {
     this.#totals.successes++
-    if (this.#listened()) this.emit('success', Number.NaN)
+    if (this.#listened()) this.emit('success', elapsed)
     this.#throttle?.record(end, true)
     if (generation !== this.#generation) return
+    this.#counts?.success()
     this.#window.record(end, 0)
-    this.#evaluate(undefined)
+    this.#evaluate(this.#exactCallClock ? end : undefined)
   }
 
   #settleClosedError(generation: number, error: unknown): void {
-    this.#settleClosed(-1, generation, 0, this.#classifyError(error), error)
+    this.#settleClosed(undefined, generation, this.#classifyError(error), error)
   }
 
-  async #runClosed<T>(fn: PolicyFn<T>, signal: AbortSignal | undefined, start: number): Promise<T> {
-    const generation = this.#generation
-    const seq = this.#timesCalls ? this.#inflight.add(start) : -1
+  /**
+   * The closed path of a timed call without a signal. Its settle handlers need its start time, so they belong
+   * to its group, the calls that started at the same clock reading: bound once per group, not per call (on
+   * the tick clock, a group is every call of a millisecond).
+   */
+  #observeTimed<T>(fn: PolicyFn<T>, start: number): Promise<T> {
+    const group = this.#inflight.join(start)
+    if (group.onValue === undefined) this.#bindGroup(group)
     this.#inFlight++
-    let value: T
+    let result: PromiseLike<T> | T
     try {
-      value = await fn(contextFor(signal))
+      result = fn(IDLE_CONTEXT)
     } catch (error) {
+      return this.#thrownClosed(error, group)
+    }
+    return Promise.resolve(result).then(group.onValue, group.onError) as Promise<T>
+  }
+
+  /** Binds a group's handlers to the current generation: a transition forgets every group, so it is the group's. */
+  #bindGroup(group: CallGroup): void {
+    const generation = this.#generation
+    group.onValue = (value) => {
       this.#inFlight--
-      this.#settleClosed(seq, generation, start, signal?.aborted ? IGNORED : this.#classifyError(error), error)
+      if (this.#o.isResultFailure?.(value)) this.#settleClosed(group, generation, FAILED, new FailedResult(value))
+      else this.#succeedTimed(group, generation, value)
+      return value
+    }
+    group.onError = (error) => {
+      this.#inFlight--
+      this.#settleClosed(group, generation, this.#classifyError(error), error)
       throw error
     }
-    this.#inFlight--
-    const failed = this.#o.isResultFailure?.(value) ? FAILED : 0
-    this.#settleClosed(seq, generation, start, failed, failed ? new FailedResult(value) : value)
-    return value
   }
 
-  #settleClosed(seq: number, generation: number, start: number, failed: number, payload: unknown): void {
-    const end = this.#readsEnd ? this.#endClock.now() : 0
+  /**
+   * The closed path of a call with a signal (timed or not): an aborted call is not counted, so its handlers
+   * need the signal as well, and are made per call.
+   */
+  #runClosed<T>(fn: PolicyFn<T>, signal: AbortSignal, start: number): Promise<T> {
+    const generation = this.#generation
+    const group = this.#timesCalls ? this.#inflight.join(start) : undefined
+    this.#inFlight++
+    let result: PromiseLike<T> | T
+    try {
+      result = fn(contextFor(signal))
+    } catch (error) {
+      return this.#thrownClosed(error, group, signal)
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        this.#inFlight--
+        this.#settleValue(group, generation, value)
+        return value
+      },
+      (error: unknown) => {
+        this.#inFlight--
+        this.#settleClosed(group, generation, signal.aborted ? IGNORED : this.#classifyError(error), error)
+        throw error
+      },
+    )
+  }
+
+  #settleValue(group: CallGroup | undefined, generation: number, value: unknown): void {
+    const failed = this.#o.isResultFailure?.(value) ? FAILED : 0
+    this.#settleClosed(group, generation, failed, failed ? new FailedResult(value) : value)
+  }
+
+  /** `group` is the call's in-flight group when it is timed, undefined otherwise. */
+  #settleClosed(
+    group: CallGroup | undefined,
+    generation: number,
+    failed: number,
+    payload: unknown,
+    end = this.#readsEnd ? this.#endClock.now() : 0,
+  ): void {
     // false when the in-flight sweep already counted this call as slow: it is not counted twice.
-    const uncounted = this.#inflight.complete(seq)
-    const outcome = this.#report(failed, this.#timesCalls ? end - start : Number.NaN, payload, uncounted)
+    const uncounted = group === undefined || this.#inflight.leave(group)
+    const outcome = this.#report(failed, group === undefined ? Number.NaN : end - group.start, payload, uncounted)
     if (outcome === IGNORED) return
     this.#throttle?.record(end, (outcome & FAILED) === 0)
-    if (!uncounted || generation !== this.#generation) return
-    this.#window.record(end, outcome)
+    if (generation !== this.#generation) return
+    // A call the in-flight sweep already counted as slow still ends a streak or adds a failure to the counts:
+    // they count failures, not slow calls.
+    const counted = this.#counts !== undefined && this.#countTrips(outcome & FAILED, end)
+    if (uncounted) this.#window.record(end, outcome)
+    // Opening reads the exact clock (openUntil, time in state) unless `end` already is exact.
+    if (counted) this.#open(this.#exactCallClock ? end : undefined)
     // Evaluated after every call, successes included: the call that reaches minimumCalls may be a success,
     // and in a time window the successes that aged out may leave the rate above the threshold.
-    // Opening reads the exact clock (openUntil, time in state) unless `end` already is exact.
-    this.#evaluate(this.#timesCalls ? end : undefined)
+    else if (uncounted) this.#evaluate(this.#exactCallClock ? end : undefined)
+  }
+
+  /** Feeds a closed call's outcome to the count trips; true when they open the circuit. */
+  #countTrips(failed: number, end: number): boolean {
+    const counts = this.#counts!
+    if (failed === 0) {
+      counts.success()
+      return false
+    }
+    // The failure's time only places it in `failureCount.within`, so it may be a tick (up to 1 ms) old.
+    return counts.failure(this.#readsEnd ? end : counts.timesFailures ? this.#ticks.now() : 0)
   }
 
   /** Emits the events and counts totals for a finished call; returns its outcome bits (or IGNORED). */
@@ -432,6 +544,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#bindClosed()
     if (to === CLOSED) {
       this.#window.reset()
+      this.#counts?.reset()
       this.#throttle?.reset()
     }
     if (from !== to) this.emit('stateChange', NAMES[from]!, NAMES[to]!)
@@ -441,8 +554,10 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#since = s.since
     this.#consecutiveOpens = s.consecutiveOpens
     if (s.slowCallDuration !== null && this.#timesCalls) this.#slowMs = s.slowCallDuration
-    if (s.state === 'closed') this.#window.restore(s.window)
-    else if (s.state === 'forced_open') this.isolate()
+    if (s.state === 'closed') {
+      this.#window.restore(s.window)
+      if (s.counts !== undefined) this.#counts?.restore(s.counts)
+    } else if (s.state === 'forced_open') this.isolate()
     else if (s.state === 'disabled') this.#state = DISABLED
     else {
       // HALF_OPEN restarts as OPEN until the saved time: its probes did not survive the restart.
@@ -464,8 +579,13 @@ class FailedResult {
 /**
  * Creates a circuit breaker: counts failures (and, with `slowCallDuration`, slow calls) over a sliding
  * window and, past a threshold, opens to reject calls at once, probes the dependency in HALF_OPEN, and
- * closes when it has recovered.
+ * closes when it has recovered. `failureCount` and `consecutiveFailures` open it on counts as well.
  *
+ * @example
+ * ```ts
+ * // "3 failures in 30 s, open 60 s", whatever the successes
+ * const payments = circuitBreaker({ failureCount: { threshold: 3, within: '30s' }, openDuration: '60s' })
+ * ```
  * @example
  * ```ts
  * const breaker = circuitBreaker({

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.js'
 import { systemClock } from '../core/clock.js'
 import { type Duration, parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOptions, optionalNumber } from '../core/validate.js'
+import { expectOptions, optionalNumber, optionKeys } from '../core/validate.js'
 import { FAILED, TimeWindow } from './window.js'
 
 /** Options of {@link retryBudget}. */
@@ -30,7 +30,11 @@ export class RetryBudget {
   readonly #clock: Clock
 
   constructor(options: RetryBudgetOptions = {}) {
-    const o = expectOptions('options', options)
+    const o = expectOptions(
+      'options',
+      options,
+      optionKeys<RetryBudgetOptions>({ ratio: true, minRetriesPerSecond: true, window: true, clock: true }),
+    )
     const window = o.window === undefined ? 10_000 : parseDuration(o.window, 'window')
     if (window <= 0) throw new ValidationError('window', 'a duration > 0', o.window)
     this.#window = new TimeWindow(window, 10)

@@ -1,5 +1,5 @@
 import { toAbortedError } from '../core/abort.js'
-import { expectNumber, expectOptions, optionalNumber } from '../core/validate.js'
+import { expectNumber, expectOptions, optionalNumber, optionKeys } from '../core/validate.js'
 import { contextFor } from './context.js'
 import { BulkheadRejectedError } from './errors.js'
 import type { Policy, PolicyFn } from './types.js'
@@ -27,7 +27,7 @@ export class BulkheadPolicy implements Policy {
   readonly #queue: Waiter[] = []
 
   constructor(options: BulkheadOptions) {
-    const o = expectOptions('options', options)
+    const o = expectOptions('options', options, optionKeys<BulkheadOptions>({ maxConcurrent: true, maxQueue: true }))
     this.maxConcurrent = expectNumber('maxConcurrent', o.maxConcurrent, { min: 1, integer: true })
     this.maxQueue = optionalNumber('maxQueue', o.maxQueue, 0, { min: 0, integer: true })
   }

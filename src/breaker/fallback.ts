@@ -1,4 +1,4 @@
-import { expectOptions, optionalFunction } from '../core/validate.js'
+import { expectOptions, optionalFunction, optionKeys } from '../core/validate.js'
 import { contextFor } from './context.js'
 import type { ALT, Policy, PolicyFn } from './types.js'
 
@@ -16,7 +16,11 @@ export class FallbackPolicy<F> implements Policy<F> {
 
   constructor(handler: (error: unknown) => F | PromiseLike<F>, options: FallbackOptions = {}) {
     this.#handler = handler
-    this.#when = optionalFunction('when', expectOptions('options', options).when, () => true)
+    this.#when = optionalFunction(
+      'when',
+      expectOptions('options', options, optionKeys<FallbackOptions>({ when: true })).when,
+      () => true,
+    )
   }
 
   /** Runs `fn`; if it fails with an error `when` accepts, resolves with the fallback instead. */

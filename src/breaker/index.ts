@@ -5,8 +5,9 @@ export type { RetryBudgetOptions } from './budget.js'
 export { RetryBudget, retryBudget } from './budget.js'
 export type { BulkheadOptions } from './bulkhead.js'
 export { BulkheadPolicy, bulkhead } from './bulkhead.js'
+export type { CountTripsSnapshot, FailureCountOptions } from './count-trips.js'
 export type { PolicyMethodDecorator } from './decorators.js'
-export { withBreaker, withPolicy, withRetry, withTimeout } from './decorators.js'
+export { setDefaultBreakerRegistry, withBreaker, withPolicy, withRetry, withTimeout } from './decorators.js'
 export {
   BrokenCircuitError,
   BulkheadRejectedError,

@@ -2,9 +2,10 @@ import type { Clock } from '../core/clock.js'
 import { systemClock } from '../core/clock.js'
 import { type Duration, parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOneOf, expectOptions, optionalFunction, optionalNumber } from '../core/validate.js'
+import { expectOneOf, expectOptions, optionalFunction, optionalNumber, optionKeys } from '../core/validate.js'
 import { type AdaptiveSlowCallOptions, type ResolvedAdaptive, resolveAdaptive } from './adaptive.js'
 import { type OpenBackoff, resolveOpenDuration } from './backoff.js'
+import { type FailureCountOptions, type ResolvedCountTrips, resolveCountTrips } from './count-trips.js'
 import type { BreakerSnapshot } from './snapshot.js'
 import { type ResolvedThrottling, resolveThrottling, type ThrottlingOptions } from './throttle.js'
 
@@ -41,19 +42,37 @@ export interface HalfOpenOptions {
 export interface CircuitBreakerOptions {
   /** A name for errors, events and metrics. @default 'breaker' */
   name?: string
-  /** Open when at least this fraction of the calls in the window failed. In (0, 1]. @default 0.5 */
-  failureRateThreshold?: number
+  /**
+   * Open when at least this fraction of the calls in the window failed. In (0, 1], or `false` to never open on
+   * the failure rate (with `failureCount` or `consecutiveFailures`, the counts alone decide). @default 0.5
+   */
+  failureRateThreshold?: number | false
   /** Open when at least this fraction of the calls in the window were slow. In (0, 1]. @default 1 */
   slowCallRateThreshold?: number
   /**
    * A call taking longer than this is slow, and counts as slow as soon as it runs past it (a hung dependency
-   * trips the breaker without waiting for its timeout). Setting it turns slow-call detection on, at the cost
-   * of two clock reads per call; with `adaptiveSlowCall` it is the starting value (default: the ceiling).
+   * trips the breaker without waiting for its timeout). Setting it turns slow-call detection on. At 100 ms or
+   * more on the system clock, calls are timed to the millisecond from a cached clock (no exact clock read per
+   * call); below it, or with `adaptiveSlowCall`, with two exact reads. With `adaptiveSlowCall` it is the
+   * starting value (default: the ceiling).
    * @default undefined (no slow-call detection)
    */
   slowCallDuration?: Duration
   /** Learn the slow-call threshold as a multiple of the observed p99 latency. @default undefined (fixed) */
   adaptiveSlowCall?: AdaptiveSlowCallOptions
+  /**
+   * Open on the `threshold`-th failure within `within` ("3 failures in 30 s"), whatever the successes and
+   * without waiting for `minimumCalls`: a count, not a rate. Slow calls do not count; only failures do.
+   * Composes with the other trips: any one opens the circuit.
+   * @default undefined (off)
+   */
+  failureCount?: FailureCountOptions
+  /**
+   * Open on this many failures in a row (a success, or an error `isFailure` rejects, resets the count), without
+   * waiting for `minimumCalls`. Slow calls do not count. An integer >= 1. Composes with the other trips.
+   * @default undefined (off)
+   */
+  consecutiveFailures?: number
   /** Calls the window must hold before the rates can open the circuit. An integer >= 1. @default 10 */
   minimumCalls?: number
   /** @default { type: 'count', size: 100 } */
@@ -75,7 +94,10 @@ export interface CircuitBreakerOptions {
   isResultFailure?: (result: unknown) => boolean
   /** Google SRE client-side adaptive throttling, before or instead of opening. @default undefined (off) */
   throttling?: ThrottlingOptions
-  /** Calls in flight tracked for slow-before-completion detection; beyond it they are measured at the end. @default 1024 */
+  /**
+   * Start times of calls in flight tracked for slow-before-completion detection (calls that start at the same
+   * clock reading share one); calls beyond it are measured at the end. @default 1024
+   */
   maxTrackedCalls?: number
   /** Restores the state written by `toJSON()`. @default undefined (closed, empty window) */
   initialState?: BreakerSnapshot
@@ -86,11 +108,14 @@ export interface CircuitBreakerOptions {
 /** Options after defaults and validation, durations in ms. */
 export interface ResolvedBreakerOptions {
   name: string
+  /** +Infinity for `false`: no rate reaches it. */
   failureRateThreshold: number
   slowCallRateThreshold: number
   slowCallDuration: number | undefined
   adaptive: ResolvedAdaptive | undefined
   minimumCalls: number
+  /** The count trips, or undefined when neither `failureCount` nor `consecutiveFailures` is set. */
+  counts: ResolvedCountTrips | undefined
   window: { type: 'count'; size: number } | { type: 'time'; duration: number; buckets: number }
   openDuration: (consecutiveOpens: number) => number
   permittedCalls: number
@@ -108,21 +133,51 @@ const COUNT = { min: 1, integer: true }
 
 /** Merges defaults and validates every option once, at construction. */
 export function resolveBreakerOptions(input: CircuitBreakerOptions | undefined): ResolvedBreakerOptions {
-  const o = expectOptions('options', input)
+  const o = expectOptions(
+    'options',
+    input,
+    optionKeys<CircuitBreakerOptions>({
+      name: true,
+      failureRateThreshold: true,
+      slowCallRateThreshold: true,
+      slowCallDuration: true,
+      adaptiveSlowCall: true,
+      failureCount: true,
+      consecutiveFailures: true,
+      minimumCalls: true,
+      window: true,
+      openDuration: true,
+      halfOpen: true,
+      isFailure: true,
+      isResultFailure: true,
+      throttling: true,
+      maxTrackedCalls: true,
+      initialState: true,
+      clock: true,
+    }),
+  )
   if (o.name !== undefined && (typeof o.name !== 'string' || o.name === ''))
     throw new ValidationError('name', 'a non-empty string', o.name)
-  const halfOpen = expectOptions('halfOpen', o.halfOpen)
+  const halfOpen = expectOptions(
+    'halfOpen',
+    o.halfOpen,
+    optionKeys<HalfOpenOptions>({ permittedCalls: true, deadline: true }),
+  )
   const clock = o.clock ?? systemClock
   if (typeof clock?.now !== 'function' || typeof clock.setTimeout !== 'function')
     throw new ValidationError('clock', 'a Clock (now, setTimeout, clearTimeout)', o.clock)
   return {
     name: o.name ?? 'breaker',
-    failureRateThreshold: optionalNumber('failureRateThreshold', o.failureRateThreshold, 0.5, RATE),
+    failureRateThreshold:
+      o.failureRateThreshold === false
+        ? Number.POSITIVE_INFINITY
+        : optionalNumber('failureRateThreshold', o.failureRateThreshold, 0.5, RATE),
     slowCallRateThreshold: optionalNumber('slowCallRateThreshold', o.slowCallRateThreshold, 1, RATE),
     slowCallDuration:
       o.slowCallDuration === undefined ? undefined : parseDuration(o.slowCallDuration, 'slowCallDuration'),
     adaptive: o.adaptiveSlowCall === undefined ? undefined : resolveAdaptive(o.adaptiveSlowCall),
     minimumCalls: optionalNumber('minimumCalls', o.minimumCalls, 10, COUNT),
+    counts: resolveCountTrips(o.failureCount, o.consecutiveFailures),
     window: resolveWindow(o.window),
     openDuration: resolveOpenDuration(o.openDuration),
     permittedCalls: optionalNumber('halfOpen.permittedCalls', halfOpen.permittedCalls, 3, COUNT),
@@ -141,7 +196,7 @@ export function resolveBreakerOptions(input: CircuitBreakerOptions | undefined):
 }
 
 function resolveWindow(input: WindowOptions | undefined): ResolvedBreakerOptions['window'] {
-  const w = expectOptions('window', input ?? { type: 'count' }) as {
+  const w = expectOptions('window', input ?? { type: 'count' }, ['type', 'size', 'duration', 'buckets']) as {
     type: unknown
     size?: unknown
     duration?: unknown

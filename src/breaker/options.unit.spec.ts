@@ -28,6 +28,20 @@ describe('circuitBreaker options', () => {
       'Expected `failureRateThreshold` to be a number in (0, 1], got 1.5',
     ],
     ['failureRateThreshold', { failureRateThreshold: 0 }],
+    ['failureRateThreshold', { failureRateThreshold: true }],
+    ['failureCount', { failureCount: 3 }],
+    [
+      'failureCount.threshold',
+      { failureCount: { threshold: 0, within: '30s' } },
+      'Expected `failureCount.threshold` to be an integer in [1, 1048576], got 0',
+    ],
+    ['failureCount.threshold', { failureCount: { threshold: 2.5, within: '30s' } }],
+    ['failureCount.threshold', { failureCount: { within: '30s' } }],
+    ['failureCount.within', { failureCount: { threshold: 3 } }],
+    ['failureCount.within', { failureCount: { threshold: 3, within: 0 } }],
+    ['failureCount.within', { failureCount: { threshold: 3, within: 'a while' } }],
+    ['consecutiveFailures', { consecutiveFailures: 0 }],
+    ['consecutiveFailures', { consecutiveFailures: '5' }],
     ['slowCallRateThreshold', { slowCallRateThreshold: -0.1 }],
     ['slowCallDuration', { slowCallDuration: 'soon' }],
     ['minimumCalls', { minimumCalls: 0 }],
@@ -71,6 +85,18 @@ describe('circuitBreaker options', () => {
       {
         window: { type: 'count', size: 2 },
         initialState: snapshot({ window: { type: 'count', outcomes: [0, 1, 0] } }),
+      },
+    ],
+    ['initialState', { initialState: snapshot({ counts: 5 }) }],
+    [
+      'initialState.counts',
+      { consecutiveFailures: 3, initialState: snapshot({ counts: { consecutiveFailures: -1, failureTimes: [] } }) },
+    ],
+    [
+      'initialState.counts',
+      {
+        failureCount: { threshold: 2, within: '1s' },
+        initialState: snapshot({ counts: { consecutiveFailures: 0, failureTimes: ['x'] } }),
       },
     ],
   ]

@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js'
 import { systemClock } from '../core/clock.js'
 import { type Duration, parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOptions, optionalNumber } from '../core/validate.js'
+import { expectOptions, optionalNumber, optionKeys } from '../core/validate.js'
 import { CircuitBreaker } from './breaker.js'
 import type { BreakerMetrics } from './events.js'
 import type { CircuitBreakerOptions } from './options.js'
@@ -91,7 +91,11 @@ export class BreakerRegistry {
   readonly #clock: Clock
 
   constructor(options: BreakerRegistryOptions = {}) {
-    const o = expectOptions('options', options)
+    const o = expectOptions(
+      'options',
+      options,
+      optionKeys<BreakerRegistryOptions>({ defaults: true, maxKeys: true, idleTtl: true, clock: true }),
+    )
     this.#defaults = expectOptions('defaults', o.defaults)
     this.#maxKeys = optionalNumber('maxKeys', o.maxKeys, 10_000, { min: 1, integer: true })
     this.#idleTtl = o.idleTtl === undefined ? 600_000 : parseDuration(o.idleTtl, 'idleTtl')

@@ -4,12 +4,13 @@ import { systemClock } from '../core/clock.js'
 import { type Duration, parseDuration } from '../core/duration.js'
 import { isBulwarkError, ValidationError } from '../core/errors.js'
 import { TypedEmitter } from '../core/events.js'
-import { expectOneOf, expectOptions, optionalFunction, optionalNumber } from '../core/validate.js'
+import { expectOneOf, expectOptions, optionalFunction, optionalNumber, optionKeys } from '../core/validate.js'
 import { decorrelatedJitter } from './backoff.js'
 import type { CircuitBreaker } from './breaker.js'
 import { RetryBudget, type RetryBudgetOptions } from './budget.js'
 import { contextFor } from './context.js'
 import { isBrokenCircuitError, RetryBudgetExhaustedError } from './errors.js'
+import { keepingAlive } from './keep-alive.js'
 import type { Policy, PolicyFn } from './types.js'
 
 /** Options of {@link retry}. */
@@ -67,10 +68,26 @@ export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy {
   readonly #breakers: readonly CircuitBreaker[]
   readonly #random: () => number
   readonly #clock: Clock
+  /** Backoff timers: the caller waits on them, so they keep the process alive. */
+  readonly #waitClock: Clock
 
   constructor(options: RetryOptions = {}) {
     super()
-    const o = expectOptions('options', options)
+    const o = expectOptions(
+      'options',
+      options,
+      optionKeys<RetryOptions>({
+        attempts: true,
+        initialDelay: true,
+        maxDelay: true,
+        jitter: true,
+        isRetryable: true,
+        budget: true,
+        breakers: true,
+        random: true,
+        clock: true,
+      }),
+    )
     this.attempts = optionalNumber('attempts', o.attempts, 3, { min: 1, integer: true })
     this.#initial = o.initialDelay === undefined ? 100 : parseDuration(o.initialDelay, 'initialDelay')
     this.#max = o.maxDelay === undefined ? 10_000 : parseDuration(o.maxDelay, 'maxDelay')
@@ -79,6 +96,7 @@ export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy {
     this.#jitter = o.jitter === undefined ? 'decorrelated' : expectOneOf('jitter', o.jitter, ['decorrelated', 'none'])
     this.#isRetryable = optionalFunction('isRetryable', o.isRetryable, () => true)
     this.#clock = o.clock ?? systemClock
+    this.#waitClock = keepingAlive(this.#clock)
     this.#budget =
       o.budget === undefined || o.budget instanceof RetryBudget
         ? o.budget
@@ -121,7 +139,7 @@ export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy {
             ? decorrelatedJitter(delay, this.#initial, this.#max, this.#random)
             : Math.min(this.#max, this.#initial * 2 ** attempt)
         this.emit('retry', error, attempt, delay)
-        await sleep(delay, { signal, clock: this.#clock })
+        await sleep(delay, { signal, clock: this.#waitClock })
         // The breaker may have opened while we waited: then the retry would only be rejected.
         if (anyOpen(breakers)) {
           this.emit('giveUp', error, attempt + 1)

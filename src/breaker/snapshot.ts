@@ -1,4 +1,5 @@
 import { ValidationError } from '../core/errors.js'
+import type { CountTripsSnapshot } from './count-trips.js'
 import type { CircuitState } from './types.js'
 import type { WindowSnapshot } from './window.js'
 
@@ -14,6 +15,8 @@ export interface BreakerSnapshot {
   /** The slow-call threshold in force (learned or fixed), ms; null without slow-call detection. */
   slowCallDuration: number | null
   window: WindowSnapshot
+  /** The count trips' state, when `failureCount` or `consecutiveFailures` is set (absent otherwise). */
+  counts?: CountTripsSnapshot
 }
 
 const STATES: readonly CircuitState[] = ['closed', 'open', 'half_open', 'forced_open', 'disabled']
@@ -32,7 +35,8 @@ export function validateSnapshot(value: unknown): BreakerSnapshot {
     (s.consecutiveOpens as number) >= 0 &&
     (s.slowCallDuration === null || (typeof s.slowCallDuration === 'number' && s.slowCallDuration >= 0)) &&
     typeof s.window === 'object' &&
-    s.window !== null
+    s.window !== null &&
+    (s.counts === undefined || (typeof s.counts === 'object' && s.counts !== null))
   if (!ok) throw new ValidationError('initialState', 'a snapshot written by breaker.toJSON() (version 1)', value)
   if ((s.state === 'open' || s.state === 'half_open') && s.openUntil === null)
     throw new ValidationError('initialState.openUntil', 'a time when the state is open or half_open', null)

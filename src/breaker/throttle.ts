@@ -1,6 +1,6 @@
 import { type Duration, parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOneOf, expectOptions, optionalFunction, optionalNumber } from '../core/validate.js'
+import { expectOneOf, expectOptions, optionalFunction, optionalNumber, optionKeys } from '../core/validate.js'
 import { FAILED, TimeWindow } from './window.js'
 
 /** Google SRE client-side adaptive throttling ("Handling Overload", Site Reliability Engineering, ch. 21). */
@@ -33,7 +33,11 @@ export interface ResolvedThrottling {
 }
 
 export function resolveThrottling(input: ThrottlingOptions): ResolvedThrottling {
-  const o = expectOptions('throttling', input)
+  const o = expectOptions(
+    'throttling',
+    input,
+    optionKeys<ThrottlingOptions>({ k: true, window: true, buckets: true, mode: true, random: true }),
+  )
   const window = o.window === undefined ? 60_000 : parseDuration(o.window, 'throttling.window')
   if (window <= 0) throw new ValidationError('throttling.window', 'a duration > 0', o.window)
   return {

@@ -3,8 +3,9 @@ import type { Clock } from '../core/clock.js'
 import { systemClock } from '../core/clock.js'
 import { type Duration, parseDuration } from '../core/duration.js'
 import { TimeoutError, ValidationError } from '../core/errors.js'
-import { expectOptions } from '../core/validate.js'
+import { expectOptions, optionKeys } from '../core/validate.js'
 import { invoke, linkSignal } from './context.js'
+import { keepingAlive } from './keep-alive.js'
 import type { Policy, PolicyContext, PolicyFn } from './types.js'
 
 /** Options of {@link timeout}. */
@@ -21,10 +22,12 @@ export class TimeoutPolicy implements Policy {
   readonly #clock: Clock
 
   constructor(options: TimeoutOptions) {
-    const o = expectOptions('options', options)
+    const o = expectOptions('options', options, optionKeys<TimeoutOptions>({ duration: true, clock: true }))
     this.duration = parseDuration(o.duration, 'duration')
-    this.#clock = o.clock ?? systemClock
-    if (typeof this.#clock.setTimeout !== 'function') throw new ValidationError('clock', 'a Clock', o.clock)
+    const clock = o.clock ?? systemClock
+    if (typeof clock.setTimeout !== 'function') throw new ValidationError('clock', 'a Clock', o.clock)
+    // The caller waits on the deadline timer: it keeps the process alive.
+    this.#clock = keepingAlive(clock)
   }
 
   /**

@@ -1,10 +1,14 @@
 /** Type tests of the public API: what callers get back, and what each policy can be assigned to. */
 import { describe, expectTypeOf, it } from 'vitest'
+import type { Duration } from '../core/duration.js'
 import {
   type BreakerMetrics,
   bulkhead,
+  type CircuitBreakerOptions,
   type CircuitState,
+  type CountTripsSnapshot,
   circuitBreaker,
+  type FailureCountOptions,
   fallback,
   type Outcome,
   type Policy,
@@ -49,5 +53,16 @@ describe('public types', () => {
       expectTypeOf(ms).toEqualTypeOf<number>()
       expectTypeOf(stillRunning).toEqualTypeOf<boolean>()
     })
+  })
+
+  it('count trips take a count and a Duration; failureRateThreshold takes false; snapshots carry the counts', () => {
+    expectTypeOf<CircuitBreakerOptions['failureCount']>().toEqualTypeOf<FailureCountOptions | undefined>()
+    expectTypeOf<FailureCountOptions>().toEqualTypeOf<{ threshold: number; within: Duration }>()
+    expectTypeOf<CircuitBreakerOptions['consecutiveFailures']>().toEqualTypeOf<number | undefined>()
+    expectTypeOf<CircuitBreakerOptions['failureRateThreshold']>().toEqualTypeOf<number | false | undefined>()
+    expectTypeOf(circuitBreaker().toJSON().counts).toEqualTypeOf<CountTripsSnapshot | undefined>()
+    // @ts-expect-error a failure count needs its window
+    const missingWithin = () => circuitBreaker({ failureCount: { threshold: 3 } })
+    expectTypeOf(missingWithin).toBeFunction()
   })
 })

@@ -3,7 +3,7 @@ import type { CacheContext } from './context.js'
 import { type PreparedEntry, prepareEntry } from './entries.js'
 import type { L1Entry } from './l1.js'
 import type { Policy } from './options.js'
-import { acceptL2, fly, servable, serveStale, softly, staleInL1 } from './read.js'
+import { acceptL2, servable, serveStale, softly, staleInL1 } from './read.js'
 import { writeThrough } from './write.js'
 
 /**
@@ -73,7 +73,7 @@ async function readMany<T>(ctx: CacheContext, batch: Batch<T>, keys: string[]): 
   const l2 = ctx.l2 as NonNullable<CacheContext['l2']>
   const found = await softly(
     ctx,
-    l2.call('getMany', policy.hard, (d, signal) => d.getMany(l2Keys, signal)),
+    l2.call('getMany', ctx.deadline(policy), (d, signal) => d.getMany(l2Keys, signal)),
     policy,
   )
   if (!Array.isArray(found)) return keys
@@ -107,8 +107,7 @@ async function loadMissing<T>(ctx: CacheContext, batch: Batch<T>, keys: string[]
   if (own.length > 0) {
     const loading = loadBatch(ctx, batch, own)
     for (const key of own)
-      fly(
-        ctx,
+      ctx.flights.fly(
         prefix + key,
         loading.then((loaded) => loaded.get(key)),
       )
@@ -138,11 +137,11 @@ async function loadBatch<T>(ctx: CacheContext, batch: Batch<T>, keys: string[]):
     if (ctx.fence.changedSince(l1Key, start)) continue
     const entry = prepareEntry(ctx, loaded.get(key), policy)
     if (entry === undefined) continue
-    ctx.fence.touch(l1Key)
+    ctx.fence.stored(l1Key)
     ctx.l1.set(l1Key, entry.l1)
     stored.push([l1Key, entry])
   }
-  if (stored.length > 0) ctx.background.track(writeThrough(ctx, stored, policy))
+  if (stored.length > 0) ctx.background.track(writeThrough(ctx, stored, ctx.deadline(policy)))
   return loaded
 }
 

@@ -134,7 +134,8 @@ export class Cache {
     const entry = ctx.l1.peek(l1Key)
     if (entry !== undefined && ctx.clock.now() < entry.expiresAt) return true
     if (ctx.l2 === undefined) return false
-    const found = await readL2(ctx, l1Key, this.#policy(options))
+    const policy = this.#policy(options)
+    const found = await readL2(ctx, l1Key, policy, ctx.deadline(policy))
     return typeof found === 'object' && ctx.clock.now() < found.expiresAt
   }
 
@@ -308,11 +309,18 @@ export class Cache {
     return entry
   }
 
-  async #miss<T>(key: string, loader: Loader<T>, options: GetOrSetOptions | undefined): Promise<T> {
+  // Not async: the miss's own promise is the caller's, without a wrapper around it.
+  #miss<T>(key: string, loader: Loader<T>, options: GetOrSetOptions | undefined): Promise<T> {
     const ctx = this.#ctx
-    validateKey(key, ctx.options.maxKeyLength)
-    expectLoader(loader)
-    return getOrSetMiss(ctx, { key: this.#prefix + key, loader, policy: this.#policy(options) })
+    let policy: Policy
+    try {
+      validateKey(key, ctx.options.maxKeyLength)
+      expectLoader(loader)
+      policy = this.#policy(options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return getOrSetMiss(ctx, { key: this.#prefix + key, loader, policy })
   }
 
   #maybeRefresh<T>(key: string, entry: L1Entry, loader: Loader<T>, options: GetOrSetOptions | undefined): void {

@@ -5,6 +5,7 @@ import { CoarseClock } from './coarse-clock.js'
 import { createL1, type L1 } from './l1.js'
 import { type L2Executor, L2Gateway } from './l2.js'
 import type { Policy, ResolvedOptions } from './options.js'
+import { Flights } from './single-flight.js'
 import { type CacheEvents, type Counters, createCounters } from './stats.js'
 import { Deadlines } from './timeouts.js'
 import type { BusMessage, Serializer } from './types.js'
@@ -25,10 +26,9 @@ export class CacheContext {
   readonly serializer: Serializer
   readonly counters: Counters = createCounters()
   readonly events = new TypedEmitter<CacheEvents>()
-  readonly fence = new Fence()
+  readonly flights = new Flights()
+  readonly fence = new Fence(this.flights)
   readonly versions: Versions
-  /** Single-flight: the promise of the load in progress for an L1 key. */
-  readonly flights = new Map<string, Promise<unknown>>()
   readonly background = new Background()
   /** This process's id on the bus: messages carrying it are our own. */
   readonly instanceId: string = globalThis.crypto.randomUUID()
@@ -57,19 +57,25 @@ export class CacheContext {
   }
 
   /**
-   * Publishes an invalidation, within the hard L2 timeout; failures are counted, never thrown (the
-   * TTL bounds how long another process may serve the old value).
+   * Publishes an invalidation until `deadline` (the rest of the calling operation's hard timeout),
+   * behind the L2 breaker when there is an L2; failures are counted, never thrown (the TTL bounds how
+   * long another process may serve the old value).
    */
-  async publish(message: BusMessage): Promise<void> {
+  publish(message: BusMessage, deadline: number): Promise<void> | undefined {
     const bus = this.options.bus
-    if (bus === undefined) return
+    if (bus === undefined) return undefined
     this.counters.invalidationsSent++
     this.events.emit('invalidationSent', message)
-    try {
-      await this.#deadlines.run(this.policy.hard, () => bus.publish(this.options.channel, message))
-    } catch (error) {
-      this.busError(error)
-    }
+    const send = () => bus.publish(this.options.channel, message)
+    const sent = this.l2 !== undefined ? this.l2.guard(deadline, send) : this.#deadlines.until(deadline, send)
+    return sent.then(undefined, this.#publishFailed)
+  }
+
+  readonly #publishFailed = (error: unknown): void => this.busError(error)
+
+  /** The deadline of an operation starting now under `policy`'s hard timeout. */
+  deadline(policy: Policy): number {
+    return this.clock.now() + policy.hard
   }
 
   /** Waits for background work, then closes the bus and the driver, once. Never rejects. */

@@ -11,7 +11,8 @@ import { resolveCacheOptions } from './resolve-options.js'
  *
  * @example
  * ```ts
- * import { createCache, redisBus, redisCacheDriver } from 'bulwark/cache'
+ * import { createCache } from 'bulwark/cache'
+ * import { redisBus, redisCacheDriver } from 'bulwark/cache/redis'
  *
  * const cache = createCache({
  *   l2: redisCacheDriver({ client: redis }),

@@ -1,5 +1,6 @@
 import { BulwarkError, ValidationError } from '../core/errors.js'
-import { expectOptions } from '../core/validate.js'
+import { methodDecorator as coreMethodDecorator } from '../core/method-decorator.js'
+import { expectOptions, optionKeys } from '../core/validate.js'
 import { type Cache, kPeek, kResolve } from './cache.js'
 import { validateTags } from './keys.js'
 import type { CacheEntryOptions, GetOrSetOptions, Policy } from './options.js'
@@ -10,20 +11,37 @@ type AsyncMethod<This, Args extends unknown[], R> = (this: This, ...args: Args) 
 /**
  * A method decorator that works in both decorator modes: TypeScript's standard decorators
  * (`(method, context)`) and `experimentalDecorators` as NestJS uses them (`(prototype, name,
- * descriptor)`). `Args` are the method's parameters, as the `key` function declares them.
+ * descriptor)`). `KeyArgs` are the parameters the `key` function declares: the method's first
+ * parameters, so a key may use fewer of them than the method takes. The wrapper keeps the method's
+ * name, length and reflect-metadata (NestJS's `@Get()` written below it still routes).
  */
-export interface CacheMethodDecorator<Args extends unknown[]> {
-  <This, R>(
+export interface CacheMethodDecorator<KeyArgs extends unknown[]> {
+  <This, Args extends [...KeyArgs, ...unknown[]], R>(
     method: AsyncMethod<This, Args, R>,
     context: ClassMethodDecoratorContext<This, AsyncMethod<This, Args, R>>,
   ): AsyncMethod<This, Args, R>
-  <R>(target: object, name: string | symbol, descriptor: TypedPropertyDescriptor<(...args: Args) => Promise<R>>): void
+  <Args extends [...KeyArgs, ...unknown[]], R>(
+    target: object,
+    name: string | symbol,
+    descriptor: TypedPropertyDescriptor<(...args: Args) => Promise<R>>,
+  ): void
 }
 
 /** Where a decorator finds its cache. */
 interface DecoratorCacheOption {
-  /** The cache to use. @default the one registered with {@link setDefaultCache} when the method runs */
-  cache?: Cache
+  /**
+   * The cache to use, or a function returning it, called each time the method runs: so the cache
+   * may come from a DI container or from configuration loaded after the class.
+   * @default the one registered with {@link setDefaultCache} when the method runs
+   * @example
+   * ```ts
+   * class Products {
+   *   @cached({ key: (id: string) => `product:${id}`, cache: () => container.get(CACHE) })
+   *   async find(id: string): Promise<Product | null> { return db.products.find(id) }
+   * }
+   * ```
+   */
+  cache?: Cache | (() => Cache)
 }
 
 /** Options of {@link cached}: entry options, plus the key built from the method's arguments. */
@@ -48,6 +66,25 @@ export interface CacheEvictOptions<Args extends unknown[]> extends DecoratorCach
   all?: boolean
 }
 
+const ENTRY_OPTIONS = [
+  'ttl',
+  'jitter',
+  'negativeTtl',
+  'grace',
+  'refreshAhead',
+  'tags',
+  'timeout',
+  'cache',
+  'key',
+] as const
+const CACHED_OPTIONS = optionKeys<CachedOptions<[]>>({ ...flags(ENTRY_OPTIONS), lock: true })
+const CACHE_PUT_OPTIONS = optionKeys<CachePutOptions<[]>>(flags(ENTRY_OPTIONS))
+const CACHE_EVICT_OPTIONS = optionKeys<CacheEvictOptions<[]>>({ key: true, tags: true, all: true, cache: true })
+
+function flags<K extends string>(keys: readonly K[]): Record<K, true> {
+  return Object.fromEntries(keys.map((k) => [k, true])) as Record<K, true>
+}
+
 let defaultCache: Cache | undefined
 
 /**
@@ -60,7 +97,7 @@ let defaultCache: Cache | undefined
  * ```
  */
 export function setDefaultCache(cache: Cache | undefined): void {
-  if (cache !== undefined && typeof (cache as { getOrSet?: unknown }).getOrSet !== 'function') {
+  if (cache !== undefined && !isCache(cache)) {
     throw new ValidationError('cache', 'a cache from createCache()', cache, 'E_INVALID_ARGUMENT')
   }
   defaultCache = cache
@@ -81,7 +118,7 @@ export function setDefaultCache(cache: Cache | undefined): void {
  * ```
  */
 export function cached<Args extends unknown[]>(options: CachedOptions<Args>): CacheMethodDecorator<Args> {
-  const { key, cache, entry } = split(expectOptions('options', options), true)
+  const { key, cacheOf, entry } = split('cached', expectOptions('options', options, CACHED_OPTIONS), true)
   const keyOf = key as (...args: unknown[]) => string
   return methodDecorator('cached', (method) => {
     // The hit path allocates nothing: no rest array (the arguments are copied only on a miss), no
@@ -89,7 +126,7 @@ export function cached<Args extends unknown[]>(options: CachedOptions<Args>): Ca
     // biome-ignore-start lint/complexity/noArguments: indexed reads and `apply` forwarding do not materialize `arguments`
     return function (this: unknown, arg?: unknown): Promise<unknown> {
       try {
-        const target = cache ?? currentCache('cached')
+        const target = cacheOf()
         const count = arguments.length
         const k = count <= 1 ? keyOf(arg) : keyOf.apply(undefined, arguments as unknown as unknown[])
         const hit = target[kPeek](k)
@@ -118,11 +155,11 @@ export function cached<Args extends unknown[]>(options: CachedOptions<Args>): Ca
  * ```
  */
 export function cachePut<Args extends unknown[]>(options: CachePutOptions<Args>): CacheMethodDecorator<Args> {
-  const { key, cache, entry } = split(expectOptions('options', options), true)
+  const { key, cacheOf, entry } = split('cachePut', expectOptions('options', options, CACHE_PUT_OPTIONS), true)
   return methodDecorator('cachePut', (method) => {
     return async function (this: unknown, ...args: unknown[]): Promise<unknown> {
       const result = await method.apply(this, args as never[])
-      await (cache ?? currentCache('cachePut')).set(key(...(args as Args)), result, entry)
+      await cacheOf().set(key(...(args as Args)), result, entry)
       return result
     }
   })
@@ -139,12 +176,10 @@ export function cachePut<Args extends unknown[]>(options: CachePutOptions<Args>)
  * }
  * ```
  */
-export function cacheEvict<Args extends unknown[] = never[]>(
-  options: CacheEvictOptions<Args>,
-): CacheMethodDecorator<Args> {
-  const o = expectOptions('options', options)
+export function cacheEvict<Args extends unknown[] = []>(options: CacheEvictOptions<Args>): CacheMethodDecorator<Args> {
+  const o = expectOptions('options', options, CACHE_EVICT_OPTIONS)
   const { tags, all, ...own } = o
-  const { key, cache, entry } = split(own, false)
+  const { key, cacheOf, entry } = split('cacheEvict', own, false)
   if (entry !== undefined) throw new ValidationError('options', 'only `key`, `tags`, `all` and `cache`', o)
   if (tags !== undefined && typeof tags !== 'function') validateTags(tags, Number.POSITIVE_INFINITY, 'options.tags')
   if (all !== undefined && typeof all !== 'boolean') throw new ValidationError('options.all', 'a boolean', all)
@@ -154,7 +189,7 @@ export function cacheEvict<Args extends unknown[] = never[]>(
   return methodDecorator('cacheEvict', (method) => {
     return async function (this: unknown, ...args: unknown[]): Promise<unknown> {
       const result = await method.apply(this, args as never[])
-      const target = cache ?? currentCache('cacheEvict')
+      const target = cacheOf()
       if (all === true) await target.clear()
       if (key !== undefined) await target.delete(key(...(args as Args)))
       if (tags !== undefined) await target.deleteByTag(typeof tags === 'function' ? tags(...(args as Args)) : tags)
@@ -165,38 +200,39 @@ export function cacheEvict<Args extends unknown[] = never[]>(
 
 type Method = (...args: never[]) => Promise<unknown>
 
-/** Builds a decorator that replaces a method by `wrap(method)`, telling the two modes apart by their arguments. */
 function methodDecorator<Args extends unknown[]>(
   name: string,
   wrap: (method: Method) => Method,
 ): CacheMethodDecorator<Args> {
-  return ((method: unknown, context: unknown, descriptor?: PropertyDescriptor) => {
-    if (isStandardContext(context)) {
-      if (context.kind !== 'method' || typeof method !== 'function') {
-        throw new BulwarkError('E_INVALID_ARGUMENT', `@${name} decorates methods, not a ${context.kind}`)
-      }
-      return wrap(method as Method)
-    }
-    if (descriptor === undefined || typeof descriptor.value !== 'function') {
-      throw new BulwarkError('E_INVALID_ARGUMENT', `@${name} decorates methods, not ${String(context)}`)
-    }
-    descriptor.value = wrap(descriptor.value as Method)
-    return descriptor
-  }) as CacheMethodDecorator<Args>
+  return coreMethodDecorator(name, wrap as never) as CacheMethodDecorator<Args>
 }
 
-function isStandardContext(value: unknown): value is { kind: string } {
-  return typeof value === 'object' && value !== null && typeof (value as { kind?: unknown }).kind === 'string'
-}
-
-function currentCache(decorator: string): Cache {
-  if (defaultCache === undefined) {
-    throw new BulwarkError(
-      'E_INVALID_OPTION',
-      `@${decorator} has no cache: pass \`cache\` in its options or call setDefaultCache(cache) first`,
-    )
+/**
+ * Chooses, at class definition, how each call finds its cache: the one given, the one a function
+ * returns, or the default one.
+ */
+function cacheSource(decorator: string, cache: Cache | (() => Cache) | undefined): () => Cache {
+  if (typeof cache === 'function') {
+    return () => {
+      const found = cache()
+      if (!isCache(found)) throw new ValidationError('options.cache()', 'a cache from createCache()', found)
+      return found
+    }
   }
-  return defaultCache
+  if (cache !== undefined) return () => cache
+  return () => {
+    if (defaultCache === undefined) {
+      throw new BulwarkError(
+        'E_INVALID_OPTION',
+        `@${decorator} has no cache: pass \`cache\` in its options or call setDefaultCache(cache) first`,
+      )
+    }
+    return defaultCache
+  }
+}
+
+function isCache(value: unknown): value is Cache {
+  return typeof (value as { getOrSet?: unknown } | undefined)?.getOrSet === 'function'
 }
 
 // Validates decorator options where they are declared; the cache (and its hard timeout) is not known yet.
@@ -207,17 +243,19 @@ const VALIDATION_BASE: Policy = { ...defaultPolicy(), hard: Number.POSITIVE_INFI
  * definition. The entry options are `undefined` when there are none, so a call passes nothing.
  */
 function split<Args extends unknown[]>(
-  options: { key?: (...args: Args) => string; cache?: Cache },
+  decorator: string,
+  options: { key?: (...args: Args) => string } & DecoratorCacheOption,
   keyRequired: boolean,
-): { key: (...args: Args) => string; cache: Cache | undefined; entry: GetOrSetOptions | undefined } {
-  const { key, cache, ...rest } = options as { key?: (...args: Args) => string; cache?: Cache } & GetOrSetOptions
+): { key: (...args: Args) => string; cacheOf: () => Cache; entry: GetOrSetOptions | undefined } {
+  const { key, cache, ...rest } = options as { key?: (...args: Args) => string } & DecoratorCacheOption &
+    GetOrSetOptions
   if ((keyRequired || key !== undefined) && typeof key !== 'function') {
     throw new ValidationError('options.key', 'a function of the method arguments returning a key', key)
   }
-  if (cache !== undefined && typeof (cache as { getOrSet?: unknown }).getOrSet !== 'function') {
-    throw new ValidationError('options.cache', 'a cache from createCache()', cache)
+  if (cache !== undefined && typeof cache !== 'function' && !isCache(cache)) {
+    throw new ValidationError('options.cache', 'a cache from createCache(), or a function returning one', cache)
   }
   const entry = Object.keys(rest).length === 0 ? undefined : rest
   resolvePolicy(VALIDATION_BASE, entry, Number.POSITIVE_INFINITY)
-  return { key: key as (...args: Args) => string, cache, entry }
+  return { key: key as (...args: Args) => string, cacheOf: cacheSource(decorator, cache), entry }
 }

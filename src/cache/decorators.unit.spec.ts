@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, expectTypeOf, it } from 'vitest'
+import { expectRouteMetadataKept, route } from '../../test/support/route-metadata.js'
 import { isBulwarkError } from '../core/errors.js'
 import { fakeClock } from '../testing/fake-clock.js'
 import { type DecoratedRepository, decoratorCases, type Product, productSource } from './__tests__/decorator-cases.js'
@@ -31,6 +32,29 @@ class Repository implements DecoratedRepository {
 
   @cacheEvict({ all: true })
   async purge(): Promise<void> {}
+
+  @cached({ key: (id: string) => `label:${id}` })
+  async label(id: string, locale: string): Promise<string> {
+    return `${locale}: ${(await productSource(this, id))?.name}`
+  }
+}
+
+class Routed {
+  @cached({ key: (id: string) => `routed:${id}` })
+  @route
+  async find(id: string, _locale?: string): Promise<string> {
+    return id
+  }
+
+  @cachePut({ key: (id: string) => `routed:${id}` })
+  @route
+  async save(id: string, _name: string): Promise<string> {
+    return id
+  }
+
+  @cacheEvict({ key: (id: string) => `routed:${id}` })
+  @route
+  async remove(_id: string, _soft?: boolean): Promise<void> {}
 }
 
 let cache: Cache
@@ -56,6 +80,25 @@ describe('decorators (standard)', () => {
     expect(await cache.get('n:21')).toBeUndefined()
   })
 
+  it('keeps the metadata, name and length of the method it replaces', () => {
+    expectRouteMetadataKept(Routed.prototype, { find: 2, save: 2, remove: 2 })
+  })
+
+  it('finds its cache through a function each time the method runs', async () => {
+    let current: Cache | undefined
+    class Late {
+      @cached({ cache: () => current as Cache, key: (n: number) => `n:${n}` })
+      async double(n: number): Promise<number> {
+        return n * 2
+      }
+    }
+    await expect(new Late().double(1)).rejects.toSatisfy((e: unknown) => isBulwarkError(e, 'E_INVALID_OPTION'))
+    current = createCache({ l2: undefined })
+    expect(await new Late().double(21)).toBe(42)
+    expect(await current.get('n:21')).toBe(42)
+    expect(await cache.get('n:21')).toBeUndefined()
+  })
+
   it('types the key against the method parameters', () => {
     expectTypeOf(cached({ key: (id: string) => id })).toBeCallableWith(
       async (_id: string) => 1,
@@ -65,6 +108,12 @@ describe('decorators (standard)', () => {
       // @ts-expect-error the key takes a number, the method a string
       @cached({ key: (id: number) => `k:${id}` })
       async find(id: string): Promise<string> {
+        return id
+      }
+
+      // @ts-expect-error the key takes more parameters than the method
+      @cached({ key: (id: string, page: number) => `k:${id}:${page}` })
+      async list(id: string): Promise<string> {
         return id
       }
     }

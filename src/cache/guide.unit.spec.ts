@@ -167,10 +167,12 @@ it('namespaces', async () => {
 })
 
 it('docs/cache.md shows these snippets as they are here', () => {
-  const source = readFileSync(new URL(import.meta.url), 'utf8')
+  const source = ['./guide.unit.spec.ts', './guide-redis.int.spec.ts']
+    .map((file) => readFileSync(new URL(file, import.meta.url), 'utf8'))
+    .join('\n')
   const guide = readFileSync(new URL('../../docs/cache.md', import.meta.url), 'utf8')
   const regions = [...source.matchAll(/\/\/ #region ([\w-]+)\n([\s\S]*?)\n\s*\/\/ #endregion \1/g)]
-  expect(regions.length).toBe(7)
+  expect(regions.length).toBe(8)
   for (const [, name, body] of regions) {
     const lines = (body as string).split('\n')
     const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length))

@@ -15,7 +15,7 @@ export function subscribe(ctx: CacheContext): Promise<void> {
       message: (message) => receive(ctx, message),
       disconnected: () => ctx.events.emit('busDisconnected'),
       reconnected: () => {
-        ctx.fence.touchAll()
+        ctx.fence.touchAll('')
         ctx.l1.deleteByPrefix('')
         ctx.counters.busReconnects++
         ctx.events.emit('busReconnected')
@@ -47,14 +47,14 @@ function receive(ctx: CacheContext, message: BusMessage): void {
     case 'deleteByTags': {
       const local = localPrefix(root, message.prefix)
       if (local === undefined) return
-      ctx.fence.touchAll()
+      ctx.fence.touchAll(local)
       ctx.l1.deleteByTags(local, message.tags)
       break
     }
     case 'clear': {
       const local = localPrefix(root, message.prefix)
       if (local === undefined) return
-      ctx.fence.touchAll()
+      ctx.fence.touchAll(local)
       ctx.l1.deleteByPrefix(local)
       break
     }

@@ -90,6 +90,63 @@ describe('an L2 that hangs', () => {
   })
 })
 
+/** A bus whose publishes never answer (a frozen Redis), counting them. */
+const hungBus = () => {
+  const bus = {
+    publishes: 0,
+    subscribe: async () => {},
+    publish: () => {
+      bus.publishes++
+      return new Promise<void>(() => {})
+    },
+    disconnect: async () => {},
+  }
+  return bus
+}
+
+describe('one hard timeout per call in total (issue 8.2)', () => {
+  it.each<[string, (cache: ReturnType<typeof createCache>) => Promise<unknown>]>([
+    ['set', (cache) => cache.set('k', 1)],
+    ['delete', (cache) => cache.delete('k')],
+    ['deleteByTag', (cache) => cache.deleteByTag('t')],
+    ['clear', (cache) => cache.clear()],
+  ])('%s on a hung L2 and bus settles at the hard timeout, not twice it', async (_name, call) => {
+    const { clock, l2, cache } = setup({ bus: hungBus() })
+    l2.mode = 'hang'
+    const pending = watch(call(cache))
+    await clock.advanceAsync(99)
+    expect(pending.settled).toBe(false)
+    await clock.advanceAsync(1)
+    expect(pending.settled).toBe(true)
+  })
+
+  it('getOrSet with lock on a hung L2 calls the loader at the hard timeout (read and lock share it)', async () => {
+    const { clock, l2, cache } = setup({ lock: true })
+    l2.mode = 'hang'
+    const pending = watch(cache.getOrSet('k', () => 'loaded'))
+    await clock.advanceAsync(100)
+    expect(pending).toEqual({ settled: true, value: 'loaded' })
+    expect(l2.calls.acquireLock).toBe(0) // no time was left for it
+  })
+
+  it('the publish goes through the L2 breaker: refused at once while it is open', async () => {
+    const bus = hungBus()
+    const { clock, l2, cache } = setup({
+      bus,
+      breaker: { minimumCalls: 2, windowSize: 2, failureRateThreshold: 0.5, openDuration: '5s' },
+    })
+    l2.mode = 'throw'
+    await cache.get('a')
+    await cache.get('b')
+    const busErrors = cache.stats().busErrors
+    const pending = watch(cache.set('k', 1))
+    await clock.advanceAsync(0)
+    expect(pending.settled).toBe(true)
+    expect(bus.publishes).toBe(0)
+    expect(cache.stats().busErrors).toBe(busErrors + 1)
+  })
+})
+
 describe('the circuit breaker around L2', () => {
   it('opens after failures, stops calling L2, and closes again once L2 answers', async () => {
     const { clock, l2, cache } = setup({

@@ -14,10 +14,15 @@ export type Loader<T> = () => T | Promise<T>
 /** What an L2 read resolves with: the entry, `undefined` when absent, or why there is no answer. */
 export type L2Read = L2Entry | undefined | typeof L2_FAILED | typeof TIMED_OUT
 
-/** Reads one key from L2: gives up on it after the soft timeout (the call runs on to the hard one). */
-export function readL2(ctx: CacheContext, key: string, policy: Policy): Promise<L2Read> {
-  const l2Key = ctx.rootPrefix + key
-  const work = (ctx.l2 as NonNullable<CacheContext['l2']>).call('get', policy.hard, (d, signal) => d.get(l2Key, signal))
+/**
+ * Reads one key from L2 until `deadline`: gives up on it after the soft timeout (the call runs on to
+ * the deadline).
+ */
+export function readL2(ctx: CacheContext, key: string, policy: Policy, deadline: number): Promise<L2Read> {
+  const l2 = ctx.l2 as NonNullable<CacheContext['l2']>
+  const work = l2
+    .get(ctx.rootPrefix + key, deadline)
+    .then<L2Entry | undefined, typeof L2_FAILED>(undefined, (error: unknown) => l2.failed('get', error))
   return softly(ctx, work, policy)
 }
 
@@ -69,7 +74,7 @@ export async function getMiss(ctx: CacheContext, key: string, policy: Policy): P
   if (ctx.l2 !== undefined) {
     const start = ctx.fence.begin()
     try {
-      const found = await readL2(ctx, key, policy)
+      const found = await readL2(ctx, key, policy, ctx.deadline(policy))
       const { fresh } = acceptL2(ctx, { key, policy, start }, found)
       if (fresh !== undefined) return fresh.value
       const failed = found === L2_FAILED || found === TIMED_OUT
@@ -91,34 +96,55 @@ export interface MissRequest<T> {
   readonly policy: Policy
 }
 
-/** A miss being resolved: since `start` (see `Fence`), with the best stale value known so far. */
+/**
+ * A miss being resolved: since `start` (see `Fence`), with the best stale value known so far, and the
+ * deadline its L2 calls before the loader share (one hard timeout for the read and the lock).
+ */
 interface Miss<T> extends MissRequest<T>, Read {
   stale: L1Entry | undefined
+  readonly deadline: number
+  /** Its flight, for a miss that is one (it lands itself when it ends). */
+  promise: Promise<T> | undefined
 }
 
 /** `cache.getOrSet` past an L1 miss, single-flight: concurrent misses of a key share one resolution. */
 export function getOrSetMiss<T>(ctx: CacheContext, request: MissRequest<T>): Promise<T> {
-  const inFlight = ctx.flights.get(request.key)
+  const flights = ctx.flights
+  const inFlight = flights.get(request.key)
   if (inFlight !== undefined) return inFlight as Promise<T>
-  return fly(ctx, request.key, resolveMiss(ctx, request))
-}
-
-/** Registers `promise` as the flight of `key` until it settles. */
-export function fly<T>(ctx: CacheContext, key: string, promise: Promise<T>): Promise<T> {
-  ctx.flights.set(key, promise)
-  const land = () => {
-    if (ctx.flights.get(key) === promise) ctx.flights.delete(key)
+  const miss: Miss<T> = {
+    key: request.key,
+    loader: request.loader,
+    policy: request.policy,
+    start: ctx.fence.begin(),
+    stale: staleInL1(ctx, request.key),
+    deadline: ctx.deadline(request.policy),
+    promise: undefined,
   }
-  promise.then(land, land)
+  // The miss lands itself when it ends (no `then` per flight): see `resolveMiss`.
+  const promise = resolveMiss(ctx, miss)
+  miss.promise = promise
+  flights.start(request.key, promise)
   return promise
 }
 
-async function resolveMiss<T>(ctx: CacheContext, request: MissRequest<T>): Promise<T> {
-  const { key, policy } = request
-  const miss: Miss<T> = { key, loader: request.loader, policy, start: ctx.fence.begin(), stale: staleInL1(ctx, key) }
+/** Resolves a miss that `getOrSetMiss` began (fence open); ends the fence and lands its flight. */
+async function resolveMiss<T>(ctx: CacheContext, miss: Miss<T>): Promise<T> {
+  const { key, policy } = miss
   try {
     if (ctx.l2 !== undefined) {
-      const answer = acceptL2(ctx, miss, await readL2(ctx, key, policy))
+      let found: L2Read
+      if (policy.soft > 0) found = await readL2(ctx, key, policy, miss.deadline)
+      else {
+        // Awaited here rather than through readL2: no promise of its own on the L2 hit path.
+        const l2 = ctx.l2
+        try {
+          found = await l2.get(ctx.rootPrefix + key, miss.deadline)
+        } catch (error) {
+          found = l2.failed('get', error)
+        }
+      }
+      const answer = acceptL2(ctx, miss, found)
       if (answer.fresh !== undefined) return answer.fresh.value as T
       if (answer.stale !== undefined && (miss.stale === undefined || answer.stale.version > miss.stale.version)) {
         miss.stale = answer.stale
@@ -132,6 +158,7 @@ async function resolveMiss<T>(ctx: CacheContext, request: MissRequest<T>): Promi
     return await load(ctx, miss, false)
   } finally {
     ctx.fence.end()
+    ctx.flights.land(key, miss.promise)
   }
 }
 
@@ -167,17 +194,17 @@ async function loadWithLock<T>(ctx: CacheContext, miss: Miss<T>): Promise<T> {
   // Outside the namespace prefix, so `clear()` never removes a lock another process holds.
   const lockKey = `lock:${ctx.rootPrefix}${key}`
   const token = ctx.lockToken()
-  const acquired = await l2.call('acquireLock', policy.hard, (d, signal) =>
+  const acquired = await l2.call('acquireLock', miss.deadline, (d, signal) =>
     (d.acquireLock as NonNullable<typeof d.acquireLock>)(lockKey, token, lock.ttl, signal),
   )
   if (acquired === true) {
     try {
       return await load(ctx, miss, true)
     } finally {
+      // Raced by the gateway: `releaseLock` takes no signal.
+      const release = () => (l2.driver.releaseLock as NonNullable<typeof l2.driver.releaseLock>)(lockKey, token)
       ctx.background.track(
-        l2.call('releaseLock', policy.hard, (d) =>
-          (d.releaseLock as NonNullable<typeof d.releaseLock>)(lockKey, token),
-        ),
+        l2.guard(ctx.deadline(policy), release).then(undefined, (error: unknown) => l2.failed('releaseLock', error)),
       )
     }
   }
@@ -185,7 +212,7 @@ async function loadWithLock<T>(ctx: CacheContext, miss: Miss<T>): Promise<T> {
     const deadline = ctx.clock.now() + lock.wait
     for (let now = ctx.clock.now(); now < deadline; now = ctx.clock.now()) {
       await sleep(Math.min(lock.pollInterval, deadline - now), { clock: ctx.clock })
-      const found = await readL2(ctx, key, policy)
+      const found = await readL2(ctx, key, policy, ctx.deadline(policy))
       if (found === L2_FAILED) break
       const { fresh } = acceptL2(ctx, miss, found)
       if (fresh !== undefined) return fresh.value as T
@@ -204,8 +231,14 @@ export function refreshInBackground<T>(ctx: CacheContext, request: MissRequest<T
   if (ctx.flights.has(request.key)) return
   ctx.counters.refreshes++
   ctx.events.emit('refresh', request.key)
-  const refresh: Miss<T> = { ...request, start: ctx.fence.begin(), stale: undefined }
-  const refreshed = fly(ctx, request.key, load(ctx, refresh, true))
+  const refresh: Miss<T> = {
+    ...request,
+    start: ctx.fence.begin(),
+    stale: undefined,
+    deadline: ctx.deadline(request.policy),
+    promise: undefined,
+  }
+  const refreshed = ctx.flights.fly(request.key, load(ctx, refresh, true))
   const end = () => ctx.fence.end()
   ctx.background.track(refreshed.then(end, end))
 }

@@ -1,7 +1,7 @@
 import { systemClock } from '../core/clock.js'
 import { parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOptions, optionalBoolean, optionalNumber } from '../core/validate.js'
+import { expectOptions, optionalBoolean, optionalNumber, optionKeys } from '../core/validate.js'
 import { validateKey, validateTags } from './keys.js'
 import type {
   CacheBreakerOptions,
@@ -43,7 +43,29 @@ export function defaultPolicy(): Policy {
 
 /** Validates `options` and merges the defaults. */
 export function resolveCacheOptions(options: CacheOptions | undefined): ResolvedOptions {
-  const o = expectOptions('options', options)
+  const o = expectOptions(
+    'options',
+    options,
+    optionKeys<CacheOptions>({
+      namespace: true,
+      l1: true,
+      l2: true,
+      bus: true,
+      channel: true,
+      breaker: true,
+      lock: true,
+      serializer: true,
+      clock: true,
+      maxKeyLength: true,
+      ttl: true,
+      jitter: true,
+      negativeTtl: true,
+      grace: true,
+      refreshAhead: true,
+      tags: true,
+      timeout: true,
+    }),
+  )
   const maxKeyLength = optionalNumber('maxKeyLength', o.maxKeyLength, 1024, { min: 1, integer: true })
   const namespace = validateKey(o.namespace ?? 'bulwark', maxKeyLength, 'namespace')
   const base = defaultPolicy()
@@ -127,7 +149,7 @@ function bounded(name: string, value: unknown, max: number, human: string): numb
 }
 
 function resolveL1(value: CacheL1Options | undefined): ResolvedOptions['l1'] {
-  const l1 = expectOptions('l1', value)
+  const l1 = expectOptions('l1', value, optionKeys<CacheL1Options>({ enabled: true, maxEntries: true, maxBytes: true }))
   return {
     enabled: optionalBoolean('l1.enabled', l1.enabled, true),
     maxEntries: optionalNumber('l1.maxEntries', l1.maxEntries, 10_000, { min: 1, integer: true }),
@@ -137,7 +159,18 @@ function resolveL1(value: CacheL1Options | undefined): ResolvedOptions['l1'] {
 
 function resolveBreaker(value: CacheBreakerOptions | false | undefined): ResolvedOptions['breaker'] {
   if (value === false) return false
-  const b = expectOptions('breaker', value)
+  const b = expectOptions(
+    'breaker',
+    value,
+    optionKeys<CacheBreakerOptions>({
+      failureRateThreshold: true,
+      minimumCalls: true,
+      windowSize: true,
+      openDuration: true,
+      slowCallDuration: true,
+      slowCallRateThreshold: true,
+    }),
+  )
   return {
     failureRateThreshold: optionalNumber(
       'breaker.failureRateThreshold',
@@ -174,7 +207,14 @@ function resolveBreaker(value: CacheBreakerOptions | false | undefined): Resolve
 
 function resolveLock(value: CacheLockOptions | boolean | undefined): ResolvedOptions['lock'] {
   if (value === undefined || value === false) return undefined
-  const l = value === true ? {} : expectOptions('lock', value)
+  const l =
+    value === true
+      ? {}
+      : expectOptions(
+          'lock',
+          value,
+          optionKeys<CacheLockOptions>({ enabled: true, ttl: true, wait: true, pollInterval: true }),
+        )
   const ttl = l.ttl === undefined ? 10_000 : dur('lock.ttl', l.ttl)
   const pollInterval = l.pollInterval === undefined ? 50 : timerDur('lock.pollInterval', l.pollInterval)
   if (ttl <= 0) throw new ValidationError('lock.ttl', 'a duration > 0', l.ttl)

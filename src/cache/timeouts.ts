@@ -9,22 +9,26 @@ export const TIMED_OUT: unique symbol = Symbol('timed out')
 // its listeners one by one on every add, so a bucket's list must stay short.
 const MAX_MEMBERS = 64
 
-/** Calls that started close together and share one abort signal and one timer. */
+/** Calls whose deadlines fall close together: they share one abort signal and one timer. */
 interface Bucket {
+  /** When the timer fires (clock time). */
+  readonly fireAt: number
+  /** How long the first call had: for the error message. */
   readonly ms: number
   members: number
-  /** Calls starting before this join the bucket. */
-  readonly joinUntil: number
   readonly controller: AbortController
-  /** Rejecters of the calls still running. */
+  /** Rejecters of the raced calls still running. */
   readonly running: Set<(error: unknown) => void>
+  /** Whether a call that settles on its signal alone joined: the signal must abort when the timer fires. */
+  signalled: boolean
 }
 
 /**
  * Hard deadlines for L2 calls and bus publishes. An `AbortController` and a timer per call cost more
- * than the rest of an L2 hit, so calls starting within 1% of their deadline (at least 1 ms) of one
- * another, up to 64 of them, share both: the timer fires `ms` after the first of them, so no call waits past `ms` (a later
- * one may be abandoned up to 1% early). Calls that settle leave the bucket at once.
+ * than the rest of an L2 hit, so calls whose deadlines lie within 1% of their time left (at least
+ * 1 ms) after an open bucket's, up to 64 of them, share both: the timer fires at the first call's
+ * deadline, so no call waits past its own (a later one may be abandoned up to 1% early). Calls that
+ * settle leave the bucket at once.
  */
 export class Deadlines {
   readonly #clock: Clock
@@ -39,7 +43,16 @@ export class Deadlines {
    * then, even if `fn` ignores the signal.
    */
   run<T>(ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const bucket = this.#join(ms)
+    return this.until(this.#clock.now() + ms, fn)
+  }
+
+  /**
+   * Like {@link run}, with the deadline as a clock time: the steps of one call (an L2 write, then its
+   * publish) share it. With no time left, rejects at once without calling `fn`.
+   */
+  until<T>(deadline: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const bucket = this.#bucket(deadline)
+    if (bucket === undefined) return Promise.reject(noTimeLeft())
     let work: Promise<T>
     try {
       work = fn(bucket.controller.signal)
@@ -61,35 +74,64 @@ export class Deadlines {
     })
   }
 
-  #join(ms: number): Bucket {
-    const now = this.#clock.now()
+  /**
+   * Like {@link until}, for an `fn` that itself settles as soon as its signal aborts (the signal aborts
+   * with the {@link TimeoutError}): no race of our own, so no promise and no closures per call.
+   */
+  untilSettling<T>(deadline: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const bucket = this.#bucket(deadline)
+    if (bucket === undefined) return Promise.reject(noTimeLeft())
+    bucket.signalled = true
+    return fn(bucket.controller.signal)
+  }
+
+  #bucket(deadline: number): Bucket | undefined {
+    const left = deadline - this.#clock.now()
+    return left > 0 ? this.#join(deadline, left) : undefined
+  }
+
+  #join(deadline: number, left: number): Bucket {
     const open = this.#open
-    if (open !== undefined && open.ms === ms && now < open.joinUntil && open.members < MAX_MEMBERS) {
+    if (
+      open !== undefined &&
+      open.fireAt <= deadline &&
+      deadline - open.fireAt <= Math.max(1, left / 100) &&
+      open.members < MAX_MEMBERS
+    ) {
       open.members++
       return open
     }
     const bucket: Bucket = {
-      ms,
+      fireAt: deadline,
+      ms: left,
       members: 1,
-      joinUntil: now + Math.max(1, ms / 100),
       controller: new AbortController(),
       running: new Set(),
+      signalled: false,
     }
     // Up to MAX_MEMBERS listeners on one signal is the design, not a leak: no warning.
     setMaxListeners(MAX_MEMBERS + 1, bucket.controller.signal)
     this.#open = bucket
-    this.#clock.setTimeout(() => this.#expire(bucket), ms)
+    this.#clock.setTimeout(() => this.#expire(bucket), left)
     return bucket
   }
 
   #expire(bucket: Bucket): void {
     if (this.#open === bucket) this.#open = undefined
-    if (bucket.running.size === 0) return
-    const error = new TimeoutError(`Timed out after ${bucket.ms} ms`, { timeoutMs: bucket.ms }, { noStack: true })
+    if (bucket.running.size === 0 && !bucket.signalled) return
+    const error = timedOut(bucket.ms)
     bucket.controller.abort(error)
     for (const reject of bucket.running) reject(error)
     bucket.running.clear()
   }
+}
+
+function noTimeLeft(): TimeoutError {
+  return new TimeoutError('No time left before the deadline', { timeoutMs: 0 }, { noStack: true })
+}
+
+function timedOut(ms: number): TimeoutError {
+  return new TimeoutError(`Timed out after ${ms} ms`, { timeoutMs: ms }, { noStack: true })
 }
 
 /**

@@ -33,6 +33,14 @@ export interface L2Entry {
 export interface L2Driver {
   /** A short name for stats and errors, such as `'redis'`. */
   readonly name: string
+  /**
+   * `true` when every method that takes a signal settles (rejects with the signal's reason) as soon as
+   * the signal aborts, even if the store never answers. The cache then relies on that for its hard
+   * timeout instead of racing each call itself, which saves a promise and closures per L2 call. Leave
+   * it unset if unsure: the cache then bounds every call on its own.
+   * @default undefined
+   */
+  readonly settlesOnAbort?: boolean
   /** Reads one entry; `undefined` when absent or past `staleUntil`. */
   get(key: string, signal?: AbortSignal): Promise<L2Entry | undefined>
   /** Reads many entries in one round trip; the result is index-aligned with `keys`. */

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js'
+import type { Flights } from './single-flight.js'
 
 /**
  * Entry versions: the writer's clock in µs-sized steps plus a counter, strictly increasing within a
@@ -26,7 +27,9 @@ const MAX_TOUCHED = 10_000
 /**
  * Tells a read (L2 or loader) whether the key it is about to put into L1 was written or invalidated in
  * this process since the read began. Such a read still answers its caller, but must not replace the
- * newer state in L1. Keys are remembered only while reads are in flight, so memory stays bounded.
+ * newer state in L1 or L2. Keys are remembered only while reads are in flight, so memory stays bounded.
+ * A write or invalidation also detaches the key's single-flight load, so no later caller joins a load
+ * that began before it.
  */
 export class Fence {
   #epoch = 0
@@ -34,6 +37,11 @@ export class Fence {
   #floor = 0
   readonly #touched = new Map<string, number>()
   #open = 0
+  readonly #flights: Flights
+
+  constructor(flights: Flights) {
+    this.#flights = flights
+  }
 
   /** Starts a read; returns its start epoch. Every `begin` must be paired with `end`. */
   begin(): number {
@@ -48,20 +56,31 @@ export class Fence {
 
   /** A write or invalidation of `key` happened now. */
   touch(key: string): void {
+    this.#flights.detach(key)
+    this.stored(key)
+  }
+
+  /** The load of `key` stored its own value now: older reads are fenced, its flight stays joinable. */
+  stored(key: string): void {
     const epoch = ++this.#epoch
     if (this.#open === 0) return
-    if (this.#touched.size >= MAX_TOUCHED) this.touchAll()
+    if (this.#touched.size >= MAX_TOUCHED) this.#raiseFloor()
     else this.#touched.set(key, epoch)
   }
 
-  /** An invalidation that may cover any key happened now. */
-  touchAll(): void {
-    this.#floor = ++this.#epoch
-    this.#touched.clear()
+  /** An invalidation that may cover any key under `prefix` (an L1 key prefix; `''`: all) happened now. */
+  touchAll(prefix: string): void {
+    this.#flights.detachPrefix(prefix)
+    this.#raiseFloor()
   }
 
   /** Whether `key` was touched after a read that began at `start`. */
   changedSince(key: string, start: number): boolean {
     return this.#floor > start || (this.#touched.get(key) ?? 0) > start
+  }
+
+  #raiseFloor(): void {
+    this.#floor = ++this.#epoch
+    this.#touched.clear()
   }
 }

@@ -10,24 +10,37 @@ import type { Policy } from './options.js'
 export async function writeThrough(
   ctx: CacheContext,
   writes: readonly (readonly [key: string, entry: PreparedEntry])[],
-  policy: Policy,
+  deadline: number,
 ): Promise<void> {
+  if (writes.length === 1) {
+    const [key, entry] = writes[0] as readonly [string, PreparedEntry]
+    return writeOne(ctx, key, entry, deadline)
+  }
   const pairs = writes.flatMap(([key, { l2 }]) => (l2 === undefined ? [] : [[ctx.rootPrefix + key, l2] as const]))
   const l2 = ctx.l2
   if (l2 !== undefined && pairs.length > 0) {
-    const [first] = pairs
-    if (pairs.length === 1 && first !== undefined) {
-      await l2.call('set', policy.hard, (d, signal) => d.set(first[0], first[1], signal))
-    } else {
-      await l2.call('setMany', policy.hard, (d, signal) => d.setMany(pairs, signal))
-    }
+    await l2.call('setMany', deadline, (d, signal) => d.setMany(pairs, signal))
   }
-  await ctx.publish({
-    source: ctx.instanceId,
-    type: 'set',
-    keys: writes.map(([key]) => ctx.rootPrefix + key),
-    versions: writes.map(([, entry]) => entry.l1.version),
-  })
+  await ctx.publish(
+    {
+      source: ctx.instanceId,
+      type: 'set',
+      keys: writes.map(([key]) => ctx.rootPrefix + key),
+      versions: writes.map(([, entry]) => entry.l1.version),
+    },
+    deadline,
+  )
+}
+
+/** {@link writeThrough} of one entry (every `set`): no intermediate arrays. */
+async function writeOne(ctx: CacheContext, key: string, entry: PreparedEntry, deadline: number): Promise<void> {
+  const l2Key = ctx.rootPrefix + key
+  const l2 = ctx.l2
+  const stored = entry.l2
+  if (l2 !== undefined && stored !== undefined) {
+    await l2.call('set', deadline, (d, signal) => d.set(l2Key, stored, signal))
+  }
+  await ctx.publish({ source: ctx.instanceId, type: 'set', keys: [l2Key], versions: [entry.l1.version] }, deadline)
 }
 
 /**
@@ -40,32 +53,36 @@ export function storeLoaded(ctx: CacheContext, read: Read, value: unknown): Prom
   if (ctx.fence.changedSince(key, read.start)) return undefined
   const prepared = prepareEntry(ctx, value, policy)
   if (prepared === undefined) return undefined
-  ctx.fence.touch(key)
+  ctx.fence.stored(key)
   ctx.l1.set(key, prepared.l1)
-  return writeThrough(ctx, [[key, prepared]], policy)
+  return writeOne(ctx, key, prepared, ctx.deadline(policy))
 }
 
-/** `cache.set`: L1 now, then L2 and the bus within the hard timeout. Only serialization errors throw. */
+/** `cache.set`: L1 now, then L2 and the bus within one hard timeout in total. Only serialization errors throw. */
 export async function setValue(
   ctx: CacheContext,
   write: { key: string; policy: Policy },
   value: unknown,
 ): Promise<void> {
   const { key, policy } = write
+  const deadline = ctx.deadline(policy)
   const prepared = prepareEntry(ctx, value, policy)
   ctx.fence.touch(key)
   if (prepared === undefined) {
     // A TTL of 0 means "not cached": drop what the levels hold, as a delete would.
-    await deleteKeys(ctx, [key])
+    await deleteKeys(ctx, [key], deadline)
     return
   }
   ctx.l1.set(key, prepared.l1)
-  await writeThrough(ctx, [[key, prepared]], policy)
+  await writeOne(ctx, key, prepared, deadline)
 }
 
 /** `cache.delete`: resolves to whether any level held the key. */
-export async function deleteKeys(ctx: CacheContext, keys: readonly string[]): Promise<boolean> {
-  const policy = ctx.policy
+export async function deleteKeys(
+  ctx: CacheContext,
+  keys: readonly string[],
+  deadline = ctx.deadline(ctx.policy),
+): Promise<boolean> {
   let existed = false
   for (const key of keys) {
     ctx.fence.touch(key)
@@ -73,35 +90,33 @@ export async function deleteKeys(ctx: CacheContext, keys: readonly string[]): Pr
   }
   const l2Keys = keys.map((k) => ctx.rootPrefix + k)
   if (ctx.l2 !== undefined) {
-    const removed = await ctx.l2.call('delete', policy.hard, (d, signal) => d.delete(l2Keys, signal))
+    const removed = await ctx.l2.call('delete', deadline, (d, signal) => d.delete(l2Keys, signal))
     if (typeof removed === 'number' && removed > 0) existed = true
   }
-  await ctx.publish({ source: ctx.instanceId, type: 'delete', keys: l2Keys })
+  await ctx.publish({ source: ctx.instanceId, type: 'delete', keys: l2Keys }, deadline)
   return existed
 }
 
 /** `cache.deleteByTag`: every key under `prefix` (an L1 key prefix) carrying one of `tags`. */
 export async function deleteTags(ctx: CacheContext, prefix: string, tags: readonly string[]): Promise<void> {
-  const policy = ctx.policy
-  ctx.fence.touchAll()
+  const deadline = ctx.deadline(ctx.policy)
+  ctx.fence.touchAll(prefix)
   ctx.l1.deleteByTags(prefix, tags)
   const l2Prefix = ctx.rootPrefix + prefix
   if (ctx.l2 !== undefined) {
-    const deleted = await ctx.l2.call('deleteByTags', policy.hard, (d, signal) =>
-      d.deleteByTags(l2Prefix, tags, signal),
-    )
+    const deleted = await ctx.l2.call('deleteByTags', deadline, (d, signal) => d.deleteByTags(l2Prefix, tags, signal))
     // L1 may hold a key whose tags it learnt from an older write: L2's list is authoritative.
     if (Array.isArray(deleted)) for (const k of deleted) ctx.l1.delete(k.slice(ctx.rootPrefix.length))
   }
-  await ctx.publish({ source: ctx.instanceId, type: 'deleteByTags', prefix: l2Prefix, tags: [...tags] })
+  await ctx.publish({ source: ctx.instanceId, type: 'deleteByTags', prefix: l2Prefix, tags: [...tags] }, deadline)
 }
 
 /** `cache.clear`: every key under `prefix` (an L1 key prefix; `''` is the whole namespace), nothing else. */
 export async function clearPrefix(ctx: CacheContext, prefix: string): Promise<void> {
-  const policy = ctx.policy
-  ctx.fence.touchAll()
+  const deadline = ctx.deadline(ctx.policy)
+  ctx.fence.touchAll(prefix)
   ctx.l1.deleteByPrefix(prefix)
   const l2Prefix = ctx.rootPrefix + prefix
-  if (ctx.l2 !== undefined) await ctx.l2.call('clear', policy.hard, (d, signal) => d.clear(l2Prefix, signal))
-  await ctx.publish({ source: ctx.instanceId, type: 'clear', prefix: l2Prefix })
+  if (ctx.l2 !== undefined) await ctx.l2.call('clear', deadline, (d, signal) => d.clear(l2Prefix, signal))
+  await ctx.publish({ source: ctx.instanceId, type: 'clear', prefix: l2Prefix }, deadline)
 }

@@ -26,6 +26,7 @@ export type BulwarkErrorCode =
   | 'E_SAGA_STATE'
   | 'E_SAGA_DEADLINE'
   | 'E_CRASH_POINT'
+  | 'E_MISSING_PEER'
   | (string & {})
 
 /** Options accepted by the {@link BulwarkError} constructor. */

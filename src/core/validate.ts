@@ -1,4 +1,4 @@
-import { ValidationError } from './errors.js'
+import { BulwarkError, ValidationError } from './errors.js'
 
 /** Bounds for {@link expectNumber}. `min`/`max` are inclusive unless `exclusiveMin`/`exclusiveMax` are set. */
 export interface NumberBounds {
@@ -53,11 +53,85 @@ export function expectOneOf<T extends string>(name: string, value: unknown, choi
   throw new ValidationError(name, `one of ${choices.map((c) => `'${c}'`).join(', ')}`, value)
 }
 
-/** Validates that an options argument is a plain object (or undefined, returning `{}`). */
-export function expectOptions<T extends object>(name: string, value: T | undefined): T {
+/**
+ * The option names of an options interface `T`, as a list {@link expectOptions} can check against. The
+ * argument must name every key of `T` and nothing else, so the compiler keeps the list in step with
+ * the interface: an option added to `T` and not here fails to compile instead of being rejected.
+ *
+ * @example
+ * ```ts
+ * const RETRY_OPTIONS = optionKeys<RetryOptions>({ attempts: true, initialDelay: true, ... })
+ * ```
+ */
+export function optionKeys<T extends object>(keys: { [K in keyof Required<T>]: true }): readonly string[] {
+  return Object.freeze(Object.keys(keys))
+}
+
+/**
+ * Validates that an options argument is a plain object (or undefined, returning `{}`). Given the known
+ * option names, it also rejects a key outside them with `E_INVALID_OPTION`, naming the closest known
+ * one: in JavaScript a misspelt option (`createCache({ tll: 60000 })`) would otherwise be ignored.
+ * `name` is the options' path in messages: `'options'` for a factory's argument, else a prefix
+ * (`'l1'` gives `l1.maxEntries`).
+ */
+export function expectOptions<T extends object>(name: string, value: T | undefined, known?: readonly string[]): T {
   if (value === undefined) return {} as T
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value
-  throw new ValidationError(name, 'an options object', value)
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ValidationError(name, 'an options object', value)
+  }
+  if (known !== undefined) {
+    for (const key of Object.keys(value)) if (!known.includes(key)) throw unknownOption(name, key, known)
+  }
+  return value
+}
+
+function unknownOption(name: string, key: string, known: readonly string[]): BulwarkError {
+  const path = (option: string) => (name === 'options' ? option : `${name}.${option}`)
+  const closest = closestName(key, known)
+  const hint =
+    closest === undefined
+      ? `known options: ${known.map((k) => `\`${path(k)}\``).join(', ')}`
+      : `did you mean \`${path(closest)}\`?`
+  return new BulwarkError('E_INVALID_OPTION', `Unknown option \`${path(key)}\`; ${hint}`, {
+    context: { name: path(key), suggestion: closest === undefined ? undefined : path(closest), known },
+  })
+}
+
+/** The known name nearest to `key` in edit distance, if near enough to be a slip rather than another word. */
+function closestName(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = Number.POSITIVE_INFINITY
+  for (const candidate of known) {
+    const distance = candidate.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key, candidate)
+    if (distance < bestDistance) {
+      best = candidate
+      bestDistance = distance
+    }
+  }
+  return bestDistance <= Math.max(2, Math.ceil(key.length / 3)) ? best : undefined
+}
+
+/** Levenshtein distance, counting a swap of two neighbours as one edit (`tll` -> `ttl`). */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => {
+    const row = new Array<number>(b.length + 1).fill(0)
+    row[0] = i
+    return row
+  })
+  for (let j = 0; j <= b.length; j++) (rows[0] as number[])[j] = j
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = rows[i] as number[]
+      const above = rows[i - 1] as number[]
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let d = Math.min((above[j] as number) + 1, (row[j - 1] as number) + 1, (above[j - 1] as number) + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d = Math.min(d, ((rows[i - 2] as number[])[j - 2] as number) + 1)
+      }
+      row[j] = d
+    }
+  }
+  return (rows[a.length] as number[])[b.length] as number
 }
 
 function describeBounds({ min, max, exclusiveMin, exclusiveMax, integer }: NumberBounds): string {

@@ -1,9 +1,17 @@
 import { ValidationError } from '../core/errors.js'
-import { expectNumber, optionalNumber } from '../core/validate.js'
+import { expectNumber, expectOptions, optionalNumber, optionKeys } from '../core/validate.js'
 import { WrongExpectedVersionError } from './errors.js'
 import { isPlainObject } from './internal/json.js'
 import { validateId } from './internal/validate.js'
 import type { AppendResult, EventMetadata, EventStore, JsonValue, NewEvent, RecordedEvent } from './types.js'
+
+const AGGREGATE_REPOSITORY_OPTIONS = optionKeys<AggregateRepositoryOptions<unknown, DomainEvent, unknown>>({
+  aggregate: true,
+  streamPrefix: true,
+  snapshots: true,
+  maxRetries: true,
+  onSnapshotError: true,
+})
 
 /** The events an aggregate emits: a union of `{ type: 'X'; data: {...} }`. */
 export type DomainEvent = { type: string; data: JsonValue }
@@ -115,13 +123,17 @@ export function aggregateRepository<State, E extends DomainEvent, Command = neve
   options: AggregateRepositoryOptions<State, E, Command>,
 ): AggregateRepository<State, E, Command> {
   if (!isPlainObject(options)) throw new ValidationError('options', 'an options object', options)
+  expectOptions('options', options, AGGREGATE_REPOSITORY_OPTIONS)
   const { aggregate, streamPrefix = '', snapshots } = options
-  if (
-    !isPlainObject(aggregate) ||
-    typeof aggregate.initialState !== 'function' ||
-    typeof aggregate.evolve !== 'function'
-  )
+  if (!isPlainObject(aggregate))
     throw new ValidationError('aggregate', 'an object { initialState, evolve, decide? }', aggregate)
+  // Name the member that is wrong: "got an object" says nothing about which one.
+  if (typeof aggregate.initialState !== 'function')
+    throw new ValidationError('aggregate.initialState', 'a function () => state', aggregate.initialState)
+  if (typeof aggregate.evolve !== 'function')
+    throw new ValidationError('aggregate.evolve', 'a function (state, event) => state', aggregate.evolve)
+  if (aggregate.decide !== undefined && typeof aggregate.decide !== 'function')
+    throw new ValidationError('aggregate.decide', 'a function (command, state) => events', aggregate.decide)
   if (typeof streamPrefix !== 'string') throw new ValidationError('streamPrefix', 'a string', streamPrefix)
   const maxRetries = optionalNumber('maxRetries', options.maxRetries, 3, { min: 0, integer: true })
   const policy = snapshots && resolvePolicy(snapshots)

@@ -128,6 +128,31 @@ describe('aggregateRepository', () => {
     )
   })
 
+  it.each<[string, unknown, string]>([
+    [
+      'no evolve',
+      { initialState: () => 0 },
+      'Expected `aggregate.evolve` to be a function (state, event) => state, got undefined',
+    ],
+    [
+      'no initialState',
+      { evolve: () => 0 },
+      'Expected `aggregate.initialState` to be a function () => state, got undefined',
+    ],
+    [
+      'a decide that is not a function',
+      { initialState: () => 0, evolve: () => 0, decide: 1 },
+      'Expected `aggregate.decide` to be a function (command, state) => events, got 1',
+    ],
+    [
+      'no aggregate',
+      undefined,
+      'Expected `aggregate` to be an object { initialState, evolve, decide? }, got undefined',
+    ],
+  ])('names the missing member when given %s', (_label, aggregate, message) => {
+    expect(() => aggregateRepository(memoryEventStore(), { aggregate } as never)).toThrowError(message)
+  })
+
   it('refuses a bad id or time with E_INVALID_ARGUMENT', async () => {
     const carts = aggregateRepository(memoryEventStore(), { aggregate: cartAggregate })
     await expect(carts.load('')).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' })

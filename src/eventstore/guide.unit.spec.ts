@@ -1,11 +1,14 @@
 /**
- * The snippets of docs/eventstore.md, compiled and run. Each `#region` is copied into the guide as is
- * (imports there come from `bulwark/eventstore` and `bulwark/eventstore/sqlite`).
+ * The snippets of docs/eventstore.md, compiled and run. Each `#region` is copied into the guide as is,
+ * with the imports the guide prints above it; the last test checks that every `ts` block of the guide
+ * is such a region (here, in guide.int.spec.ts for the servers, or in memory.unit.spec.ts) and that
+ * every name it imports exists.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, expect, it, onTestFinished } from 'vitest'
+import { afterAll, expect, it, onTestFinished, vi } from 'vitest'
+import { publicEntries } from '../../scripts/exports.js'
 import { fakeClock } from '../testing/fake-clock.js'
 import { sqliteEventStore } from './adapters/sqlite.js'
 import {
@@ -63,8 +66,8 @@ it('quick start', async () => {
 })
 
 it('appending and reading', async () => {
-  const store = memoryEventStore()
   // #region append
+  const store = memoryEventStore()
   const result = await store.appendToStream(
     'order-7',
     [
@@ -94,10 +97,11 @@ it('appending and reading', async () => {
 })
 
 it('subscriptions', async () => {
-  const store = memoryEventStore()
-  const sent: string[] = []
-  const mailer = { send: async (data: unknown) => void sent.push(JSON.stringify(data)) }
+  const printed = vi.spyOn(console, 'log').mockImplementation(() => {})
+  onTestFinished(() => printed.mockRestore())
   // #region subscribe
+  const store = memoryEventStore()
+  const mailer = { send: async (data: unknown) => console.log('mail', data) }
   const subscription = subscribe(store, {
     subscriptionId: 'order-emails',
     types: ['OrderPlaced'],
@@ -117,12 +121,12 @@ it('subscriptions', async () => {
   })
   await again.waitFor(1)
   await again.stop()
-  expect(sent).toEqual(['1'])
+  expect(printed.mock.calls).toEqual([['mail', 1]])
 })
 
 it('upcasters and temporal queries', async () => {
-  const clock = fakeClock(Date.UTC(2026, 4, 1))
   // #region upcasters
+  const clock = fakeClock(Date.UTC(2026, 4, 1))
   const store = memoryEventStore({
     clock,
     upcasters: upcasters({
@@ -138,9 +142,9 @@ it('upcasters and temporal queries', async () => {
   // placed.data: { amount: 5, currency: 'EUR', lines: [] }, placed.metadata.schemaVersion: 3
   // #endregion upcasters
   expect(placed?.data).toEqual({ amount: 5, currency: 'EUR', lines: [] })
-  clock.advance(86_400_000)
-  await store.appendToStream('order-1', [{ type: 'PaymentFailed', data: { reason: 'card declined' } }])
   // #region temporal
+  clock.advance(86_400_000) // a day later
+  await store.appendToStream('order-1', [{ type: 'PaymentFailed', data: { reason: 'card declined' } }])
   const may = { recordedFrom: new Date('2026-05-01T00:00:00Z'), recordedTo: new Date('2026-06-01T00:00:00Z') }
   const failedInMay = await store.readAll({ types: ['PaymentFailed'], ...may })
   const orders = aggregateRepository(store, {
@@ -151,4 +155,91 @@ it('upcasters and temporal queries', async () => {
   // #endregion temporal
   expect(failedInMay.map((e) => e.streamId)).toEqual(['order-1'])
   expect(asOfMay1st).toEqual({ state: 'OrderPlaced', version: 1 })
+})
+
+it('aggregates', async () => {
+  // #region aggregates
+  const store = memoryEventStore()
+  type CartEvent = { type: 'ItemAdded'; data: { sku: string } } | { type: 'CheckedOut'; data: null }
+  type Cart = { items: string[]; checkedOut: boolean }
+
+  const carts = aggregateRepository(store, {
+    aggregate: {
+      // state of an empty stream
+      initialState: (): Cart => ({ items: [], checkedOut: false }),
+      // state after one event
+      evolve: (cart: Cart, event: RecordedOf<CartEvent>): Cart =>
+        event.type === 'ItemAdded'
+          ? { ...cart, items: [...cart.items, event.data.sku] }
+          : { ...cart, checkedOut: true },
+      // optional: the events a command produces ([] = none); throw to refuse it
+      decide: (command: { add: string } | { checkOut: true }, cart: Cart): CartEvent[] => {
+        if (cart.checkedOut) throw new Error('cart is checked out')
+        return 'add' in command
+          ? [{ type: 'ItemAdded', data: { sku: command.add } }]
+          : [{ type: 'CheckedOut', data: null }]
+      },
+    },
+    streamPrefix: 'cart-', // aggregate '7' lives in stream 'cart-7' (default '')
+    snapshots: { every: 100 }, // snapshot policy (default: none)
+    maxRetries: 3, // reload-decide-append attempts after a conflict (default 3)
+    onSnapshotError: (error, streamId) => console.warn('no snapshot for', streamId, error), // the default
+  })
+
+  const { version } = await carts.handle('7', { add: 'apple' }) // version 1
+  await carts.save('7', [{ type: 'ItemAdded', data: { sku: 'pear' } }], { expectedVersion: version })
+  const { state } = await carts.load('7') // { items: ['apple', 'pear'], checkedOut: false }
+  // #endregion aggregates
+  expect([state, version]).toEqual([{ items: ['apple', 'pear'], checkedOut: false }, 1])
+  expect((await store.readStream('cart-7')).length).toBe(2)
+})
+
+it('sqlite adapter', async () => {
+  const cwd = process.cwd()
+  process.chdir(dir)
+  onTestFinished(() => process.chdir(cwd))
+  // #region sqlite
+  const store = sqliteEventStore({ path: './events.db', durability: 'normal' })
+  // #endregion sqlite
+  expect(await store.headPosition()).toBeGreaterThanOrEqual(0)
+  await store.close()
+})
+
+/** The regions of a spec file, without their common indentation. */
+function regionsOf(file: URL): Map<string, string> {
+  const source = readFileSync(file, 'utf8')
+  const regions = new Map<string, string>()
+  for (const [, name, body] of source.matchAll(/\/\/ #region ([\w-]+)\n([\s\S]*?)\n\s*\/\/ #endregion \1/g)) {
+    const lines = (body as string).split('\n')
+    const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length))
+    regions.set(name as string, lines.map((l) => l.slice(indent)).join('\n'))
+  }
+  return regions
+}
+
+it('every snippet of docs/eventstore.md is a tested region, and its imports exist', async () => {
+  const guide = readFileSync(new URL('../../docs/eventstore.md', import.meta.url), 'utf8')
+  const tested = [
+    ...regionsOf(new URL(import.meta.url)).values(),
+    ...regionsOf(new URL('./guide.int.spec.ts', import.meta.url)).values(),
+    ...regionsOf(new URL('./adapters/memory.unit.spec.ts', import.meta.url)).values(),
+  ]
+  const blocks = [...guide.matchAll(/```ts\n([\s\S]*?)\n```/g)].map((m) => m[1] as string)
+  expect(blocks.length).toBeGreaterThanOrEqual(10)
+  const modules = new Map(publicEntries(new URL('../../', import.meta.url)).map((e) => [e.specifier, e.source]))
+  for (const block of blocks) {
+    const lines = block.split('\n')
+    const imports = lines.filter((l) => l.startsWith('import '))
+    const body = lines.slice(imports.length).join('\n').replace(/^\n+/, '')
+    expect(tested, `a tested region:\n${body}`).toContain(body)
+    for (const line of imports) {
+      const match = /^import (?:type )?(?:\{ (.+) \}|\w+) from '(.+)'$/.exec(line)
+      expect(match, line).not.toBeNull()
+      const [, names = '', specifier = ''] = match as RegExpExecArray
+      const source = modules.get(specifier)
+      const module = (await import(source ? `../../${source}` : specifier)) as Record<string, unknown>
+      for (const name of names.split(', ').filter((n) => n !== '' && !n.startsWith('type ')))
+        expect(module[name], `${name} from ${specifier}`).toBeDefined()
+    }
+  }
 })

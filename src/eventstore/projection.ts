@@ -1,4 +1,5 @@
 import { ValidationError } from '../core/errors.js'
+import { expectOptions, optionKeys } from '../core/validate.js'
 import { isPlainObject } from './internal/json.js'
 import { type SubscribeOptions, type Subscription, subscribe } from './subscribe.js'
 import type { EventStore, RecordedEvent } from './types.js'
@@ -31,6 +32,20 @@ export interface ProjectionOptions extends Omit<SubscribeOptions, 'subscriptionI
  */
 export function projection(store: EventStore, options: ProjectionOptions): Subscription {
   if (!isPlainObject(options)) throw new ValidationError('options', 'an options object', options)
+  expectOptions(
+    'options',
+    options,
+    optionKeys<ProjectionOptions>({
+      projectionId: true,
+      handlers: true,
+      from: true,
+      batchSize: true,
+      pollInterval: true,
+      retryDelay: true,
+      clock: true,
+      onError: true,
+    }),
+  )
   const { projectionId, handlers, ...rest } = options
   if (!isPlainObject(handlers) || Object.keys(handlers).length === 0)
     throw new ValidationError('handlers', 'an object of event types to handler functions', handlers)

@@ -1,7 +1,7 @@
 import { type Clock, systemClock, type TimerHandle } from '../core/clock.js'
 import { type Duration, parseOptionalDuration } from '../core/duration.js'
 import { AbortedError, isBulwarkError, ValidationError } from '../core/errors.js'
-import { optionalFunction, optionalNumber } from '../core/validate.js'
+import { expectOptions, optionalFunction, optionalNumber, optionKeys } from '../core/validate.js'
 import { isPlainObject } from './internal/json.js'
 import { validateCount, validateEventType, validateId } from './internal/validate.js'
 import type { EventStore, RecordedEvent } from './types.js'
@@ -100,6 +100,21 @@ class CatchUpSubscription implements Subscription {
 
   constructor(store: EventStore, options: SubscribeOptions) {
     if (!isPlainObject(options)) throw new ValidationError('options', 'an options object', options)
+    expectOptions(
+      'options',
+      options,
+      optionKeys<SubscribeOptions>({
+        subscriptionId: true,
+        handler: true,
+        types: true,
+        from: true,
+        batchSize: true,
+        pollInterval: true,
+        retryDelay: true,
+        clock: true,
+        onError: true,
+      }),
+    )
     this.subscriptionId = validateId(options.subscriptionId, 'subscriptionId')
     this.#store = store
     if (typeof options.handler !== 'function') throw new ValidationError('handler', 'a function', options.handler)

@@ -5,7 +5,7 @@
  */
 import { parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOptions } from '../core/validate.js'
+import { expectOptions, optionKeys } from '../core/validate.js'
 import { SagaDefinitionError } from './errors.js'
 import type { PlannedStep } from './events.js'
 import { type StepPolicies, validateStepPolicies } from './policies.js'
@@ -17,6 +17,18 @@ import type {
   StepKind,
   StepOptions,
 } from './types.js'
+
+// `.step(name, options)` also takes a parallel step's options (with their `name`), so a list of steps
+// can be added one by one or as a group.
+const STEP_OPTIONS = optionKeys<ParallelStepOptions<unknown, object, unknown>>({
+  name: true,
+  run: true,
+  compensate: true,
+  kind: true,
+  retry: true,
+  timeout: true,
+  policy: true,
+})
 
 /** A validated step, as the orchestrator runs it. */
 export interface DefinedStep extends PlannedStep {
@@ -100,7 +112,11 @@ export class SagaDefinition<Input, Outputs extends object = {}> {
     const added: DefinedStep[] = []
     let definition: SagaDefinition<Input, Outputs> = this
     for (const options of steps) {
-      const checked = expectOptions('parallel step', options as object) as ParallelStepOptions<unknown, object, unknown>
+      const checked = expectOptions('parallel step', options as object, STEP_OPTIONS) as ParallelStepOptions<
+        unknown,
+        object,
+        unknown
+      >
       const step = definition.validateStep(checked.name, checked, group, true)
       added.push(step)
       definition = new SagaDefinition(this.name, this.deadline, [...definition.steps, step])
@@ -134,7 +150,7 @@ export class SagaDefinition<Input, Outputs extends object = {}> {
     let options: StepOptions<unknown, object, unknown>
     let policies: StepPolicies
     try {
-      options = expectOptions(`steps.${name}`, rawOptions)
+      options = expectOptions(`steps.${name}`, rawOptions, STEP_OPTIONS)
       if (typeof options.run !== 'function') throw new ValidationError(`steps.${name}.run`, 'a function', options.run)
       if (options.compensate !== undefined && typeof options.compensate !== 'function') {
         throw new ValidationError(`steps.${name}.compensate`, 'a function', options.compensate)
@@ -191,7 +207,7 @@ export function defineSaga<Input>(name: string, options?: SagaDefinitionOptions)
   }
   let deadline: number | undefined
   try {
-    const checked = expectOptions('options', options)
+    const checked = expectOptions('options', options, optionKeys<SagaDefinitionOptions>({ deadline: true }))
     if (checked.deadline !== undefined) {
       deadline = parseDuration(checked.deadline, 'deadline')
       if (deadline <= 0) throw new ValidationError('deadline', 'a duration > 0', checked.deadline)

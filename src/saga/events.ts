@@ -34,6 +34,8 @@ export interface SagaEventData {
   SagaResolved: { step: string; note: string; at: number }
   SagaCompleted: { at: number }
   SagaAborted: { reason: SagaFailure; at: number }
+  /** The driving orchestrator renews its lease: nothing else was recorded for a quarter of the lease. */
+  SagaHeartbeat: { at: number }
 }
 
 export type SagaEventType = keyof SagaEventData
@@ -55,6 +57,7 @@ export const SAGA_EVENT_TYPES: readonly SagaEventType[] = [
   'SagaResolved',
   'SagaCompleted',
   'SagaAborted',
+  'SagaHeartbeat',
 ]
 
 /** The events that change whether a saga is finished, parked or active: what `recover()` and `list()` scan. */

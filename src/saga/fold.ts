@@ -61,13 +61,15 @@ export function applySagaEvent(state: SagaState | undefined, event: SagaEvent): 
   state.version++
   if (!KNOWN.has(event.type)) return state
   state.updatedAt = event.data.at
+  // A heartbeat only says that someone drives the saga (see `lease`): it is not a transition to show.
+  if (event.type === 'SagaHeartbeat') return state
   const entry: TimelineEntry = { type: event.type, at: event.data.at }
   state.timeline.push(entry)
   switch (event.type) {
     case 'StepStarted': {
       const step = stepOf(state, event.data.step)
       step.status = 'started'
-      step.attempts++
+      step.attempts = Math.max(step.attempts, event.data.attempt)
       entry.step = step.name
       entry.attempt = event.data.attempt
       break
@@ -88,6 +90,8 @@ export function applySagaEvent(state: SagaState | undefined, event: SagaEvent): 
       step.error = event.data.error
       step.uncertain = event.data.uncertain
       step.failures++
+      // A step's own policy may retry inside one recorded call: the failure names the last call made.
+      step.attempts = Math.max(step.attempts, event.data.attempt)
       entry.step = step.name
       entry.attempt = event.data.attempt
       entry.detail = event.data.error.message

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.js'
 import { systemClock } from '../core/clock.js'
 import { type Duration, parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectNumber, expectOptions, optionalFunction, optionalNumber } from '../core/validate.js'
+import { expectNumber, expectOptions, optionalFunction, optionalNumber, optionKeys } from '../core/validate.js'
 import type { EventStore } from '../eventstore/index.js'
 import type { SagaDefinition } from './define.js'
 import type { SagaEvent } from './events.js'
@@ -49,6 +49,18 @@ export interface SagaOrchestratorOptions {
   recoveryCheckpoint?: string
   /** Hooks around appends (crash-point injection in tests). @default none */
   hooks?: SagaHooks
+  /**
+   * How long a saga's stream may go without a new event before another orchestrator may take it over.
+   * The orchestrator that drives a saga renews its lease by every append, and with a `SagaHeartbeat` after
+   * a quarter of the lease without one (a long step, a backoff); if it cannot append for half the lease
+   * (store unreachable), it aborts its running steps' signals and stops driving the saga. `start` with an
+   * existing id, `resume` and `recover` drive an unfinished saga only once its last event is older than
+   * the lease; before that they return its state (`recover` lists it under `leased`). So a step is never
+   * run by two orchestrators at once, provided it stops when its signal aborts, the orchestrators' clocks
+   * agree within half the lease, and no event loop is blocked for half the lease.
+   * @default '30s'
+   */
+  lease?: Duration
 }
 
 export interface ResolvedBackoff {
@@ -66,11 +78,26 @@ export interface ResolvedSagaOptions {
   recoverConcurrency: number
   recoveryCheckpoint: string
   hooks: SagaHooks | undefined
+  lease: number
 }
 
 /** Merges defaults and validates every option once, at construction. */
 export function resolveSagaOptions(input: SagaOrchestratorOptions): ResolvedSagaOptions {
-  const options = expectOptions('options', input)
+  const options = expectOptions(
+    'options',
+    input,
+    optionKeys<SagaOrchestratorOptions>({
+      store: true,
+      clock: true,
+      sagas: true,
+      compensationRetry: true,
+      retriableRetry: true,
+      recoverConcurrency: true,
+      recoveryCheckpoint: true,
+      hooks: true,
+      lease: true,
+    }),
+  )
   const store = options.store
   if (typeof store !== 'object' || store === null || typeof store.appendToStream !== 'function') {
     throw new ValidationError('store', 'an EventStore', store)
@@ -79,7 +106,10 @@ export function resolveSagaOptions(input: SagaOrchestratorOptions): ResolvedSaga
   if (typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function') {
     throw new ValidationError('clock', 'a Clock { now, setTimeout, clearTimeout }', clock)
   }
-  const hooks = options.hooks === undefined ? undefined : expectOptions('hooks', options.hooks)
+  const hooks =
+    options.hooks === undefined
+      ? undefined
+      : expectOptions('hooks', options.hooks, optionKeys<SagaHooks>({ beforeAppend: true, afterAppend: true }))
   if (hooks) {
     optionalFunction('hooks.beforeAppend', hooks.beforeAppend)
     optionalFunction('hooks.afterAppend', hooks.afterAppend)
@@ -96,11 +126,23 @@ export function resolveSagaOptions(input: SagaOrchestratorOptions): ResolvedSaga
     recoverConcurrency: optionalNumber('recoverConcurrency', options.recoverConcurrency, 16, { min: 1, integer: true }),
     recoveryCheckpoint: checkpoint,
     hooks: hooks && (hooks.beforeAppend || hooks.afterAppend) ? hooks : undefined,
+    lease: resolveLease(options.lease),
   }
 }
 
+function resolveLease(input: Duration | undefined): number {
+  if (input === undefined) return 30_000
+  const ms = parseDuration(input, 'lease')
+  if (ms <= 0) throw new ValidationError('lease', 'a duration > 0', input)
+  return ms
+}
+
 function resolveBackoff(name: string, input: SagaRetryOptions | undefined, maxAttempts: number): ResolvedBackoff {
-  const o = expectOptions(name, input)
+  const o = expectOptions(
+    name,
+    input,
+    optionKeys<SagaRetryOptions>({ maxAttempts: true, initialDelay: true, maxDelay: true, factor: true }),
+  )
   const resolved = {
     maxAttempts:
       o.maxAttempts === Number.POSITIVE_INFINITY

@@ -3,11 +3,12 @@ import { throwIfAborted } from '../core/abort.js'
 import { parseDuration } from '../core/duration.js'
 import { AbortedError, ValidationError } from '../core/errors.js'
 import { TypedEmitter } from '../core/events.js'
-import { expectOneOf, expectOptions, optionalNumber } from '../core/validate.js'
+import { expectOneOf, expectOptions, optionalNumber, optionKeys } from '../core/validate.js'
 import { type DefinedStep, SagaDefinition } from './define.js'
 import { SagaDefinitionError, SagaNotFoundError, SagaStateError } from './errors.js'
 import { sagaEvent, sagaStreamId } from './events.js'
 import { applySagaEvent, foldSaga } from './fold.js'
+import { LeaseKeeper } from './lease.js'
 import { type ResolvedSagaOptions, resolveSagaOptions, type SagaOrchestratorOptions } from './options.js'
 import type { SagaOrchestratorEvents } from './orchestrator-events.js'
 import type { StepExecutor } from './policies.js'
@@ -20,7 +21,11 @@ type AnyDefinition = SagaDefinition<any, any>
 
 /** Options of `start()`. */
 export interface StartSagaOptions {
-  /** The saga's id. Starting an id that exists does not start a second saga: it returns (or continues) that one. @default a random UUID */
+  /**
+   * The saga's id. Starting an id that exists does not start a second saga: it returns that one's state,
+   * and drives it on only if it is unfinished, not parked, and stalled (no event for the orchestrator's
+   * `lease`). @default a random UUID
+   */
   sagaId?: string
   /** Overrides the definition's deadline for this saga. @default the definition's `deadline` */
   deadline?: number | string
@@ -42,6 +47,11 @@ export interface RecoverResult {
   resumed: SagaState[]
   /** Unfinished sagas left alone because they are parked (they wait for `resume` or `resolve`). */
   parked: string[]
+  /**
+   * Unfinished sagas left alone because another orchestrator may be driving them: their last event is
+   * younger than the `lease`. A later `recover()` takes over the ones that stay silent.
+   */
+  leased: string[]
   /** Sagas that could not be driven: no definition registered under their name, or a store error. */
   failed: { sagaId: string; error: Error }[]
 }
@@ -58,10 +68,12 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
   readonly #inFlight = new Map<string, Promise<SagaState>>()
   readonly #shutdown = new AbortController()
   readonly #executors = new Map<DefinedStep, StepExecutor | null>()
+  readonly #leases: LeaseKeeper
 
   constructor(options: SagaOrchestratorOptions) {
     super()
     this.#options = resolveSagaOptions(options)
+    this.#leases = new LeaseKeeper(this.#options.clock, this.#options.lease)
     const sagas = options.sagas ?? []
     if (!Array.isArray(sagas)) throw new ValidationError('sagas', 'an array of saga definitions', sagas)
     for (const definition of sagas) this.register(definition)
@@ -88,8 +100,9 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
 
   /**
    * Starts a saga and resolves with its state once it is completed, aborted or parked. With a `sagaId`
-   * that already exists, nothing new starts: the existing saga's state is returned (and it is driven on
-   * if it is unfinished and not parked).
+   * that already exists, nothing new starts: the existing saga's state is returned at once if it is
+   * finished, parked, or driven by another orchestrator (an event within the `lease`); a stalled one (no
+   * event for the lease) is driven on, and its state returned once it settles.
    *
    * @example
    * ```ts
@@ -106,7 +119,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
     this.register(definition)
     if (definition.steps.length === 0)
       throw new SagaDefinitionError(definition.name, undefined, 'no-steps', 'a saga needs at least one step')
-    const o = expectOptions('options', options)
+    const o = expectOptions('options', options, optionKeys<StartSagaOptions>({ sagaId: true, deadline: true }))
     const sagaId = o.sagaId === undefined ? randomUUID() : validateSagaId(o.sagaId)
     const deadlineMs = o.deadline === undefined ? definition.deadline : parseDuration(o.deadline, 'deadline')
     const running = this.#inFlight.get(sagaId)
@@ -129,7 +142,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
         if (!(error instanceof SagaConflict) || runner.committed) throw error
         // The id exists already: this start is a repeat. Drive the saga on if nothing else does.
         const existing = await this.#load(sagaId)
-        if (existing.status !== 'running' && existing.status !== 'compensating') return existing
+        if (!this.#stalled(existing)) return existing
         checkPlan(definition as AnyDefinition, existing)
         return new SagaRunner(this.#context(), definition as AnyDefinition, existing).drive()
       }
@@ -138,7 +151,8 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
 
   /**
    * Continues a saga: a parked one is recorded as resumed (its failure counters restart) and driven again;
-   * an unfinished one that nothing drives (a stalled saga) is driven; a finished one is returned as is.
+   * an unfinished one is driven if it is stalled (no event for the `lease`), and otherwise returned as is,
+   * like a finished one: another orchestrator drives it.
    */
   async resume(sagaId: string): Promise<SagaState> {
     throwIfAborted(this.#shutdown.signal)
@@ -146,7 +160,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
     const running = this.#inFlight.get(sagaId)
     if (running) return running
     const state = await this.#load(sagaId)
-    if (state.status === 'completed' || state.status === 'aborted') return state
+    if (state.status !== 'parked' && !this.#stalled(state)) return state
     const pending = state.status === 'parked' ? [sagaEvent('SagaResumed', { at: this.#options.clock.now() })] : []
     for (const event of pending) applySagaEvent(state, event)
     return this.#drive(state, pending)
@@ -180,14 +194,15 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
   }
 
   /**
-   * Finds every unfinished saga (after a restart) and drives it on; a step whose outcome was not recorded
-   * runs again with the same idempotency key. Parked sagas are listed, not driven.
+   * Finds every unfinished saga (after a restart) and drives on the stalled ones (no event for the
+   * `lease`); a step whose outcome was not recorded runs again with the same idempotency key. Parked sagas,
+   * and sagas another orchestrator may be driving (`leased`), are listed, not driven.
    */
   async recover(): Promise<RecoverResult> {
     throwIfAborted(this.#shutdown.signal)
     const { store, recoveryCheckpoint, recoverConcurrency } = this.#options
     const scan = await scanLifecycle(store, (await store.loadCheckpoint(recoveryCheckpoint)) ?? 0)
-    const result: RecoverResult = { resumed: [], parked: [], failed: [] }
+    const result: RecoverResult = { resumed: [], parked: [], leased: [], failed: [] }
     const queue: string[] = []
     for (const saga of scan.sagas.values()) {
       if (isFinished(saga)) continue
@@ -203,7 +218,12 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
     const worker = async () => {
       for (let sagaId = queue.shift(); sagaId !== undefined; sagaId = queue.shift()) {
         try {
-          result.resumed.push(await this.resume(sagaId))
+          const running = this.#inFlight.get(sagaId)
+          const state = running ? await running : await this.#load(sagaId)
+          if (running || !this.#stalled(state)) {
+            if (state.status === 'running' || state.status === 'compensating') result.leased.push(sagaId)
+            else result.resumed.push(state)
+          } else result.resumed.push(await this.#drive(state, []))
         } catch (error) {
           result.failed.push({ sagaId, error: error as Error })
         }
@@ -229,7 +249,11 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
    * ```
    */
   async list(options?: ListSagasOptions): Promise<SagaState[]> {
-    const o = expectOptions('options', options)
+    const o = expectOptions(
+      'options',
+      options,
+      optionKeys<ListSagasOptions>({ status: true, stalledFor: true, limit: true }),
+    )
     const status = o.status === undefined ? undefined : expectOneOf('status', o.status, STATUSES)
     const stalledFor = o.stalledFor === undefined ? undefined : parseDuration(o.stalledFor, 'stalledFor')
     const limit = optionalNumber('limit', o.limit, Number.POSITIVE_INFINITY, { min: 1, integer: true })
@@ -259,7 +283,14 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
    */
   async close(): Promise<void> {
     this.#shutdown.abort(new AbortedError('The saga orchestrator was closed'))
+    this.#leases.stopAll(this.#shutdown.signal.reason)
     await Promise.allSettled([...this.#inFlight.values()])
+  }
+
+  /** Unfinished, not parked, and silent for the lease: whoever drove it is gone. */
+  #stalled(state: SagaState): boolean {
+    if (state.status !== 'running' && state.status !== 'compensating') return false
+    return this.#options.clock.now() - state.updatedAt >= this.#options.lease
   }
 
   async #load(sagaId: string): Promise<SagaState> {
@@ -293,7 +324,13 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
   }
 
   #context(): RunnerContext {
-    return { options: this.#options, emitter: this, shutdown: this.#shutdown.signal, executors: this.#executors }
+    return {
+      options: this.#options,
+      emitter: this,
+      shutdown: this.#shutdown.signal,
+      executors: this.#executors,
+      leases: this.#leases,
+    }
   }
 }
 

@@ -392,6 +392,10 @@ describe('orchestrator: validation', () => {
     expect(() =>
       createSagaOrchestrator({ store, retriableRetry: { initialDelay: '2s', maxDelay: '1s' } }),
     ).toThrowError(/retriableRetry\.maxDelay/)
+    expect(() => createSagaOrchestrator({ store, lease: 0 })).toThrowError(
+      'Expected `lease` to be a duration > 0, got 0',
+    )
+    expect(() => createSagaOrchestrator({ store, lease: '30 sec' as never })).toThrowError(/`lease`/)
     const saga = defineSaga('v').step('a', { kind: 'pivot', run: () => 1 })
     await expect(orchestrator.start(saga, null, { sagaId: '' })).rejects.toSatisfy((e) =>
       isBulwarkError(e, 'E_INVALID_ARGUMENT'),

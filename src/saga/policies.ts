@@ -12,10 +12,14 @@ import { ValidationError } from '../core/errors.js'
 import { expectOptions } from '../core/validate.js'
 import type { StepOptions, StepPolicy } from './types.js'
 
-/** Runs a step's action under its policies. */
+/**
+ * Runs a step's action under its policies. `beforeRetry` runs before every call the step's `retry` makes
+ * after the first, outside the step's own policy and timeout: the orchestrator records the call there.
+ */
 export type StepExecutor = (
   fn: (context: { signal: AbortSignal; attempt: number }) => unknown,
   signal: AbortSignal,
+  beforeRetry: () => Promise<void>,
 ) => Promise<unknown>
 
 /** A step's validated policy options; turned into an executor per orchestrator, on its clock. */
@@ -58,11 +62,26 @@ export function validateStepPolicies(name: string, options: StepOptions<unknown,
 
 /** The step's pipeline on `clock`, or null when the step has no policy (its action is called directly). */
 export function buildExecutor(policies: StepPolicies, clock: Clock): StepExecutor | null {
-  const chain: Policy<unknown>[] = []
-  if (policies.retry) chain.push(retry({ ...policies.retry, clock }))
-  if (policies.policy) chain.push(policies.policy as Policy<unknown>)
-  if (policies.timeout !== undefined) chain.push(timeout(policies.timeout, { clock }))
-  if (chain.length === 0) return null
-  const pipeline = chain.length === 1 ? chain[0]! : wrap(...chain)
+  const inner: Policy<unknown>[] = []
+  if (policies.policy) inner.push(policies.policy as Policy<unknown>)
+  if (policies.timeout !== undefined) inner.push(timeout(policies.timeout, { clock }))
+  if (policies.retry) {
+    const retrying = retry({ ...policies.retry, clock })
+    // A layer between the retry and the rest, per run (it counts that run's calls): each call after the first
+    // is recorded before it is made, so its attempt number survives a restart. It sits outside the breaker and
+    // the timeout, so the append is neither counted as the step's outcome nor timed as its call.
+    return (fn, signal, beforeRetry) => {
+      let calls = 0
+      const record: Policy<unknown> = {
+        async execute(next, s) {
+          if (calls++ > 0) await beforeRetry()
+          return next({ signal: s ?? signal, attempt: calls - 1 })
+        },
+      }
+      return wrap(retrying, record, ...inner).execute(fn, signal)
+    }
+  }
+  if (inner.length === 0) return null
+  const pipeline = inner.length === 1 ? inner[0]! : wrap(...inner)
   return (fn, signal) => pipeline.execute(fn, signal)
 }

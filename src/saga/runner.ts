@@ -7,12 +7,14 @@
  * that append commits the outcome is not durable, so a crash re-runs the step with the same idempotency
  * key, which is the at-least-once contract anyway.
  */
-import { sleep } from '../core/abort.js'
+import { sleep, toAbortedError } from '../core/abort.js'
 import { BulwarkError, isBulwarkError } from '../core/errors.js'
 import type { TypedEmitter } from '../core/events.js'
 import type { DefinedStep, SagaDefinition } from './define.js'
 import { isUncertain, type SagaEvent, sagaEvent, sagaStreamId, toFailure, toNewEvents } from './events.js'
 import { applySagaEvent } from './fold.js'
+import { holdProcess } from './keep-alive.js'
+import type { LeaseHolder, LeaseKeeper } from './lease.js'
 import { backoffDelay, type ResolvedSagaOptions } from './options.js'
 import type { SagaOrchestratorEvents } from './orchestrator-events.js'
 import { buildExecutor, type StepExecutor } from './policies.js'
@@ -21,7 +23,9 @@ import type { SagaFailure, SagaState, StepState } from './types.js'
 /** Thrown inside a driver when another orchestrator appended to the saga first. */
 export class SagaConflict extends Error {}
 
-type Outcome = { step: DefinedStep; ok: true; output: unknown } | { step: DefinedStep; ok: false; error: SagaFailure }
+type Outcome =
+  | { step: DefinedStep; ok: true; output: unknown }
+  | { step: DefinedStep; ok: false; error: SagaFailure; attempt: number }
 
 export interface RunnerContext {
   options: ResolvedSagaOptions
@@ -30,9 +34,11 @@ export interface RunnerContext {
   shutdown: AbortSignal
   /** Each step's policies, built once per orchestrator (they run on its clock); null when it has none. */
   executors: Map<DefinedStep, StepExecutor | null>
+  /** Renews the lease of every saga the orchestrator drives. */
+  leases: LeaseKeeper
 }
 
-export class SagaRunner {
+export class SagaRunner implements LeaseHolder {
   /** The stream version that is committed; the local state may be ahead by `carry.length` events. */
   private durableVersion: number
   private readonly initialVersion: number
@@ -41,6 +47,22 @@ export class SagaRunner {
   private readonly stream: string
   private deadlineSignal: AbortSignal | undefined
   private deadlineTimer: unknown
+  /** Aborts this run: close() (`shutdown`), a failed append (the log cannot be trusted any more), a lost lease. */
+  private readonly stop = new AbortController()
+  /** What every step, compensation and backoff of this run listens to. */
+  private readonly signal = this.stop.signal
+  /** Appends in order, one at a time: the steps of a parallel group record their retries concurrently. */
+  private appending: Promise<void> = Promise.resolve()
+  /** `at` of the last event this run committed: its lease runs from there (see `lease` in the options). */
+  private renewedAt: number
+  /** When this run last began an append (a heartbeat is due a quarter of the lease after it). */
+  private appendedAt: number
+  /** The last heartbeat failed (the store is unreachable); a late timer alone (a busy event loop) is not that. */
+  private renewalFailing = false
+  /** An append has begun and not ended: a store that hangs cannot renew the lease either. */
+  private appendInFlight = false
+  /** A heartbeat waits in the append queue: one is enough, however long the store takes. */
+  private heartbeatQueued = false
 
   constructor(
     private readonly ctx: RunnerContext,
@@ -53,6 +75,7 @@ export class SagaRunner {
     this.initialVersion = this.durableVersion
     this.carry = pending
     this.stream = sagaStreamId(state.sagaId)
+    this.renewedAt = this.appendedAt = ctx.options.clock.now()
   }
 
   /** Whether this runner has committed anything to the stream. */
@@ -61,8 +84,12 @@ export class SagaRunner {
   }
 
   async drive(): Promise<SagaState> {
+    const release = holdProcess()
+    // close() aborts the runs it finds in `leases` (cheaper than a listener or AbortSignal.any per saga).
+    if (this.ctx.shutdown.aborted) this.stopRun(this.ctx.shutdown.reason)
     try {
       this.armDeadline()
+      this.ctx.leases.add(this)
       for (;;) {
         if (this.state.status === 'running') await this.forward()
         else if (this.state.status === 'compensating') await this.compensate()
@@ -71,6 +98,36 @@ export class SagaRunner {
       return this.state
     } finally {
       if (this.deadlineTimer !== undefined) this.ctx.options.clock.clearTimeout(this.deadlineTimer as never)
+      this.ctx.leases.delete(this)
+      release()
+    }
+  }
+
+  /**
+   * Keeps this run's lease (called by the orchestrator's {@link LeaseKeeper}): a `SagaHeartbeat` after a
+   * quarter of the lease without an append. When heartbeats fail (the store is unreachable) until half the
+   * lease has passed since the last committed event, the run stops, aborting its steps' signals, before
+   * another orchestrator may take the saga over (at the full lease). A heartbeat that conflicts means
+   * another one has taken over: the run stops too.
+   */
+  stopRun(reason: unknown): void {
+    this.stop.abort(reason)
+  }
+
+  renew(now: number): void {
+    if (this.signal.aborted) return
+    const { lease } = this.ctx.options
+    if ((this.renewalFailing || this.appendInFlight) && now - this.renewedAt >= lease / 2) {
+      const message = `Saga ${this.state.sagaId}: nothing could be recorded for ${now - this.renewedAt} ms (half the lease); stopped driving it so that another orchestrator may take it over`
+      this.stop.abort(new BulwarkError('E_SAGA_LEASE_LOST', message, { context: { sagaId: this.state.sagaId } }))
+    } else if (!this.heartbeatQueued && now - this.appendedAt >= lease / 4) {
+      // A failed heartbeat is tried again at the next tick; a conflict means another orchestrator took over.
+      this.heartbeatQueued = true
+      this.commit([sagaEvent('SagaHeartbeat', { at: now })], true)
+        .catch(() => undefined)
+        .finally(() => {
+          this.heartbeatQueued = false
+        })
     }
   }
 
@@ -107,11 +164,10 @@ export class SagaRunner {
         events.push(sagaEvent('StepExecuted', data))
       } else {
         failures.push(outcome.error)
-        const attempt = this.stepState(outcome.step.name).attempts
         events.push(
           sagaEvent('StepFailed', {
             step: outcome.step.name,
-            attempt,
+            attempt: outcome.attempt,
             error: outcome.error,
             uncertain: isUncertain(outcome.error),
             at,
@@ -180,35 +236,34 @@ export class SagaRunner {
       const reason = `${what} ${JSON.stringify(step.name)} failed ${worst} times: ${error?.message ?? 'unknown error'}`
       return this.commit([sagaEvent('SagaParked', { reason, step: step.name, at: this.now() })])
     }
-    await sleep(backoffDelay(backoff, worst), { clock: this.ctx.options.clock, signal: this.ctx.shutdown })
+    await sleep(backoffDelay(backoff, worst), { clock: this.ctx.options.clock, signal: this.signal })
   }
 
   private async runStep(step: DefinedStep, deadline: AbortSignal | undefined): Promise<Outcome> {
-    const st = this.stepState(step.name)
-    const priorRuns = st.attempts - 1
-    const signal =
-      deadline && !this.state.pastPivot ? AbortSignal.any([this.ctx.shutdown, deadline]) : this.ctx.shutdown
+    // This run's StepStarted carries the number of its first call; a retry records each further call.
+    let calls = this.stepState(step.name).attempts - 1
+    const signal = deadline && !this.state.pastPivot ? AbortSignal.any([this.signal, deadline]) : this.signal
     const { sagaId, input } = this.state
     // A copy: a step cannot change the recorded outputs, nor see later steps' outputs appear in its context.
     const outputs = { ...this.state.outputs }
     const idempotencyKey = `${sagaId}:${step.name}`
     const execute = this.executor(step)
     try {
-      let calls = priorRuns
       // The context is built in place (no spread): this is the per-step hot path.
       const output = execute
         ? await execute(
             (c) =>
               step.run({ sagaId, step: step.name, input, outputs, idempotencyKey, signal: c.signal, attempt: ++calls }),
             signal,
+            () => this.commit([sagaEvent('StepStarted', { step: step.name, attempt: calls + 1, at: this.now() })]),
           )
-        : await step.run({ sagaId, step: step.name, input, outputs, idempotencyKey, signal, attempt: priorRuns + 1 })
+        : await step.run({ sagaId, step: step.name, input, outputs, idempotencyKey, signal, attempt: ++calls })
       return { step, ok: true, output }
     } catch (error) {
-      if (this.ctx.shutdown.aborted) throw error
+      if (this.signal.aborted) throw this.stopReason()
       // A step that gave up because the deadline aborted its signal failed for that reason, whatever it threw.
       const cause = deadline?.aborted && !this.state.pastPivot ? deadline.reason : error
-      return { step, ok: false, error: toFailure(cause, step.name) }
+      return { step, ok: false, error: toFailure(cause, step.name), attempt: calls }
     }
   }
 
@@ -224,17 +279,17 @@ export class SagaRunner {
       reason: this.state.failure ?? { message: 'aborted' },
     }
     const compensate = step.compensate!
-    const signal = this.ctx.shutdown
+    const signal = this.signal
     const execute = this.executor(step)
+    let calls = st.compensationFailures
     try {
-      let calls = st.compensationFailures
       execute
-        ? await execute((c) => compensate({ ...context, signal: c.signal, attempt: ++calls }), signal)
-        : await compensate({ ...context, signal, attempt: calls + 1 })
+        ? await execute((c) => compensate({ ...context, signal: c.signal, attempt: ++calls }), signal, noRecord)
+        : await compensate({ ...context, signal, attempt: ++calls })
       return { step, ok: true, output: undefined }
     } catch (error) {
-      if (this.ctx.shutdown.aborted) throw error
-      return { step, ok: false, error: toFailure(error, step.name) }
+      if (this.signal.aborted) throw this.stopReason()
+      return { step, ok: false, error: toFailure(error, step.name), attempt: calls }
     }
   }
 
@@ -255,25 +310,62 @@ export class SagaRunner {
     this.carry.push(...events)
   }
 
-  /** Applies events locally and appends them, with whatever was deferred, in one atomic append. */
-  private async commit(events: SagaEvent[]): Promise<void> {
+  /**
+   * Applies events locally and appends them, with whatever was deferred, in one atomic append. Appends are
+   * queued, so concurrent callers (the steps of a parallel group) each get the version the last one left.
+   */
+  private commit(events: SagaEvent[], heartbeat = false): Promise<void> {
+    const done = this.appending.then(() => this.append(events, heartbeat))
+    this.appending = done.catch(() => undefined)
+    return done
+  }
+
+  private async append(events: SagaEvent[], heartbeat: boolean): Promise<void> {
+    if (this.signal.aborted) throw this.stopReason()
+    if (heartbeat && this.state.status !== 'running' && this.state.status !== 'compensating') return
+    this.appendedAt = this.now()
     this.defer(events)
     const batch = this.carry
     this.carry = []
     const { store, hooks } = this.ctx.options
-    if (hooks?.beforeAppend) await hooks.beforeAppend(this.state.sagaId, batch)
+    this.appendInFlight = true
     try {
-      await store.appendToStream(this.stream, toNewEvents(batch), {
-        expectedVersion: this.durableVersion === 0 ? 'no_stream' : this.durableVersion,
-      })
+      if (hooks?.beforeAppend) await hooks.beforeAppend(this.state.sagaId, batch)
+      try {
+        await store.appendToStream(this.stream, toNewEvents(batch), {
+          expectedVersion: this.durableVersion === 0 ? 'no_stream' : this.durableVersion,
+        })
+      } catch (error) {
+        if (isBulwarkError(error, 'E_WRONG_EXPECTED_VERSION')) throw new SagaConflict(this.state.sagaId)
+        throw error
+      }
     } catch (error) {
-      if (isBulwarkError(error, 'E_WRONG_EXPECTED_VERSION')) throw new SagaConflict(this.state.sagaId)
+      if (heartbeat && !(error instanceof SagaConflict)) {
+        this.renewalFailing = true
+        // The local state stays "the stream plus what is carried": the batch rides along with the next append.
+        this.carry = [...batch, ...this.carry]
+        throw error
+      }
+      // The local state is ahead of the stream now: nothing of this run may go on (a sibling step's retry).
+      this.stop.abort(error)
       throw error
+    } finally {
+      this.appendInFlight = false
     }
     this.durableVersion += batch.length
+    this.renewalFailing = false
+    this.renewedAt = (batch[batch.length - 1]!.data as { at: number }).at
     if (hooks?.afterAppend) await hooks.afterAppend(this.state.sagaId, batch)
     this.emit(batch)
     if (this.state.pastPivot) this.disarmDeadline()
+  }
+
+  /** Why this run stopped: a conflict as is (the orchestrator reports the stream), anything else as an abort. */
+  private stopReason(): Error {
+    const reason: unknown = this.signal.reason
+    if (reason instanceof SagaConflict) return reason
+    if (!this.ctx.shutdown.aborted && reason instanceof Error) return reason
+    return toAbortedError(this.signal)
   }
 
   private emit(batch: SagaEvent[]): void {
@@ -330,6 +422,9 @@ export class SagaRunner {
     return this.ctx.options.clock.now()
   }
 }
+
+/** Compensations record no calls: they have no start record (see the module comment). */
+const noRecord = () => Promise.resolve()
 
 function needsCompensation(step: StepState): boolean {
   if (step.kind !== 'compensatable') return false

@@ -125,7 +125,7 @@ export interface StepState {
   /** Index of the step's group (sequential steps are groups of one). */
   group: number
   status: StepStatus
-  /** Runs recorded (StepStarted events). */
+  /** The number of the step's last recorded call (its `ctx.attempt`): every call's StepStarted carries it. */
   attempts: number
   /** The recorded output, once executed. */
   output?: unknown
@@ -180,5 +180,6 @@ export interface SagaState<Outputs extends object = Record<string, unknown>> {
   updatedAt: number
   /** The saga stream's version this state was folded up to. */
   version: number
+  /** The saga's events in order, except `SagaHeartbeat`s (which only renew the lease). */
   timeline: TimelineEntry[]
 }

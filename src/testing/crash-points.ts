@@ -1,5 +1,5 @@
 import { BulwarkError, ValidationError } from '../core/errors.js'
-import { expectNumber, expectOptions, optionalFunction } from '../core/validate.js'
+import { expectNumber, expectOptions, optionalFunction, optionKeys } from '../core/validate.js'
 
 /** Options of {@link crashPoints}. */
 export interface CrashPointsOptions {
@@ -54,7 +54,11 @@ export interface CrashPoints {
  * ```
  */
 export function crashPoints(options: CrashPointsOptions): CrashPoints {
-  const o = expectOptions('options', options)
+  const o = expectOptions(
+    'options',
+    options,
+    optionKeys<CrashPointsOptions>({ probability: true, seed: true, after: true, kill: true }),
+  )
   const chance = resolveProbability(o.probability)
   const next = mulberry32(o.seed === undefined ? 1 : expectNumber('seed', o.seed, { integer: true }))
   const after = o.after === undefined ? 0 : expectNumber('after', o.after, { min: 0, integer: true })

@@ -8,6 +8,8 @@ import { isBulwarkError } from '../core/errors.js'
 import type { EventStore, EventStoreOptions, NewEvent } from '../eventstore/index.js'
 import { concurrencyTests } from './eventstore-suite-concurrency.js'
 import { featureTests } from './eventstore-suite-features.js'
+import { inputTests } from './eventstore-suite-input.js'
+import { roundTests } from './eventstore-suite-rounds.js'
 import { fakeClock } from './fake-clock.js'
 
 /** What a factory returns: a fresh, empty store, and how to dispose of it (default: `store.close()`). */
@@ -46,6 +48,26 @@ export async function expectCode(promise: Promise<unknown>, ...codes: string[]):
 }
 
 /**
+ * Expects every call to reject with a validation error (`E_INVALID_ARGUMENT` or `E_INVALID_EVENT`)
+ * whose message names what was wrong (``Expected `name` to be ...``).
+ */
+export async function expectValidationErrors(
+  calls: readonly [label: string, call: () => Promise<unknown>][],
+): Promise<void> {
+  for (const [label, call] of calls) {
+    const error = await call().then(
+      () => new Error(`${label}: resolved`),
+      (e: unknown) => e,
+    )
+    expect(
+      isBulwarkError(error) && ['E_INVALID_ARGUMENT', 'E_INVALID_EVENT'].includes(String(error.code)),
+      `${label}: ${String(error)}`,
+    ).toBe(true)
+    expect((error as Error).message, label).toMatch(/^Expected `/)
+  }
+}
+
+/**
  * Registers the conformance tests of an event store adapter.
  *
  * @example
@@ -74,7 +96,9 @@ export function eventStoreSuite(name: string, factory: EventStoreFactory): void 
     }
     basicTests(ctx)
     concurrencyTests(ctx)
+    roundTests(ctx)
     featureTests(ctx)
+    inputTests(ctx)
   })
 }
 
@@ -235,17 +259,7 @@ function basicTests({ open }: SuiteContext): void {
       ],
       ['empty stream id on version', () => store.streamVersion('')],
     ]
-    for (const [label, call] of bad) {
-      const error = await call().then(
-        () => new Error(`${label}: resolved`),
-        (e: unknown) => e,
-      )
-      expect(
-        isBulwarkError(error) && ['E_INVALID_ARGUMENT', 'E_INVALID_EVENT'].includes(String(error.code)),
-        label,
-      ).toBe(true)
-      expect((error as Error).message, label).toMatch(/^Expected `/)
-    }
+    await expectValidationErrors(bad)
     expect(await store.headPosition()).toBe(0)
     expect(await store.streamVersion('s')).toBe(0)
     expect(await store.loadCheckpoint('sub')).toBeUndefined()

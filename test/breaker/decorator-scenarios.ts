@@ -27,3 +27,21 @@ export async function expectRetryAndTimeoutOnMethods(
   await clock.advanceAsync(100)
   expect(isBulwarkError(await hung, 'E_TIMEOUT')).toBe(true)
 }
+
+/**
+ * `read` is decorated with a 100 ms timeout and declares `(id, signal?)`: called without a signal, it
+ * still gets one, and that signal aborts at the deadline.
+ */
+export async function expectSignalWithoutCallerSignal(
+  clock: FakeClock,
+  service: { read(id: string, signal?: AbortSignal): Promise<unknown>; seen: AbortSignal[] },
+) {
+  const read = service.read('a').catch((e: unknown) => e)
+  await clock.advanceAsync(0)
+  const [signal] = service.seen
+  expect(signal).toBeInstanceOf(AbortSignal)
+  expect(signal?.aborted).toBe(false)
+  await clock.advanceAsync(100)
+  expect(isBulwarkError(await read, 'E_TIMEOUT')).toBe(true)
+  expect(signal?.aborted).toBe(true)
+}

@@ -6,7 +6,12 @@
 export interface ModelConfig {
   window: { type: 'count'; size: number } | { type: 'time'; duration: number; buckets: number }
   minimumCalls: number
-  failureRateThreshold: number
+  /** false: the failure rate never opens. */
+  failureRateThreshold: number | false
+  /** Opens on the `threshold`-th failure within `within` ms; undefined: off. */
+  failureCount: { threshold: number; within: number } | undefined
+  /** Opens on this many failures in a row; undefined: off. */
+  consecutiveFailures: number | undefined
   slowCallRateThreshold: number
   /** undefined: no slow-call detection. */
   slowCallDuration: number | undefined
@@ -38,6 +43,9 @@ export class BreakerModel {
   probes = 0
   successes = 0
   records: { t: number; outcome: number }[] = []
+  /** Times of every failure of closed calls since the circuit last closed (the count trips' input). */
+  failureTimes: number[] = []
+  streak = 0
   readonly calls: Call[] = []
 
   constructor(
@@ -93,9 +101,35 @@ export class BreakerModel {
       this.settleProbe(call, outcome)
       return
     }
-    if (aborted || call.counted || call.gen !== this.gen) return
-    this.records.push({ t: this.now, outcome })
-    this.evaluate()
+    if (aborted || call.gen !== this.gen) return
+    // The count trips see every closed call's result, even one already counted as slow while running.
+    const tripped = this.countTrips((outcome & FAILED) !== 0)
+    if (!call.counted) this.records.push({ t: this.now, outcome })
+    if (tripped) this.open()
+    else if (!call.counted) this.evaluate()
+  }
+
+  /** What `toJSON().counts` holds: the streak and the latest `failureCount.threshold` failure times. */
+  counts(): { consecutiveFailures: number; failureTimes: number[] } | undefined {
+    const { failureCount, consecutiveFailures } = this.config
+    if (failureCount === undefined && consecutiveFailures === undefined) return undefined
+    const kept = failureCount === undefined ? 0 : failureCount.threshold
+    return { consecutiveFailures: this.streak, failureTimes: kept === 0 ? [] : this.failureTimes.slice(-kept) }
+  }
+
+  private countTrips(failed: boolean): boolean {
+    if (!failed) {
+      this.streak = 0
+      return false
+    }
+    this.streak++
+    this.failureTimes.push(this.now)
+    const { failureCount, consecutiveFailures } = this.config
+    const recent = failureCount && this.failureTimes.filter((t) => t > this.now - failureCount.within).length
+    return (
+      (consecutiveFailures !== undefined && this.streak >= consecutiveFailures) ||
+      (failureCount !== undefined && (recent as number) >= failureCount.threshold)
+    )
   }
 
   advance(ms: number): void {
@@ -148,7 +182,8 @@ export class BreakerModel {
   private evaluate(): void {
     const { calls, failures, slowCalls } = this.window()
     if (calls < this.config.minimumCalls) return
-    if (failures / calls >= this.config.failureRateThreshold || slowCalls / calls >= this.config.slowCallRateThreshold)
+    const rate = this.config.failureRateThreshold
+    if ((rate !== false && failures / calls >= rate) || slowCalls / calls >= this.config.slowCallRateThreshold)
       this.open()
   }
 
@@ -161,6 +196,10 @@ export class BreakerModel {
     this.state = to
     this.gen++
     this.successes = 0
-    if (to === 'closed') this.records = []
+    if (to === 'closed') {
+      this.records = []
+      this.failureTimes = []
+      this.streak = 0
+    }
   }
 }

@@ -8,8 +8,9 @@
  */
 
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { redisBus, redisCacheDriver } from '../../src/cache/adapters/redis.js'
 import type { Cache } from '../../src/cache/index.js'
-import { createCache, redisBus, redisCacheDriver } from '../../src/cache/index.js'
+import { createCache } from '../../src/cache/index.js'
 
 export interface StartOptions {
   /** One Redis; or `cluster` (startup nodes), or `sentinel` (ioredis options with `sentinels` and `name`). */

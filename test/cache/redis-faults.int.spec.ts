@@ -3,7 +3,8 @@
  * connections are killed, and which is killed outright in the middle of a load and started again.
  */
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest'
-import { type Cache, createCache, redisBus, redisCacheDriver } from '../../src/cache/index.js'
+import { redisBus, redisCacheDriver } from '../../src/cache/adapters/redis.js'
+import { type Cache, createCache } from '../../src/cache/index.js'
 import { describeWithRedis } from '../services.js'
 import { type RedisServer, startRedisServer } from '../support/redis-server.js'
 
@@ -126,5 +127,32 @@ describeWithRedis('cache with a failing Redis', () => {
     // Calls stuck on the frozen server waited for the hard timeout, and no longer (plus the margin).
     expect(Math.max(...latencies)).toBeGreaterThanOrEqual(HARD * 0.9)
     expect(Math.max(...latencies)).toBeLessThan(HARD + 800)
+  })
+
+  it('Redis frozen: set, delete and getOrSet with lock each take one hard timeout in total, not one per step', async () => {
+    const hard = 400
+    const cache = open({ timeout: { hard }, lock: true })
+    await cache.ready()
+    await cache.set('warm', 1) // the driver and the bus are connected
+    server.freeze()
+    try {
+      const timed = async (call: () => Promise<unknown>) => {
+        const started = performance.now()
+        await call()
+        return performance.now() - started
+      }
+      const durations = {
+        set: await timed(() => cache.set('k', 'v')),
+        delete: await timed(() => cache.delete('k')),
+        getOrSetWithLock: await timed(() => cache.getOrSet('fresh', () => 'loaded')),
+      }
+      // Before, each was the L2 step plus the publish (or the read plus the lock): twice the timeout.
+      for (const ms of Object.values(durations)) {
+        expect(ms).toBeGreaterThanOrEqual(hard * 0.9)
+        expect(ms).toBeLessThan(hard * 1.5)
+      }
+    } finally {
+      server.thaw()
+    }
   })
 })

@@ -14,6 +14,7 @@ import type { Cache } from '../../src/cache/cache.js'
 import { createCache } from '../../src/cache/create-cache.js'
 import { cached, cacheEvict, cachePut, setDefaultCache } from '../../src/cache/index.js'
 import { fakeClock } from '../../src/testing/index.js'
+import { expectRouteMetadataKept, route } from '../support/route-metadata.js'
 
 class Repository implements DecoratedRepository {
   loads = 0
@@ -38,6 +39,29 @@ class Repository implements DecoratedRepository {
 
   @cacheEvict({ all: true })
   async purge(): Promise<void> {}
+
+  @cached({ key: (id: string) => `label:${id}` })
+  async label(id: string, locale: string): Promise<string> {
+    return `${locale}: ${(await productSource(this, id))?.name}`
+  }
+}
+
+class Routed {
+  @cached({ key: (id: string) => `routed:${id}` })
+  @route
+  async find(id: string, _locale?: string): Promise<string> {
+    return id
+  }
+
+  @cachePut({ key: (id: string) => `routed:${id}` })
+  @route
+  async save(id: string, _name: string): Promise<string> {
+    return id
+  }
+
+  @cacheEvict({ key: (id: string) => `routed:${id}` })
+  @route
+  async remove(_id: string, _soft?: boolean): Promise<void> {}
 }
 
 let cache: Cache
@@ -56,11 +80,21 @@ describe('cache decorators (experimentalDecorators)', () => {
     expect(descriptor?.value).not.toBe(productSource)
   })
 
+  it('keeps the metadata, name and length of the method it replaces', () => {
+    expectRouteMetadataKept(Routed.prototype, { find: 2, save: 2, remove: 2 })
+  })
+
   it('types the key against the method parameters', () => {
     class Checked {
       // @ts-expect-error the key takes a number, the method a string
       @cached({ key: (id: number) => `k:${id}` })
       async find(id: string): Promise<string> {
+        return id
+      }
+
+      // @ts-expect-error the key takes more parameters than the method
+      @cached({ key: (id: string, page: number) => `k:${id}:${page}` })
+      async list(id: string): Promise<string> {
         return id
       }
     }

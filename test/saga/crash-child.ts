@@ -13,6 +13,7 @@ import { type OrderPlan, openServices, orderIds, planOrder, services } from './c
 
 const [dir, roundArg, perRoundArg, seedArg, probabilityArg] = process.argv.slice(2)
 const round = Number(roundArg)
+const LEASE_MS = 2_000
 const crash = crashPoints({ probability: Number(probabilityArg), seed: Number(seedArg) })
 const store = sqliteEventStore({ path: join(dir!, 'events.db') })
 const svc = services(openServices(join(dir!, 'services.db')), crash.maybeCrash)
@@ -38,6 +39,8 @@ const orchestrator = createSagaOrchestrator({
   sagas: [placeOrder],
   compensationRetry: { maxAttempts: 4, initialDelay: 2, maxDelay: 10 },
   retriableRetry: { initialDelay: 2, maxDelay: 10 },
+  // The previous life was killed: its sagas are taken over once silent for the lease, so keep it short.
+  lease: LEASE_MS,
   hooks: {
     beforeAppend: () => crash.maybeCrash('before-append'),
     afterAppend: () => crash.maybeCrash('after-append'),
@@ -45,10 +48,13 @@ const orchestrator = createSagaOrchestrator({
 })
 
 async function main(): Promise<void> {
-  // The system clock's timers are unref'd (they never keep a process alive); this script has nothing else
-  // to wait on during a backoff, so it keeps itself alive until its sagas are done.
-  const keepAlive = setInterval(() => undefined, 1_000)
   const recovered = await orchestrator.recover()
+  for (let again = recovered; again.leased.length > 0; ) {
+    await new Promise((resolve) => setTimeout(resolve, LEASE_MS))
+    again = await orchestrator.recover()
+    recovered.resumed.push(...again.resumed)
+    recovered.failed.push(...again.failed)
+  }
   if (recovered.failed.length > 0)
     throw new Error(`recover failed: ${recovered.failed.map((f) => f.error.message).join('; ')}`)
   const pending: string[] = []
@@ -62,7 +68,6 @@ async function main(): Promise<void> {
   if (unfinished.length > 0) throw new Error(`sagas left unfinished: ${unfinished.map((s) => s.sagaId).join(', ')}`)
   process.stdout.write(`${JSON.stringify({ recovered: recovered.resumed.length, started: pending.length })}\n`)
   await store.close()
-  clearInterval(keepAlive)
 }
 
 main().then(

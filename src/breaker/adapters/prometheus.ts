@@ -1,6 +1,8 @@
-import { Counter, register as defaultRegistry, Gauge, type Registry } from 'prom-client'
+import type * as PromClient from 'prom-client'
+import type { Counter, Gauge, Registry } from 'prom-client'
 import { ValidationError } from '../../core/errors.js'
-import { expectOptions } from '../../core/validate.js'
+import { loadPeer } from '../../core/peer.js'
+import { expectOptions, optionKeys } from '../../core/validate.js'
 import type { CircuitBreaker } from '../breaker.js'
 import type { BreakerMetrics } from '../events.js'
 import { BreakerRegistry } from '../registry.js'
@@ -29,16 +31,20 @@ type Row = { labels: Labels; m: BreakerMetrics }
  */
 export class PrometheusBreakerExporter {
   readonly #registry: Registry
+  readonly #Gauge: typeof Gauge
   readonly #names: string[] = []
 
   constructor(source: BreakerSource, options: PrometheusExporterOptions = {}) {
-    const o = expectOptions('options', options)
+    const o = expectOptions('options', options, optionKeys<PrometheusExporterOptions>({ registry: true, prefix: true }))
     if (!(source instanceof BreakerRegistry) && !Array.isArray(source))
       throw new ValidationError('source', 'a BreakerRegistry or an array of breakers', source, 'E_INVALID_ARGUMENT')
     const prefix = o.prefix ?? 'bulwark_breaker_'
     if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix))
       throw new ValidationError('prefix', 'a Prometheus metric name prefix', prefix)
-    this.#registry = o.registry ?? defaultRegistry
+    // Loaded only now: importing this module never needs prom-client (E_MISSING_PEER when absent).
+    const prom = loadPeer<typeof PromClient>('prom-client', 'bulwark/breaker/prometheus')
+    this.#Gauge = prom.Gauge
+    this.#registry = o.registry ?? prom.register
     const rows = (): Row[] => read(source)
 
     const gauge = (name: string, help: string, value: (m: BreakerMetrics) => number | null) =>
@@ -72,7 +78,7 @@ export class PrometheusBreakerExporter {
     const counter = (name: string, help: string, extra: string[], fill: (c: Counter<string>, row: Row) => void) => {
       const registry = this.#registry
       this.#names.push(prefix + name)
-      new Counter({
+      new prom.Counter({
         name: prefix + name,
         help,
         labelNames: ['name', 'key', ...extra],
@@ -107,7 +113,7 @@ export class PrometheusBreakerExporter {
 
   #gauge(name: string, help: string, labelNames: string[], fill: (g: Gauge<string>) => void): void {
     this.#names.push(name)
-    new Gauge({
+    new this.#Gauge({
       name,
       help,
       labelNames,

@@ -21,6 +21,8 @@ export interface DecoratedRepository {
   remove(id: string): Promise<void>
   renameAll(): Promise<void>
   purge(): Promise<void>
+  /** `@cached` with a key of the first parameter only. */
+  label(id: string, locale: string): Promise<string>
 }
 
 export function decoratorCases(make: () => { cache: Cache; repository: DecoratedRepository }): void {
@@ -68,6 +70,14 @@ export function decoratorCases(make: () => { cache: Cache; repository: Decorated
     expect(await cache.has('other')).toBe(true)
     await repository.purge()
     expect(await cache.has('other')).toBe(false)
+  })
+
+  it('@cached takes a key function of fewer parameters than the method', async () => {
+    const { cache, repository } = make()
+    expect(await repository.label('1', 'en')).toBe('en: product 1')
+    expect(await repository.label('1', 'fr')).toBe('en: product 1')
+    expect(repository.loads).toBe(1)
+    expect(await cache.get('label:1')).toBe('en: product 1')
   })
 
   it('uses the registered default cache when the decorator names none', async () => {

@@ -1,5 +1,5 @@
 import { BulwarkError } from '../../core/errors.js'
-import { expectOptions } from '../../core/validate.js'
+import { expectOptions, optionKeys } from '../../core/validate.js'
 import type { BusConnectionHandlers, BusMessage, CacheBus } from '../types.js'
 
 interface Subscription {
@@ -59,7 +59,7 @@ export class MemoryBus implements CacheBus {
   #closed = false
 
   constructor(options: MemoryBusOptions = {}) {
-    this.hub = expectOptions('options', options).hub ?? defaultHub()
+    this.hub = expectOptions('options', options, optionKeys<MemoryBusOptions>({ hub: true })).hub ?? defaultHub()
   }
 
   /** Whether the simulated connection is up. */

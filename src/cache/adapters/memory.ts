@@ -1,7 +1,7 @@
 import { throwIfAborted } from '../../core/abort.js'
 import type { Clock } from '../../core/clock.js'
 import { systemClock } from '../../core/clock.js'
-import { expectOptions } from '../../core/validate.js'
+import { expectOptions, optionKeys } from '../../core/validate.js'
 import type { L2Driver, L2Entry } from '../types.js'
 
 /** Options of {@link memoryCacheDriver}. */
@@ -22,13 +22,16 @@ interface Lock {
  */
 export class MemoryCacheDriver implements L2Driver {
   readonly name = 'memory'
+  /** It never waits on anything: every call settles at once. */
+  readonly settlesOnAbort = true
   readonly #clock: Clock
   readonly #entries = new Map<string, L2Entry>()
   readonly #tagged = new Map<string, Set<string>>()
   readonly #locks = new Map<string, Lock>()
 
   constructor(options: MemoryCacheDriverOptions = {}) {
-    this.#clock = expectOptions('options', options).clock ?? systemClock
+    this.#clock =
+      expectOptions('options', options, optionKeys<MemoryCacheDriverOptions>({ clock: true })).clock ?? systemClock
   }
 
   /** Live entries (not past `staleUntil`) now stored. */

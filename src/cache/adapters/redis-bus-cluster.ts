@@ -116,8 +116,8 @@ export class ClusterTransport implements BusTransport {
     const links = [...this.#links.values()]
     this.#links.clear()
     await Promise.all([
-      ...links.map((link) => closeClient(link, this.#clock)),
-      ownsPublisher ? closeClient(this.#cluster, this.#clock) : undefined,
+      ...links.map((link) => closeClient(link)),
+      ownsPublisher ? closeClient(this.#cluster) : undefined,
     ])
   }
 
@@ -179,6 +179,8 @@ export class ClusterTransport implements BusTransport {
       autoResubscribe: false,
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
+      // It only (s)subscribes: nothing to pipeline (and ioredis would pipeline SSUBSCRIBE).
+      enableAutoPipelining: false,
     })
     const deliver = (channel: string, raw: string) => this.#events.message(channel, raw)
     link.on('message', deliver)

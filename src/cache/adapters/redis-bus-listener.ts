@@ -5,7 +5,6 @@
  * subscribing again may succeed (`ready`).
  */
 import type { Cluster, Redis } from 'ioredis'
-import type { Clock } from '../../core/clock.js'
 import { closeClient } from './redis-connection.js'
 
 export interface TransportEvents {
@@ -31,12 +30,10 @@ export interface BusTransport {
 export class NodeTransport implements BusTransport {
   readonly #publisher: Redis
   readonly #subscriber: Redis
-  readonly #clock: Clock
 
-  constructor(publisher: Redis, subscriber: Redis, clock: Clock, events: TransportEvents) {
+  constructor(publisher: Redis, subscriber: Redis, events: TransportEvents) {
     this.#publisher = publisher
     this.#subscriber = subscriber
-    this.#clock = clock
     subscriber.on('message', (channel: string, raw: string) => events.message(channel, raw))
     subscriber.on('close', () => events.lost())
     subscriber.on('end', () => events.lost())
@@ -57,10 +54,7 @@ export class NodeTransport implements BusTransport {
   }
 
   async close(ownsPublisher: boolean): Promise<void> {
-    await Promise.all([
-      closeClient(this.#subscriber, this.#clock),
-      ownsPublisher ? closeClient(this.#publisher, this.#clock) : undefined,
-    ])
+    await Promise.all([closeClient(this.#subscriber), ownsPublisher ? closeClient(this.#publisher) : undefined])
   }
 }
 

@@ -7,7 +7,7 @@ import type { Cluster, Redis } from 'ioredis'
 import { type Clock, systemClock } from '../../core/clock.js'
 import { parseOptionalDuration } from '../../core/duration.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
-import { expectOptions, optionalFunction } from '../../core/validate.js'
+import { expectOptions, optionalFunction, optionKeys } from '../../core/validate.js'
 import type { BusConnectionHandlers, BusMessage, CacheBus } from '../types.js'
 import { ClusterTransport } from './redis-bus-cluster.js'
 import { decodeMessage, encodeMessage } from './redis-bus-codec.js'
@@ -31,7 +31,7 @@ export interface RedisBusOptions extends RedisConnectionOptions {
    */
   subscribeTimeout?: number | string
   /**
-   * Clock for the subscribe timeout and the first-connection wait.
+   * Clock for the subscribe timeout (the first-connection wait runs on real time).
    * @default systemClock
    */
   clock?: Clock
@@ -83,7 +83,20 @@ export class RedisBus implements CacheBus {
   #closed = false
 
   constructor(options: RedisBusOptions = {}) {
-    const o = expectOptions('options', options)
+    const o = expectOptions(
+      'options',
+      options,
+      optionKeys<RedisBusOptions>({
+        subscribeTimeout: true,
+        clock: true,
+        onError: true,
+        shardedPubSub: true,
+        client: true,
+        url: true,
+        connection: true,
+        cluster: true,
+      }),
+    )
     validateConnection(o)
     if (o.shardedPubSub !== undefined && typeof o.shardedPubSub !== 'boolean') {
       throw new ValidationError('shardedPubSub', 'a boolean', o.shardedPubSub)
@@ -103,9 +116,9 @@ export class RedisBus implements CacheBus {
     }
     this.#transport = isCluster(this.#publisher)
       ? new ClusterTransport(this.#publisher, o.shardedPubSub, this.#clock, events)
-      : new NodeTransport(this.#publisher, this.#nodeSubscriber(o, this.#publisher), this.#clock, events)
+      : new NodeTransport(this.#publisher, this.#nodeSubscriber(o, this.#publisher), events)
     if (this.#ownsPublisher) {
-      this.#opening = firstReady(this.#publisher, this.#clock, connectTimeoutOf(this.#publisher))?.then(() => {
+      this.#opening = firstReady(this.#publisher, connectTimeoutOf(this.#publisher))?.then(() => {
         this.#opening = undefined
       })
     }
@@ -159,7 +172,13 @@ export class RedisBus implements CacheBus {
 
   /** The listening connection on one Redis: the bus re-subscribes itself, so it knows when that succeeded. */
   #nodeSubscriber(o: RedisBusOptions, publisher: Redis): Redis {
-    const overrides = { autoResubscribe: false, enableOfflineQueue: false, lazyConnect: false }
+    // A subscribed connection sends nothing but (re)subscriptions: nothing to pipeline.
+    const overrides = {
+      autoResubscribe: false,
+      enableOfflineQueue: false,
+      lazyConnect: false,
+      enableAutoPipelining: false,
+    }
     return o.client
       ? publisher.duplicate({ ...overrides, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false })
       : createOwnedClient(o, overrides)

@@ -4,11 +4,10 @@
  * ioredis is an optional peer dependency, so it is loaded here lazily, only when a client must be
  * created: importing `bulwark/cache` (or `bulwark/cache/redis` with `{ client }`) never loads it.
  */
-import { createRequire } from 'node:module'
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis'
 import { toAbortedError } from '../../core/abort.js'
-import type { Clock } from '../../core/clock.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
+import { loadPeer } from '../../core/peer.js'
 
 /** How a Redis adapter connects: a ready client, or a URL and/or ioredis options for a client it owns. */
 export interface RedisConnectionOptions {
@@ -25,10 +24,11 @@ export interface RedisConnectionOptions {
    */
   url?: string
   /**
-   * ioredis options for the created client, applied over Bulwark's fail-fast defaults
-   * (`enableOfflineQueue: false`, `maxRetriesPerRequest: 0`, `autoResendUnfulfilledCommands: false`,
-   * `connectTimeout: 2000`, reconnect every 100 ms up to 1 s), which make a command fail at once while
-   * Redis is down instead of queueing behind the outage. A Redis that hangs with its connection open
+   * ioredis options for the created client, applied over Bulwark's defaults: auto-pipelining
+   * (`enableAutoPipelining: true`, commands of one tick share one write; pass `false` to turn it off)
+   * and fail-fast settings (`enableOfflineQueue: false`, `maxRetriesPerRequest: 0`,
+   * `autoResendUnfulfilledCommands: false`, `connectTimeout: 2000`, reconnect every 100 ms up to 1 s),
+   * which make a command fail at once while Redis is down instead of queueing behind the outage. A Redis that hangs with its connection open
    * is bounded by the cache's hard timeout (the AbortSignal it passes); using the driver on its own,
    * pass a signal or set `commandTimeout` here (it costs a timer per command).
    * A Sentinel setup is options too: `{ sentinels: [{ host, port }], name: 'mymaster' }`.
@@ -51,6 +51,9 @@ export interface RedisConnectionOptions {
  * cache already puts a deadline on every call.
  */
 const FAIL_FAST: RedisOptions = {
+  // Commands issued in the same tick go out in one write: under concurrent load, fewer syscalls and
+  // Redis reads per command (about twice the throughput of a plain client on loopback).
+  enableAutoPipelining: true,
   enableOfflineQueue: false,
   maxRetriesPerRequest: 0,
   autoResendUnfulfilledCommands: false,
@@ -64,19 +67,8 @@ type IoredisModule = {
   Cluster?: new (nodes: ClusterNode[], options: ClusterOptions) => Cluster
 }
 
-let ioredis: IoredisModule | undefined
-
 function loadModule(): IoredisModule {
-  if (!ioredis) {
-    try {
-      ioredis = createRequire(import.meta.url)('ioredis') as IoredisModule
-    } catch (cause) {
-      throw new BulwarkError('E_MISSING_PEER', 'The Redis adapters need `ioredis`: run `npm install ioredis`', {
-        cause,
-      })
-    }
-  }
-  return ioredis
+  return loadPeer<IoredisModule>('ioredis', 'bulwark/cache/redis')
 }
 
 function loadIoredis(): new (options: RedisOptions) => Redis {
@@ -155,21 +147,30 @@ export function createOwnedClient(options: RedisConnectionOptions, overrides: Re
 }
 
 /**
- * Resolves when an owned client is ready for the first time, or after `timeoutMs` (it then fails
- * fast like any disconnected client). With the offline queue disabled, this is what lets the very
- * first commands after construction wait for the connection instead of failing.
+ * Resolves when an owned client is ready for the first time, when its first connection attempt fails
+ * (refused, reset: commands then fail at once, as on any disconnected client, instead of waiting for
+ * their deadline while it retries), or after `timeoutMs`. With the offline queue disabled, this is what
+ * lets the very first commands after construction wait for the connection instead of failing.
+ *
+ * The wait is on real time (an unref'd timer), never on an injected clock: it is about a socket, and a
+ * test that moves its fake clock before the client connected must not make the first calls fail.
  */
-export function firstReady(client: Redis | Cluster, clock: Clock, timeoutMs: number): Promise<void> | undefined {
+export function firstReady(client: Redis | Cluster, timeoutMs: number): Promise<void> | undefined {
   if (client.status === 'ready') return undefined
   return new Promise((resolve) => {
     const done = () => {
-      clock.clearTimeout(timer)
+      clearTimeout(timer)
       client.off('ready', done)
+      client.off('error', done)
+      client.off('close', done)
       client.off('end', done)
       resolve()
     }
-    const timer = clock.setTimeout(done, timeoutMs)
+    const timer = setTimeout(done, timeoutMs)
+    timer.unref()
     client.once('ready', done)
+    client.once('error', done)
+    client.once('close', done)
     client.once('end', done)
   })
 }
@@ -204,28 +205,47 @@ function waitersOf(signal: AbortSignal): Set<(error: Error) => void> {
 
 /**
  * Lets the caller stop waiting for `promise` when `signal` aborts (Redis may still run the command).
- * Without a signal the promise is returned as is, so the common path allocates nothing. Calls that
- * share a signal (the cache groups L2 calls by deadline) share one abort listener: adding and removing
- * an EventTarget listener per call costs more than the rest of the driver's work, and grows with the
- * number of listeners already on the signal.
+ * Calls that share a signal (the cache groups L2 calls by deadline) share one abort listener: adding
+ * and removing an EventTarget listener per call costs more than the rest of the driver's work, and
+ * grows with the number of listeners already on the signal. `map` / `mapError`, when given, turn the
+ * outcome inside the same reaction (one promise fewer than a `then` after the race).
  */
-export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise
+export function raceSignal<T, R = T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  map?: (value: T) => R,
+  mapError?: (error: unknown) => never,
+): Promise<R> {
+  if (signal === undefined) return (map ? promise.then(map, mapError) : promise) as Promise<R>
   if (signal.aborted) {
     promise.catch(() => {})
     return Promise.reject(toAbortedError(signal))
   }
   const waiters = waitersOf(signal)
-  return new Promise<T>((resolve, reject) => {
+  return new Promise<R>((resolve, reject) => {
     waiters.add(reject)
     promise.then(
       (value) => {
         waiters.delete(reject)
-        resolve(value)
+        if (map === undefined) resolve(value as unknown as R)
+        else {
+          try {
+            resolve(map(value))
+          } catch (error) {
+            reject(error)
+          }
+        }
       },
       (error: unknown) => {
         waiters.delete(reject)
-        reject(error)
+        if (mapError === undefined) reject(error)
+        else {
+          try {
+            mapError(error)
+          } catch (mapped) {
+            reject(mapped)
+          }
+        }
       },
     )
   })
@@ -233,20 +253,20 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefin
 
 /**
  * Closes a client politely (QUIT lets replies in flight arrive) but never waits long for it: a frozen
- * server would leave QUIT unanswered, so after `graceMs` the connection is simply dropped.
+ * server would leave QUIT unanswered, so after `graceMs` (real time) the connection is simply dropped.
  */
-export async function closeClient(client: Redis | Cluster, clock: Clock, graceMs = 1_000): Promise<void> {
+export async function closeClient(client: Redis | Cluster, graceMs = 1_000): Promise<void> {
   if (client.status === 'end') return
   if (client.status !== 'ready') {
     client.disconnect()
     return
   }
-  let timer: ReturnType<Clock['setTimeout']> | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
   const dropped = new Promise<void>((resolve) => {
-    timer = clock.setTimeout(resolve, graceMs)
+    timer = setTimeout(resolve, graceMs)
   })
   await Promise.race([client.quit().catch(() => {}), dropped])
-  if (timer !== undefined) clock.clearTimeout(timer)
+  clearTimeout(timer)
   // QUIT may have lost the race: drop the connection (a no-op once it has ended).
   client.disconnect()
 }

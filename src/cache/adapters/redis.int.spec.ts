@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { describeWithRedis, redisUrl } from '../../../test/services.js'
-import { type RedisServer, startRedisServer, unlinkMatching } from '../../../test/support/redis-server.js'
+import { freePort, type RedisServer, startRedisServer, unlinkMatching } from '../../../test/support/redis-server.js'
 import { isBulwarkError } from '../../core/errors.js'
 import { cacheDriverSuite } from '../../testing/cache-suites.js'
+import { fakeClock } from '../../testing/fake-clock.js'
 import type { L2Entry } from '../types.js'
 import { type RedisCacheDriver, redisCacheDriver } from './redis.js'
 
@@ -106,6 +107,33 @@ describeWithRedis('redis cache driver', () => {
       const ttl = await admin.pttl(`${prefix}lock:job`)
       expect(ttl).toBeGreaterThan(0)
       expect(ttl).toBeLessThanOrEqual(5_000)
+    })
+  })
+
+  describe('at boot (docs: "at boot, while Redis has never connected")', () => {
+    it('the first-connection wait runs on real time, not on the injected clock', async () => {
+      const clock = fakeClock()
+      const driver = redisCacheDriver({ url: redisUrl(), keyPrefix: nextPrefix(), clock })
+      clock.advance(60_000) // a test moving its fake clock before the client has connected
+      try {
+        await driver.set('k', entry('"v"'))
+        expect((await driver.get('k'))?.value).toBe('"v"')
+      } finally {
+        await driver.disconnect()
+      }
+    })
+
+    it('with nothing listening, the first calls fail at once instead of waiting for their signal', async () => {
+      const driver = redisCacheDriver({ url: `redis://127.0.0.1:${await freePort()}` })
+      try {
+        const started = performance.now()
+        const outcome = await driver.get('k', AbortSignal.timeout(1_000)).catch((e: unknown) => e)
+        expect(isBulwarkError(outcome, 'E_CACHE_L2')).toBe(true)
+        // A correctness bound with a margin for a busy machine: before, it waited the whole second.
+        expect(performance.now() - started).toBeLessThan(500)
+      } finally {
+        await driver.disconnect()
+      }
     })
   })
 

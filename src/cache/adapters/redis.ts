@@ -8,7 +8,7 @@ import type { Cluster, Redis } from 'ioredis'
 import { throwIfAborted, toAbortedError } from '../../core/abort.js'
 import { type Clock, systemClock } from '../../core/clock.js'
 import { ValidationError } from '../../core/errors.js'
-import { expectOptions, optionalNumber } from '../../core/validate.js'
+import { expectOptions, optionalNumber, optionKeys } from '../../core/validate.js'
 import type { L2Driver, L2Entry } from '../types.js'
 import { RedisClusterStore } from './redis-cluster-store.js'
 import { decodeEntry, encodeEntry } from './redis-codec.js'
@@ -79,6 +79,8 @@ export interface RedisCacheDriverOptions extends RedisConnectionOptions {
  */
 export class RedisCacheDriver implements L2Driver {
   readonly name = 'redis'
+  /** Every call with a signal rejects once it aborts (see `raceSignal`), so the cache adds no race. */
+  readonly settlesOnAbort = true
   readonly #client: Redis | Cluster
   readonly #store: RedisStore
   readonly #owned: boolean
@@ -86,7 +88,20 @@ export class RedisCacheDriver implements L2Driver {
   #opening: Promise<void> | undefined
 
   constructor(options: RedisCacheDriverOptions = {}) {
-    const o = expectOptions('options', options)
+    const o = expectOptions(
+      'options',
+      options,
+      optionKeys<RedisCacheDriverOptions>({
+        keyPrefix: true,
+        clock: true,
+        clearBatchSize: true,
+        slotGroups: true,
+        client: true,
+        url: true,
+        connection: true,
+        cluster: true,
+      }),
+    )
     validateConnection(o)
     const keyPrefix = o.keyPrefix ?? 'bulwark:'
     if (typeof keyPrefix !== 'string') throw new ValidationError('keyPrefix', 'a string', keyPrefix)
@@ -108,7 +123,7 @@ export class RedisCacheDriver implements L2Driver {
       ? new RedisClusterStore(this.#client, keyPrefix, groups, batch)
       : new RedisNodeStore(this.#client, keyPrefix, batch)
     if (this.#owned) {
-      const opening = firstReady(this.#client, this.#clock, connectTimeoutOf(this.#client))
+      const opening = firstReady(this.#client, connectTimeoutOf(this.#client))
       this.#opening = opening?.then(() => {
         this.#opening = undefined
       })
@@ -124,14 +139,14 @@ export class RedisCacheDriver implements L2Driver {
     // The hot path: no async frame, one `then`, and a signal race only when a signal is given.
     if (signal?.aborted) return Promise.reject(toAbortedError(signal))
     if (this.#opening) return this.#afterOpening(signal).then(() => this.get(key, signal))
-    return raceSignal(this.#client.get(this.#store.entryKey(key)).then(this.#decodeOne, this.#failedGet), signal)
+    return raceSignal(this.#client.get(this.#store.entryKey(key)), signal, this.#decodeOne, this.#failedGet)
   }
 
   getMany(keys: readonly string[], signal?: AbortSignal): Promise<(L2Entry | undefined)[]> {
     if (signal?.aborted) return Promise.reject(toAbortedError(signal))
     if (keys.length === 0) return Promise.resolve([])
     if (this.#opening) return this.#afterOpening(signal).then(() => this.getMany(keys, signal))
-    return raceSignal(this.#store.getMany(keys).then(this.#decodeAll, this.#failedMget), signal)
+    return raceSignal(this.#store.getMany(keys), signal, this.#decodeAll, this.#failedMget)
   }
 
   async set(key: string, entry: L2Entry, signal?: AbortSignal): Promise<void> {
@@ -212,7 +227,7 @@ export class RedisCacheDriver implements L2Driver {
   }
 
   async disconnect(): Promise<void> {
-    if (this.#owned) await closeClient(this.#client, this.#clock)
+    if (this.#owned) await closeClient(this.#client)
   }
 
   #write(key: string, entry: L2Entry): RedisWrite {

@@ -144,3 +144,17 @@ describe('raceSignal', () => {
     expect(await raceSignal(Promise.resolve(2), undefined)).toBe(2)
   })
 })
+
+describe('clients the adapters create', () => {
+  // lazyConnect: the options are checked without a server.
+  it('auto-pipeline by default (issue 15), unless the connection options turn it off', async () => {
+    const driver = redisCacheDriver({ connection: { lazyConnect: true } })
+    const off = redisCacheDriver({ connection: { lazyConnect: true, enableAutoPipelining: false } })
+    try {
+      expect(driver.client.options.enableAutoPipelining).toBe(true)
+      expect(off.client.options.enableAutoPipelining).toBe(false)
+    } finally {
+      await Promise.all([driver.disconnect(), off.disconnect()])
+    }
+  })
+})

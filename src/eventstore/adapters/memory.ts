@@ -1,5 +1,6 @@
 import type { Clock } from '../../core/clock.js'
 import { ValidationError } from '../../core/errors.js'
+import { expectOptions, optionKeys } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
 import {
   checkExpectedVersion,
@@ -65,6 +66,7 @@ export class MemoryEventStore implements EventStore {
   #closed = false
 
   constructor(options: MemoryEventStoreOptions = {}) {
+    expectOptions('options', options, optionKeys<MemoryEventStoreOptions>({ clock: true, upcasters: true }))
     const { clock, upcast } = resolveStoreOptions(options)
     this.#clock = clock
     this.#upcast = upcast

@@ -2,6 +2,7 @@
  * The MongoDB store's documents: one document per event (so a stream has no 16 MB cap), and the
  * mapping between them and the events of the port. Pure functions, no driver import.
  */
+import { type BulwarkErrorCode, ValidationError } from '../../core/errors.js'
 import type { PreparedEvent } from '../internal/index.js'
 import type { EventMetadata, JsonValue, RecordedEvent, Snapshot } from '../types.js'
 
@@ -119,4 +120,40 @@ export function readAllFilter(options: {
     filter.recordedAt = range
   }
   return filter
+}
+
+/** The largest document BSON and the server accept (`maxBsonObjectSize`, 16 MiB). */
+export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+
+/**
+ * Throws a typed error, before anything is sent, when `doc` is over {@link MAX_DOCUMENT_BYTES} once
+ * encoded (`size` is bson's `calculateObjectSize`): the driver would refuse it with a raw
+ * `MongoInvalidArgumentError` in the middle of the transaction.
+ */
+export function checkDocumentSize(
+  doc: object,
+  name: string,
+  code: BulwarkErrorCode,
+  size: (doc: object) => number,
+): void {
+  const bytes = size(doc)
+  if (bytes > MAX_DOCUMENT_BYTES)
+    throw new ValidationError(
+      name,
+      `at most ${MAX_DOCUMENT_BYTES} bytes (16 MiB) as a MongoDB document, MongoDB's limit`,
+      `a document of ${bytes} bytes`,
+      code,
+    )
+}
+
+/**
+ * The documents of a batch as large as they can get (positions and versions that need a double), to
+ * check their size before the transaction.
+ */
+export function largestEventDocuments(
+  streamId: string,
+  events: readonly PreparedEvent[],
+  recordedAt: Date,
+): EventDocument[] {
+  return eventDocuments(streamId, events, 2 ** 52, 2 ** 52, recordedAt)
 }

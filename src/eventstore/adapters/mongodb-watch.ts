@@ -3,35 +3,62 @@
  * watcher exists. Every append updates the counter document once, inside its transaction, so each
  * committed append yields exactly one change event, from any process, and none for a rolled-back one.
  *
- * When the change stream fails (a failover the driver could not resume, missing privileges), it is
- * re-opened after `retryDelayMs` on the injected clock and every watcher is woken once, to read what
- * it may have missed. Subscriptions poll at a slow rate anyway, so a deployment where change streams
- * never work still delivers every event.
+ * The change stream can end with an error (a failover the driver could not resume, missing privileges)
+ * or without one (an invalidate after the collection or database was dropped or renamed, an
+ * interrupted operation, a closed server). Either way it is re-opened after `retryDelayMs` on the
+ * injected clock, and every watcher is woken once it is back, to read what it may have missed.
+ * Subscriptions poll at a slow rate anyway, so nothing is lost meanwhile; only the wake-up is late.
+ *
+ * Before the first open the store's migration runs (it checks the server): a standalone server has no
+ * change streams, so the watch then gives up for good instead of failing every second, and only this
+ * process's own appends wake its watchers.
  */
 import type { ChangeStream, Collection } from 'mongodb'
 import type { Clock, TimerHandle } from '../../core/clock.js'
+import { isBulwarkError } from '../../core/errors.js'
 import { Watchers } from '../internal/index.js'
 import type { CounterDocument } from './mongodb-documents.js'
+import { serverCode } from './mongodb-errors.js'
+
+/** What the watch is doing; each state carries its own data. */
+type WatchState =
+  | { kind: 'idle' }
+  | { kind: 'opening' }
+  | { kind: 'open'; stream: ChangeStream<CounterDocument> }
+  | { kind: 'waiting'; timer: TimerHandle }
+  /** The server has no change streams (standalone): only local appends wake watchers. */
+  | { kind: 'unsupported'; reason: unknown }
+
+// "The $changeStream stage is only supported on replica sets".
+const CHANGE_STREAMS_UNSUPPORTED = 40573
+
+export interface MongoWatchOptions {
+  counters: Pick<Collection<CounterDocument>, 'watch'>
+  clock: Clock
+  retryDelayMs: number
+  /** Resolves when the server is checked and migrated; rejects with E_REPLICA_SET_REQUIRED on a standalone. */
+  ready: () => Promise<void>
+}
 
 export class MongoWatch {
-  readonly #counters: Collection<CounterDocument>
-  readonly #clock: Clock
-  readonly #retryDelayMs: number
+  readonly #options: MongoWatchOptions
   readonly #watchers = new Watchers()
-  #stream: ChangeStream<CounterDocument> | undefined
-  #retry: TimerHandle | undefined
+  #state: WatchState = { kind: 'idle' }
   #stopped = false
 
-  constructor(counters: Collection<CounterDocument>, clock: Clock, retryDelayMs: number) {
-    this.#counters = counters
-    this.#clock = clock
-    this.#retryDelayMs = retryDelayMs
+  constructor(options: MongoWatchOptions) {
+    this.#options = options
+  }
+
+  /** What the watch is doing (for tests and diagnostics). */
+  get state(): WatchState['kind'] {
+    return this.#state.kind
   }
 
   /** Adds a watcher, opening the change stream for the first; returns its unsubscribe function. */
   add(listener: () => void): () => void {
     const remove = this.#watchers.add(listener)
-    if (!this.#stream && this.#retry === undefined) this.#open()
+    if (this.#state.kind === 'idle') this.#open()
     return () => {
       remove()
       if (this.#watchers.size === 0) void this.#shut()
@@ -51,42 +78,65 @@ export class MongoWatch {
 
   #open(): void {
     if (this.#stopped) return
+    const opening: WatchState = { kind: 'opening' }
+    this.#state = opening
+    // Through a promise: a `ready` that throws at once still ends in the handlers below.
+    Promise.resolve()
+      .then(() => this.#options.ready())
+      .then(
+        () => {
+          if (this.#state !== opening) return
+          if (this.#watchers.size === 0) this.#state = { kind: 'idle' }
+          else this.#start()
+        },
+        (error: unknown) => {
+          if (this.#state !== opening) return
+          if (isBulwarkError(error, 'E_REPLICA_SET_REQUIRED')) this.#state = { kind: 'unsupported', reason: error }
+          else this.#scheduleReopen()
+        },
+      )
+  }
+
+  #start(): void {
     let stream: ChangeStream<CounterDocument>
     try {
-      stream = this.#counters.watch([{ $match: { operationType: { $in: ['update', 'replace'] } } }])
+      stream = this.#options.counters.watch([{ $match: { operationType: { $in: ['update', 'replace'] } } }])
     } catch {
       this.#scheduleReopen()
       return
     }
-    this.#stream = stream
+    const open: WatchState = { kind: 'open', stream }
+    this.#state = open
     stream.on('change', () => this.#watchers.notify())
     // Appends that committed before the stream started sent no change we will see: wake everyone once
     // the stream is established. The ChangeStream does not pass on its cursor's 'init'; the first
     // resume token it reports comes from that initial response (an empty first batch sets it).
     stream.once('resumeTokenChanged', () => this.#watchers.notify())
-    stream.on('error', () => {
-      if (this.#stream !== stream) return
-      this.#stream = undefined
+    const lost = (error?: unknown) => {
+      if (this.#state !== open) return // closed by us, or already handled
       stream.close().catch(() => {})
-      if (!this.#stopped && this.#watchers.size > 0) this.#scheduleReopen()
-    })
+      if (serverCode(error) === CHANGE_STREAMS_UNSUPPORTED) this.#state = { kind: 'unsupported', reason: error }
+      else if (this.#stopped || this.#watchers.size === 0) this.#state = { kind: 'idle' }
+      else this.#scheduleReopen()
+    }
+    stream.on('error', lost)
+    stream.on('close', () => lost())
   }
 
   #scheduleReopen(): void {
-    this.#retry = this.#clock.setTimeout(() => {
-      this.#retry = undefined
-      if (this.#watchers.size === 0) return
-      this.#open()
-    }, this.#retryDelayMs)
+    const timer = this.#options.clock.setTimeout(() => {
+      if (this.#state.kind !== 'waiting' || this.#state.timer !== timer) return
+      this.#state = { kind: 'idle' }
+      if (this.#watchers.size > 0) this.#open()
+    }, this.#options.retryDelayMs)
+    this.#state = { kind: 'waiting', timer }
   }
 
   async #shut(): Promise<void> {
-    if (this.#retry !== undefined) {
-      this.#clock.clearTimeout(this.#retry)
-      this.#retry = undefined
-    }
-    const stream = this.#stream
-    this.#stream = undefined
-    if (stream) await stream.close().catch(() => {})
+    const state = this.#state
+    if (state.kind === 'unsupported') return
+    this.#state = { kind: 'idle' }
+    if (state.kind === 'waiting') this.#options.clock.clearTimeout(state.timer)
+    if (state.kind === 'open') await state.stream.close().catch(() => {})
   }
 }

@@ -13,10 +13,11 @@
  * reader that sees position p sees every position before it, and an aborted append gives its
  * positions back untouched, leaving no gap.
  */
-import { type ClientSession, type Collection, type Db, MongoClient, ReadConcern } from 'mongodb'
+import type { ClientSession, Collection, Db, MongoClient, ReadConcern } from 'mongodb'
 import type { Clock } from '../../core/clock.js'
 import { type Duration, parseDuration } from '../../core/duration.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
+import { expectOptions, optionKeys } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
 import {
   iterateAllPages,
@@ -47,16 +48,23 @@ import type {
 import {
   type CheckpointDocument,
   type CounterDocument,
+  checkDocumentSize,
   documentToEvent,
   documentToSnapshot,
   type EventDocument,
   eventDocuments,
+  largestEventDocuments,
   readAllFilter,
   type SnapshotDocument,
   type StreamDocument,
   snapshotDocument,
 } from './mongodb-documents.js'
+import { loadMongoDriver, mongoDriverVersion } from './mongodb-driver.js'
+import { checkHello, hasErrorLabel, serverCode, toStoreError } from './mongodb-errors.js'
+import { committedResult, transactionBackoff } from './mongodb-transaction.js'
 import { MongoWatch } from './mongodb-watch.js'
+
+export { MongoReplicaSetRequiredError } from './mongodb-errors.js'
 
 /** Options of {@link mongoEventStore}. Give `client` or `url`. */
 export interface MongoEventStoreOptions extends EventStoreOptions {
@@ -73,20 +81,6 @@ export interface MongoEventStoreOptions extends EventStoreOptions {
   collectionPrefix?: string
   /** Wait before re-opening the change stream of `watch` after it fails. @default '1s' */
   watchRetryDelay?: Duration
-}
-
-/**
- * Thrown on first use when the server is a standalone `mongod`: appends need multi-document
- * transactions, which only replica sets and sharded clusters have. A single-node replica set
- * (`mongod --replSet rs0`, then `rs.initiate()`) is enough for development.
- */
-export class MongoReplicaSetRequiredError extends BulwarkError {
-  constructor() {
-    super(
-      'E_REPLICA_SET_REQUIRED',
-      'The MongoDB event store needs a replica set or a sharded cluster (it appends in multi-document transactions), but the server is a standalone mongod. For development, start mongod with --replSet rs0 and run rs.initiate().',
-    )
-  }
 }
 
 /**
@@ -107,6 +101,8 @@ export function mongoEventStore(options: MongoEventStoreOptions): MongoEventStor
 }
 
 const COUNTER_ID = 'globalPosition'
+// The driver's ReadConcern.fromOptions takes a plain `{ level }`: no driver class needed at construction.
+const MAJORITY = { level: 'majority' } as ReadConcern
 const DUPLICATE_KEY = 11000
 const NAMESPACE_EXISTS = 48
 
@@ -126,10 +122,24 @@ export class MongoEventStore implements EventStore {
   readonly #clock: Clock
   readonly #upcast: UpcastFn
   readonly #watch: MongoWatch
+  readonly #backoff = transactionBackoff(mongoDriverVersion())
   #ready: Promise<void> | undefined
   #closed = false
 
   constructor(given: MongoEventStoreOptions) {
+    expectOptions(
+      'options',
+      given,
+      optionKeys<MongoEventStoreOptions>({
+        client: true,
+        url: true,
+        database: true,
+        collectionPrefix: true,
+        watchRetryDelay: true,
+        clock: true,
+        upcasters: true,
+      }),
+    )
     const { clock, upcast } = resolveStoreOptions(given)
     const options: MongoEventStoreOptions = given ?? {}
     const { client, url, database, collectionPrefix = 'eventstore_' } = options
@@ -150,13 +160,19 @@ export class MongoEventStore implements EventStore {
     // Majority reads and writes: a reader never sees an event that a failover could roll back (a
     // subscription that had handled it would skip the different event that later took its position),
     // and an append is acknowledged only once it survives a failover.
-    this.#db = this.#client.db(database, { readConcern: new ReadConcern('majority'), writeConcern: { w: 'majority' } })
+    this.#db = this.#client.db(database, { readConcern: MAJORITY, writeConcern: { w: 'majority' } })
     this.#events = this.#db.collection<EventDocument>(`${collectionPrefix}events`)
     this.#streams = this.#db.collection<StreamDocument>(`${collectionPrefix}streams`)
     this.#counters = this.#db.collection<CounterDocument>(`${collectionPrefix}counters`)
     this.#snapshots = this.#db.collection<SnapshotDocument>(`${collectionPrefix}snapshots`)
     this.#checkpoints = this.#db.collection<CheckpointDocument>(`${collectionPrefix}checkpoints`)
-    this.#watch = new MongoWatch(this.#counters, this.#clock, retryDelayMs)
+    this.#watch = new MongoWatch({
+      counters: this.#counters,
+      clock: this.#clock,
+      retryDelayMs,
+      // A standalone server has no change streams: the watch checks the server before opening one.
+      ready: () => this.migrate(),
+    })
   }
 
   /**
@@ -176,9 +192,7 @@ export class MongoEventStore implements EventStore {
 
   async #runMigration(): Promise<void> {
     try {
-      const hello = await this.#db.admin().command({ hello: 1 })
-      // A replica set member names its set; mongos says 'isdbgrid'. Both run transactions.
-      if (typeof hello.setName !== 'string' && hello.msg !== 'isdbgrid') throw new MongoReplicaSetRequiredError()
+      checkHello(await this.#db.admin().command({ hello: 1 }))
       // Collections cannot always be created implicitly inside a transaction: create them first.
       for (const collection of [this.#events, this.#streams, this.#counters, this.#snapshots, this.#checkpoints]) {
         await this.#db.createCollection(collection.collectionName).catch(ignoreCode(NAMESPACE_EXISTS))
@@ -202,22 +216,49 @@ export class MongoEventStore implements EventStore {
   async appendToStream(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult> {
     this.#assertOpen()
     const append = prepareAppend(streamId, events, options, this.#clock)
+    this.#checkSizes(append)
     await this.migrate()
-    const result = await retryingAppend(append, {
-      tryAppend: () => this.#tryAppend(append),
-      findStored: (ids) => this.#findStored(ids),
-      streamVersion: () => this.streamVersion(append.streamId),
+    // One causally consistent session for the whole append: after a refused transaction, the reads that
+    // decide between conflict, idempotent repeat and retry see at least what the transaction saw, even
+    // on a lagging majority snapshot, instead of an older version that would pass the check again.
+    let session: ClientSession
+    try {
+      session = this.#client.startSession({ causalConsistency: true })
+    } catch (e) {
+      throw toStoreError(e) // a client closed by its owner
+    }
+    try {
+      const result = await retryingAppend(append, {
+        tryAppend: () => this.#tryAppend(append, session),
+        findStored: (ids) => this.#findStored(ids, session),
+        streamVersion: () => this.#streamVersionIn(append.streamId, session),
+      })
+      this.#watch.notifyLocal()
+      return result
+    } finally {
+      await session.endSession().catch(() => {})
+    }
+  }
+
+  /** Refuses, before any transaction, an event the server would refuse for its size. */
+  #checkSizes(append: PreparedAppend): void {
+    const { BSON } = loadMongoDriver()
+    const size = (doc: object) => BSON.calculateObjectSize(doc as Record<string, unknown>)
+    largestEventDocuments(append.streamId, append.events, append.recordedAt).forEach((doc, i) => {
+      checkDocumentSize(doc, `events[${i}]`, 'E_INVALID_EVENT', size)
     })
-    this.#watch.notifyLocal()
-    return result
   }
 
   /** One transaction: claim the stream, take positions, insert. `undefined` when it was refused. */
-  async #tryAppend(append: PreparedAppend): Promise<AppendResult | undefined> {
-    const session = this.#client.startSession()
+  async #tryAppend(append: PreparedAppend, session: ClientSession): Promise<AppendResult | undefined> {
+    let attempt = 0
     try {
       return await session.withTransaction(
         async (s) => {
+          // A retried attempt (after a WriteConflict) waits first, unless the driver does; nothing of the
+          // transaction has reached the server yet, so the wait holds nothing there.
+          attempt++
+          if (attempt > 1 && this.#backoff) await this.#backoff(attempt - 1)
           const version = await this.#claimStream(append, s)
           const n = append.events.length
           const counter = await this.#counters.findOneAndUpdate(
@@ -228,7 +269,9 @@ export class MongoEventStore implements EventStore {
           if (!counter) throw new BulwarkError('E_STORE_UNAVAILABLE', 'The position counter document is missing')
           const last = Number(counter.last)
           const docs = eventDocuments(append.streamId, append.events, version - n + 1, last - n + 1, append.recordedAt)
-          await this.#events.insertMany(docs, { session: s, ordered: true })
+          await this.#events.insertMany(docs, { session: s, ordered: true }).catch((e: unknown) => {
+            throw isPositionTaken(e) ? counterBehind(last - n + 1) : e
+          })
           return { nextExpectedVersion: version, firstPosition: last - n + 1, lastPosition: last }
         },
         { readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' }, readPreference: 'primary' },
@@ -236,9 +279,17 @@ export class MongoEventStore implements EventStore {
     } catch (e) {
       // The transaction was aborted: nothing of it is stored, the counter included.
       if (e instanceof StreamClaimFailed || serverCode(e) === DUPLICATE_KEY) return undefined
+      // The commit may have happened: look for the batch (generated ids included) before failing, so
+      // the caller does not re-send, and duplicate, an append that is in fact stored.
+      if (hasErrorLabel(e, 'UnknownTransactionCommitResult')) {
+        const stored = await this.#findStored(
+          append.events.map((event) => event.id),
+          session,
+        ).catch(() => new Map<string, StoredEventLocation>())
+        const result = committedResult(append, stored)
+        if (result) return result
+      }
       throw toStoreError(e)
-    } finally {
-      await session.endSession()
     }
   }
 
@@ -271,10 +322,10 @@ export class MongoEventStore implements EventStore {
     return Number(claimed.version)
   }
 
-  async #findStored(ids: string[]): Promise<Map<string, StoredEventLocation>> {
+  async #findStored(ids: string[], session: ClientSession): Promise<Map<string, StoredEventLocation>> {
     const docs = await this.#run(() =>
       this.#events
-        .find({ eventId: { $in: ids } }, { projection: { _id: 1, streamId: 1, streamVersion: 1, eventId: 1 } })
+        .find({ eventId: { $in: ids } }, { session, projection: { _id: 1, streamId: 1, streamVersion: 1, eventId: 1 } })
         .toArray(),
     )
     return new Map(
@@ -329,6 +380,12 @@ export class MongoEventStore implements EventStore {
     return doc ? Number(doc.version) : 0
   }
 
+  /** The stream's version read in the append's session (see appendToStream). */
+  async #streamVersionIn(streamId: string, session: ClientSession): Promise<number> {
+    const doc = await this.#run(() => this.#streams.findOne({ _id: streamId }, { session }))
+    return doc ? Number(doc.version) : 0
+  }
+
   async headPosition(): Promise<number> {
     this.#assertOpen()
     await this.migrate()
@@ -339,6 +396,10 @@ export class MongoEventStore implements EventStore {
   async saveSnapshot(snapshot: Snapshot): Promise<void> {
     this.#assertOpen()
     const { snapshot: s } = prepareSnapshot(snapshot)
+    const { BSON } = loadMongoDriver()
+    checkDocumentSize(snapshotDocument(s), 'snapshot', 'E_INVALID_ARGUMENT', (doc) =>
+      BSON.calculateObjectSize(doc as Record<string, unknown>),
+    )
     await this.migrate()
     await this.#run(() => this.#snapshots.replaceOne({ _id: s.streamId }, snapshotDocument(s), { upsert: true }))
   }
@@ -403,19 +464,12 @@ function limited<C extends { limit(n: number): C }>(cursor: C, maxCount: number)
 }
 
 function createClient(url: string): MongoClient {
+  const { MongoClient } = loadMongoDriver()
   try {
     return new MongoClient(url)
   } catch {
     throw new ValidationError('url', 'a valid MongoDB connection string', url)
   }
-}
-
-/**
- * The server error code of a driver error. Read from its shape rather than with `instanceof`, so errors
- * of a client from another installed copy of the driver are recognised too.
- */
-function serverCode(error: unknown): unknown {
-  return (error as { code?: unknown } | null)?.code
 }
 
 function ignoreCode(code: number): (e: unknown) => undefined {
@@ -425,21 +479,19 @@ function ignoreCode(code: number): (e: unknown) => undefined {
   }
 }
 
-const UNAVAILABLE = new Set([
-  'MongoNetworkError',
-  'MongoNetworkTimeoutError',
-  'MongoServerSelectionError',
-  'MongoTopologyClosedError',
-  'MongoNotConnectedError',
-])
+/** A duplicate `_id` in the events collection: the position the counter handed out is taken. */
+function isPositionTaken(error: unknown): boolean {
+  return serverCode(error) === DUPLICATE_KEY && /index: _id_ /.test(String((error as Error)?.message))
+}
 
-/** Bulwark errors pass through; an unreachable server becomes `E_STORE_UNAVAILABLE`. */
-function toStoreError(error: unknown): unknown {
-  if ((error as { isBulwarkError?: unknown } | null)?.isBulwarkError === true) return error
-  const name = (error as Error | null)?.name
-  if (typeof name === 'string' && UNAVAILABLE.has(name))
-    return new BulwarkError('E_STORE_UNAVAILABLE', `MongoDB is unavailable: ${(error as Error).message}`, {
-      cause: error,
-    })
-  return error
+/**
+ * The counter is behind the highest stored position (a restore of the events without the counter, a
+ * counter edited by hand): every append would take a used position and be retried for nothing.
+ */
+function counterBehind(position: number): BulwarkError {
+  return new BulwarkError(
+    'E_STORE_UNAVAILABLE',
+    `The position counter of the MongoDB event store handed out position ${position}, which an event already has: the counter is behind the events (restored without it?). Set the counter document's \`last\` to the highest event \`_id\`.`,
+    { context: { position } },
+  )
 }

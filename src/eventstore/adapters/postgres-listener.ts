@@ -7,9 +7,10 @@
  * watcher is woken once to read what it may have missed. Reconnection waits `retryDelayMs` on the
  * injected clock between attempts.
  */
-import pg from 'pg'
+import type pg from 'pg'
 import type { Clock, TimerHandle } from '../../core/clock.js'
 import { Watchers } from '../internal/index.js'
+import { loadPgDriver } from './postgres-driver.js'
 
 export interface PostgresListenerOptions {
   /** How to open the dedicated connection. */
@@ -62,7 +63,7 @@ export class PostgresListener {
   #connect(): void {
     const channel = this.#channel
     if (this.#stopped || channel === undefined) return
-    const client = new pg.Client(this.#config)
+    const client = new (loadPgDriver().Client)(this.#config)
     this.#client = client
     const onFailure = () => {
       if (this.#client !== client) return

@@ -34,9 +34,10 @@ const UNAVAILABLE = /^(08|57P)/
 const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'])
 
 /**
- * Turns a driver error into the error the caller gets: Bulwark errors pass through; an unreachable
- * server becomes `E_STORE_UNAVAILABLE`; text PostgreSQL cannot store in jsonb (a `\u0000` in a string)
- * becomes `E_INVALID_EVENT`, since nothing was written; anything else keeps its original form.
+ * Turns a driver error into the error the caller gets, always a Bulwark error with the driver's as its
+ * `cause`: Bulwark errors pass through; text PostgreSQL cannot store (shared validation refuses it
+ * first, so this is a last guard) becomes `E_INVALID_EVENT`, since nothing was written; everything else,
+ * an unreachable server or a failing one (a dropped table, a full disk), becomes `E_STORE_UNAVAILABLE`.
  */
 export function toStoreError(error: unknown): unknown {
   if (isBulwarkError(error)) return error
@@ -44,7 +45,10 @@ export function toStoreError(error: unknown): unknown {
   const message = (error as Error | null)?.message ?? String(error)
   if (typeof code === 'string' && (UNAVAILABLE.test(code) || SOCKET_ERRORS.has(code)))
     return new BulwarkError('E_STORE_UNAVAILABLE', `PostgreSQL is unavailable: ${message}`, { cause: error })
-  if (code === '22P05' || code === '22021')
+  if (code === '22P05' || code === '22021' || code === '22P02')
     return new BulwarkError('E_INVALID_EVENT', `PostgreSQL cannot store this JSON: ${message}`, { cause: error })
-  return error
+  return new BulwarkError('E_STORE_UNAVAILABLE', `PostgreSQL failed: ${message}`, {
+    cause: error,
+    context: { sqlState: code },
+  })
 }

@@ -2,19 +2,20 @@
  * SQL of the PostgreSQL event store: schema DDL and the statements the adapter runs.
  *
  * How global positions stay gap-free and in commit order: positions come from a single-row counter
- * table, `positions`, updated inside the append statement (`UPDATE positions SET last = last + n`).
- * The UPDATE takes that row's lock and PostgreSQL holds a row lock until the transaction ends, so
- * appends assign positions one transaction at a time, and the next appender can only take its
- * positions after the previous one has committed (and become visible) or rolled back. Hence:
+ * table, `positions`. Every write of events (a group-commit round, see `postgres-round.ts`) first
+ * locks that row and holds the lock until its transaction ends, so rounds assign positions one
+ * transaction at a time, and the next round can only take its positions after the previous one has
+ * committed (and become visible) or rolled back. Hence:
  * - positions are assigned in commit order: a reader that sees position p sees every p' < p;
- * - a rolled-back append releases the counter with its positions unused, so there is never a gap.
- * The price is that appends commit one at a time (each one's WAL flush included): appends to
- * different streams do not run their commits in parallel. The benchmark measures it.
+ * - a rolled-back round releases the counter with its positions unused, so there is never a gap.
+ * The price is that rounds commit one at a time, each with its WAL flush; what makes it cheap is that
+ * one round carries every append its process had waiting (the adapter's header says why this design).
  *
- * Lock order is always: the stream's row in `streams` (the optimistic concurrency check), then the
- * counter row, so two appends cannot deadlock.
+ * Lock order is always: the counter row, then the streams' rows (the optimistic concurrency checks),
+ * so two rounds cannot deadlock.
  */
 import type { ExpectedVersion } from '../types.js'
+import { roundFunctionSql, roundStatement } from './postgres-round.js'
 
 /** The longest schema name accepted: the NOTIFY channel adds a suffix and must fit in 63 bytes. */
 export const MAX_SCHEMA_LENGTH = 48
@@ -39,7 +40,8 @@ export interface Statement {
 export interface PostgresStatements {
   readonly channel: string
   readonly migrate: string
-  readonly append: Readonly<Record<AppendMode, Statement>>
+  /** One group-commit round of appends (see `postgres-round.ts`). */
+  readonly round: Statement
   readonly readStreamForwards: Statement
   readonly readStreamBackwards: Statement
   readonly eventsByIds: Statement
@@ -82,46 +84,14 @@ function shortHash(text: string): string {
 }
 
 /**
- * Builds every statement for `schema` (already validated with {@link isValidSchemaName}). With
- * `notify`, each append also sends a NOTIFY on {@link PostgresStatements.channel} at commit.
+ * Builds every statement for `schema` (already validated with {@link isValidSchemaName}). `notify`
+ * only tags the statement names: the store passes the channel to each round, or null.
  */
 export function postgresStatements(schema: string, notify: boolean): PostgresStatements {
   const s = `"${schema}"`
   const tag = `bw${shortHash(`${schema}:${notify}`)}`
   const st = (name: string, text: string): Statement => ({ name: `${tag}_${name}`, text })
-  // Claiming the stream row is the optimistic concurrency check: it returns the stream's new version,
-  // or no row when the expected version does not hold. Parameters: $1 stream id, $2 number of events,
-  // $5 the expected version (exact mode only).
-  const claims: Record<AppendMode, string> = {
-    any: `INSERT INTO ${s}.streams (stream_id, version) VALUES ($1, $2::bigint)
-      ON CONFLICT (stream_id) DO UPDATE SET version = ${s}.streams.version + EXCLUDED.version RETURNING version`,
-    no_stream: `INSERT INTO ${s}.streams (stream_id, version) VALUES ($1, $2::bigint)
-      ON CONFLICT (stream_id) DO NOTHING RETURNING version`,
-    stream_exists: `UPDATE ${s}.streams SET version = version + $2::bigint WHERE stream_id = $1 RETURNING version`,
-    exact: `UPDATE ${s}.streams SET version = version + $2::bigint
-      WHERE stream_id = $1 AND version = $5::bigint RETURNING version`,
-  }
   const channel = `${schema}_events`
-  // One statement, so one round trip and one implicit transaction: claim the stream, take the
-  // positions (the counter row lock is held until commit, see the file comment), insert every event
-  // from one JSON array ($3), and notify listeners at commit. `pos` only runs when `claim` returned a
-  // row, so a conflict touches neither the counter nor the events. $4 is the recorded-at time.
-  const append = (mode: AppendMode) =>
-    st(
-      `append_${mode}`,
-      `WITH claim AS (${claims[mode]}),
-pos AS (
-  UPDATE ${s}.positions SET last = last + $2::bigint WHERE id = 1 AND EXISTS (SELECT 1 FROM claim) RETURNING last
-),
-ins AS (
-  INSERT INTO ${s}.events (global_position, stream_id, stream_version, event_id, type, data, metadata, recorded_at)
-  SELECT pos.last - $2::bigint + e.ord, $1, claim.version - $2::bigint + e.ord,
-    (e.doc->>'id')::uuid, e.doc->>'type', e.doc->'data', e.doc->'metadata', $4::timestamptz
-  FROM claim, pos, jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(doc, ord)
-)
-SELECT claim.version::float8 AS version, pos.last::float8 AS last${notify ? `, pg_notify('${channel}', pos.last::text)` : ''}
-FROM claim, pos`,
-    )
 
   return {
     channel,
@@ -160,13 +130,9 @@ CREATE TABLE IF NOT EXISTS ${s}.snapshots (
 CREATE TABLE IF NOT EXISTS ${s}.checkpoints (
   subscription_id text PRIMARY KEY,
   position bigint NOT NULL
-);`,
-    append: {
-      any: append('any'),
-      no_stream: append('no_stream'),
-      stream_exists: append('stream_exists'),
-      exact: append('exact'),
-    },
+);
+${roundFunctionSql(s)}`,
+    round: roundStatement(s, `${tag}_round`),
     readStreamForwards: st(
       'readStreamForwards',
       `SELECT ${EVENT_COLUMNS} FROM ${s}.events e

@@ -56,8 +56,8 @@ describeWithPostgres('postgres event store', () => {
   const waitUntilAppendBlocked = async (schema: string) => {
     for (;;) {
       const { rows } = await admin.query(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH claim AS%' AND query LIKE $1",
-        [`%"${schema}".positions%`],
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
+        [`%"${schema}".append_round(%`],
       )
       if (rows[0].n > 0) return
       await new Promise((resolve) => setImmediate(resolve))

@@ -1,10 +1,12 @@
 import { resolve } from 'node:path'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import type { Clock } from '../../core/clock.js'
 import { type Duration, parseOptionalDuration } from '../../core/duration.js'
 import { BulwarkError, isBulwarkError, ValidationError } from '../../core/errors.js'
-import { expectOneOf } from '../../core/validate.js'
+import { loadPeer } from '../../core/peer.js'
+import { expectOneOf, expectOptions, optionKeys } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
+import { GroupCommit } from '../internal/group-commit.js'
 import {
   checkExpectedVersion,
   findIdempotentResult,
@@ -35,6 +37,7 @@ import type {
   RecordedEvent,
   Snapshot,
 } from '../types.js'
+import { MAX_ROUND, roundRunner } from './sqlite-round.js'
 import { type ReadAllShape, readAllSql, schemaSql, statementsSql } from './sqlite-schema.js'
 
 /** Options of {@link sqliteEventStore}: give `path` or `database`. */
@@ -89,11 +92,24 @@ export class SqliteEventStore implements EventStore {
   readonly #upcast: UpcastFn
   readonly #sql: Statements
   readonly #readAll = new Map<string, Database.Statement>()
-  readonly #append: (append: PreparedAppend) => AppendResult
+  readonly #rounds: GroupCommit<PreparedAppend, AppendResult>
   readonly #watch: SharedWatchers
   #closed = false
 
   constructor(options: SqliteEventStoreOptions) {
+    expectOptions(
+      'options',
+      options,
+      optionKeys<SqliteEventStoreOptions>({
+        path: true,
+        database: true,
+        durability: true,
+        busyTimeout: true,
+        tablePrefix: true,
+        clock: true,
+        upcasters: true,
+      }),
+    )
     const { clock, upcast } = resolveStoreOptions(options)
     this.#clock = clock
     this.#upcast = upcast
@@ -110,7 +126,9 @@ export class SqliteEventStore implements EventStore {
     const busyTimeout = parseOptionalDuration(options.busyTimeout, 'busyTimeout', 5_000)
     this.#prefix = tablePrefix
     this.#ownsDb = database === undefined
-    this.#db = database ?? wrapDriverError(() => new Database(path as string))
+    // The driver is loaded only now: importing this module never needs it (E_MISSING_PEER when absent).
+    const Driver = database ? undefined : loadPeer<typeof Database>('better-sqlite3', 'bulwark/eventstore/sqlite')
+    this.#db = database ?? wrapDriverError(() => new (Driver as typeof Database)(path as string))
     try {
       this.#db.pragma('journal_mode = WAL')
       this.#db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`)
@@ -124,7 +142,14 @@ export class SqliteEventStore implements EventStore {
       if (this.#ownsDb) this.#db.close()
       throw storeError(error, 'open')
     }
-    this.#append = this.#db.transaction((append: PreparedAppend) => this.#appendInTransaction(append)).immediate
+    this.#rounds = new GroupCommit({
+      runRound: roundRunner(
+        this.#db,
+        (a) => this.#appendInTransaction(a),
+        (e) => storeError(e, 'append'),
+      ),
+      maxRound: MAX_ROUND,
+    })
     this.#watch = SharedWatchers.acquire(this.#db, tablePrefix)
   }
 
@@ -133,7 +158,7 @@ export class SqliteEventStore implements EventStore {
     const append = prepareAppend(streamId, events, options, this.#clock)
     const ms = append.recordedAt.getTime()
     for (const e of append.events) if (!e.idGiven) e.id = timeOrderedId(e.id, ms)
-    const result = this.#run('append', () => this.#append(append))
+    const result = await this.#rounds.submit(append)
     this.#watch.watchers.notify()
     return result
   }
@@ -250,6 +275,8 @@ export class SqliteEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    // Appends already queued are written (or fail) before the database closes.
+    await this.#rounds.idle()
     this.#watch.release()
     if (this.#ownsDb) this.#db.close()
   }

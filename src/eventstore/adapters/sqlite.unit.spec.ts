@@ -59,6 +59,51 @@ describe('sqliteEventStore', () => {
     database.close()
   })
 
+  it('in a round, an append that fails inside SQLite after inserting rows rolls back alone; the others commit', async () => {
+    const database = new Database(freshPath())
+    const store = sqliteEventStore({ database })
+    database.exec(`CREATE TRIGGER boom BEFORE INSERT ON bulwark_events WHEN NEW.type = 'Boom'
+      BEGIN SELECT RAISE(ABORT, 'boom'); END`)
+    // Started in one tick, so one round: the middle append inserts two rows, then fails on its third.
+    const [first, broken, last] = await Promise.allSettled([
+      store.appendToStream('a', events(2)),
+      store.appendToStream('b', [...events(2), { type: 'Boom', data: 1 }]),
+      store.appendToStream('c', events(1)),
+    ])
+    expect(first).toEqual({ status: 'fulfilled', value: { nextExpectedVersion: 2, firstPosition: 1, lastPosition: 2 } })
+    expect(broken?.status === 'rejected' && isBulwarkError(broken.reason, 'E_STORE_UNAVAILABLE')).toBe(true)
+    expect(last).toEqual({ status: 'fulfilled', value: { nextExpectedVersion: 1, firstPosition: 3, lastPosition: 3 } })
+    expect((await store.readAll()).map((e) => [e.streamId, e.globalPosition])).toEqual([
+      ['a', 1],
+      ['a', 2],
+      ['c', 3],
+    ])
+    await store.close()
+    database.close()
+  })
+
+  it('a round that cannot get the write lock fails every append of it; the next round proceeds', async () => {
+    const path = freshPath()
+    const store = sqliteEventStore({ path, busyTimeout: 20 })
+    const other = new Database(path)
+    other.exec('BEGIN IMMEDIATE')
+    const outcomes = await Promise.all(
+      ['a', 'b', 'c'].map((s) =>
+        store.appendToStream(s, events(1)).then(
+          () => 'committed',
+          (e: unknown) => e,
+        ),
+      ),
+    )
+    for (const outcome of outcomes) expect(isBulwarkError(outcome, 'E_STORE_UNAVAILABLE')).toBe(true)
+    other.exec('ROLLBACK')
+    other.close()
+    expect(await store.headPosition()).toBe(0)
+    const next = await Promise.all(['a', 'b'].map((s) => store.appendToStream(s, events(1))))
+    expect(next.map((r) => r.lastPosition)).toEqual([1, 2])
+    await store.close()
+  })
+
   it('two stores on one file share the single writer: positions stay gap-free and watch wakes the other', async () => {
     const path = freshPath()
     const a = sqliteEventStore({ path })

@@ -104,6 +104,47 @@ describe('prepareAppend', () => {
     expect(code(() => prepareAppend('s', [event as never], undefined, clock))).toBe('E_INVALID_EVENT')
   })
 
+  it('lower-cases given ids, so one id in two cases is one event', () => {
+    const upper = ID.toUpperCase()
+    expect(prepareAppend('s', [{ id: upper, type: 'A', data: 1 }], undefined, clock).events[0]?.id).toBe(ID)
+    expect(
+      code(() =>
+        prepareAppend(
+          's',
+          [
+            { id: upper, type: 'A', data: 1 },
+            { id: ID, type: 'A', data: 2 },
+          ],
+          undefined,
+          clock,
+        ),
+      ),
+    ).toBe('E_INVALID_EVENT')
+  })
+
+  it.each([
+    ['a lone surrogate', { s: 'ab\ud83d' }, /events\[0\]\.data\.s/],
+    ['a lone low surrogate in an array', ['\ude00'], /events\[0\]\.data\[0\]/],
+    ['U+0000', { s: 'a\u0000' }, /events\[0\]\.data\.s/],
+    ['a key with U+0000', { 'a\u0000': 1 }, /keys are well-formed/],
+    ['a DBRef-shaped object', { x: { $ref: 'c', $id: 1 } }, /events\[0\]\.data\.x.*DBRef/],
+    ['a DBRef-shaped object with $db', { $ref: 'c', $id: 'i', $db: 'd' }, /DBRef/],
+  ])('refuses %s in data, naming where', (_label, data, message) => {
+    expect(() => prepareAppend('s', [{ type: 'A', data }], undefined, clock)).toThrowError(message)
+  })
+
+  it.each([
+    ['a backslash-u written out', { s: '\\u0000 and \\ud83d' }],
+    ['a whole emoji', { s: '😀', '🔑': 1 }],
+    ['$ref alone', { $ref: 'c' }],
+    ['$ref with a null $id', { $ref: 'c', $id: null }],
+    ['$ref with a non-string $db', { $ref: 'c', $id: 1, $db: 2 }],
+    ['"$ref" as a value', ['$ref', '$id']],
+    ['other control characters', { s: 'a\u0001\t' }],
+  ])('accepts %s', (_label, data) => {
+    expect(prepareAppend('s', [{ type: 'A', data }], undefined, clock).events[0]?.data).toEqual(data)
+  })
+
   it('refuses an id repeated within one batch', () => {
     const e = { id: ID, type: 'A', data: 1 }
     expect(code(() => prepareAppend('s', [e, e], undefined, clock))).toBe('E_INVALID_EVENT')

@@ -88,7 +88,8 @@ function prepareEvent(event: unknown, name: string, defaults: DefaultMetadata): 
       ? { metadata: defaults.metadata, json: defaults.json }
       : prepareMetadata(metadata, `${name}.metadata`, defaults.occurredAt)
   return {
-    id: id ?? randomUUID(),
+    // UUIDs are case-insensitive: one spelling, so the same id in another case is the same event.
+    id: id === undefined ? randomUUID() : id.toLowerCase(),
     idGiven: id !== undefined,
     type,
     data: cleanData,

@@ -1,6 +1,7 @@
 import { ValidationError } from '../../core/errors.js'
 import type { AppendOptions, ExpectedVersion, ReadAllOptions, ReadStreamOptions } from '../types.js'
 import { isPlainObject } from './json.js'
+import { isWellFormed } from './text.js'
 
 /** Longest stream id, subscription id or event type accepted. */
 export const MAX_ID_LENGTH = 256
@@ -14,14 +15,30 @@ function hasControlChar(value: string): boolean {
   return false
 }
 
+/**
+ * Whether `value` can name a stream, a subscription or an event type: non-empty, at most 256
+ * characters, well-formed Unicode (a lone surrogate would merge two ids on some adapters), and no
+ * control characters (invisible in logs and unsafe in keys; U+0000 cannot be stored by PostgreSQL).
+ */
+function isValidName(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= MAX_ID_LENGTH &&
+    !hasControlChar(value) &&
+    isWellFormed(value)
+  )
+}
+
+const VALID_NAME = `a non-empty string of at most ${MAX_ID_LENGTH} characters of well-formed Unicode (no lone surrogate) without control characters`
+
 function fail(name: string, expected: string, received: unknown): never {
   throw new ValidationError(name, expected, received, 'E_INVALID_ARGUMENT')
 }
 
-/** Validates a stream id, subscription id or similar key: a non-empty string of at most 256 characters, no control characters. */
+/** Validates a stream id, subscription id or similar key (see {@link isValidName}). */
 export function validateId(value: unknown, name = 'streamId'): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH || hasControlChar(value))
-    fail(name, `a non-empty string of at most ${MAX_ID_LENGTH} characters without control characters`, value)
+  if (!isValidName(value)) fail(name, VALID_NAME, value)
   return value
 }
 
@@ -109,9 +126,8 @@ function optionalDate(value: unknown, name: string): Date | undefined {
   return value
 }
 
-/** Validates an event type: a non-empty string of at most 256 characters. */
+/** Validates an event type: the same rules as a stream id (see {@link isValidName}). */
 export function validateEventType(value: unknown, name: string, code = 'E_INVALID_EVENT'): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH)
-    throw new ValidationError(name, `a non-empty string of at most ${MAX_ID_LENGTH} characters`, value, code)
+  if (!isValidName(value)) throw new ValidationError(name, VALID_NAME, value, code)
   return value
 }

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest'
+import { fakeClock } from '../testing/fake-clock.js'
+import { deferred } from './__tests__/scripted-driver.js'
+import { memoryCacheDriver } from './adapters/memory.js'
+import { MemoryBusHub, memoryBus } from './adapters/memory-bus.js'
+import { createCache } from './create-cache.js'
+import type { CacheOptions } from './options.js'
+
+const setup = (options: CacheOptions = {}) => {
+  const clock = fakeClock(0)
+  const l2 = memoryCacheDriver({ clock })
+  const cache = createCache({ clock, l2, ttl: 10_000, ...options })
+  return { clock, l2, cache }
+}
+
+/** A loader that answers `value` once the test releases it. */
+const slow = (value: string) => {
+  const gate = deferred()
+  const loader = async () => {
+    await gate.promise
+    return value
+  }
+  return { release: gate.release, loader }
+}
+
+const storedValue = async (l2: ReturnType<typeof memoryCacheDriver>, key: string) => (await l2.get(key))?.value
+
+describe('single-flight after an invalidation (issue 8.1)', () => {
+  it.each<[string, CacheOptions]>([
+    ['with L1', {}],
+    ['with L1 disabled', { l1: { enabled: false } }],
+  ])('a delete detaches the load in flight from new callers (%s)', async (_name, options) => {
+    const { l2, cache } = setup(options)
+    const old = slow('old row')
+    const first = cache.getOrSet('k', old.loader)
+    await Promise.resolve()
+    await cache.delete('k')
+    const second = cache.getOrSet('k', () => 'new row')
+    old.release() // released before awaiting: a caller that joined the old load gets its value
+    expect(await second).toBe('new row')
+    expect(await first).toBe('old row') // the old load still answers its own caller
+    await cache.settled()
+    expect(await cache.get('k')).toBe('new row')
+    expect(await storedValue(l2, 'bulwark:k')).toBe('"new row"')
+  })
+
+  it.each<[string, CacheOptions]>([
+    ['with L1', {}],
+    ['with L1 disabled', { l1: { enabled: false } }],
+  ])('a set detaches the load in flight, which is not stored over it (%s)', async (_name, options) => {
+    const { l2, cache } = setup(options)
+    const old = slow('old row')
+    const first = cache.getOrSet('k', old.loader)
+    await Promise.resolve()
+    await cache.set('k', 'v2')
+    const second = cache.getOrSet('k', () => 'loaded')
+    old.release()
+    expect(await second).toBe('v2')
+    expect(await first).toBe('old row')
+    await cache.settled()
+    expect(await cache.get('k')).toBe('v2')
+    expect(await storedValue(l2, 'bulwark:k')).toBe('"v2"')
+  })
+
+  it('an invalidation received from another process detaches the load in flight', async () => {
+    const clock = fakeClock(0)
+    const l2 = memoryCacheDriver({ clock })
+    const hub = new MemoryBusHub()
+    const here = createCache({ clock, l2, bus: memoryBus({ hub }), ttl: 10_000 })
+    const there = createCache({ clock, l2, bus: memoryBus({ hub }), ttl: 10_000 })
+    await Promise.all([here.ready(), there.ready()])
+    const old = slow('old row')
+    const first = here.getOrSet('k', old.loader)
+    await Promise.resolve()
+    await there.set('k', 'v2')
+    expect(here.stats().invalidationsReceived).toBe(1)
+    const second = here.getOrSet('k', () => 'loaded')
+    old.release()
+    expect(await second).toBe('v2')
+    expect(await first).toBe('old row')
+    await here.settled()
+    expect(await here.get('k')).toBe('v2')
+    expect(await storedValue(l2, 'bulwark:k')).toBe('"v2"')
+  })
+
+  it.each<[string, (cache: ReturnType<typeof createCache>) => Promise<void>]>([
+    ['clear', (cache) => cache.clear()],
+    ['deleteByTag', (cache) => cache.deleteByTag('rows')],
+  ])('%s detaches the loads in flight of the keys it covers', async (_name, invalidate) => {
+    const { l2, cache } = setup({ tags: ['rows'] })
+    const old = slow('old row')
+    const first = cache.getOrSet('k', old.loader)
+    await Promise.resolve()
+    await invalidate(cache)
+    const second = cache.getOrSet('k', () => 'new row')
+    old.release()
+    expect(await second).toBe('new row')
+    expect(await first).toBe('old row')
+    await cache.settled()
+    expect(await cache.get('k')).toBe('new row')
+    expect(await storedValue(l2, 'bulwark:k')).toBe('"new row"')
+  })
+
+  it('a namespace clear leaves loads outside it joined', async () => {
+    const { cache } = setup()
+    let calls = 0
+    const gate = deferred()
+    const loader = async () => {
+      await gate.promise
+      return ++calls
+    }
+    const first = cache.getOrSet('k', loader)
+    await Promise.resolve()
+    await cache.namespace('other').clear()
+    const second = cache.getOrSet('k', loader)
+    gate.release()
+    expect([await first, await second]).toEqual([1, 1])
+  })
+})
