@@ -36,8 +36,14 @@ describe('cache across three processes on a cluster', () => {
     for (const [i, key] of keys.entries()) {
       const writer = processes[i % 3] as CacheProcess
       const readers = processes.filter((p) => p !== writer)
-      // The readers hold the old value in L1.
-      for (const reader of readers) await reader.request({ op: 'getOrSet', key, value: 'old' })
+      // The readers hold the old value in L1. The first one loads it and writes L2 and the bus in the
+      // background: the second reads it from L2 only once that message reached it, so that the only
+      // message still on its way is the writer's.
+      const [first, second] = readers as [CacheProcess, CacheProcess]
+      const loadedSeen = second.nextInvalidation(key)
+      await first.request({ op: 'getOrSet', key, value: 'old' })
+      await loadedSeen
+      await second.request({ op: 'getOrSet', key, value: 'old' })
       const dropped = readers.map((reader) => reader.nextInvalidation(key))
       const { at } = await writer.request<{ at: number }>({ op: 'set', key, value: `new ${i}` })
       for (const event of await Promise.all(dropped)) latencies.push(event.at - at)

@@ -38,9 +38,7 @@ export interface RedisConnectionOptions {
   /**
    * A Redis Cluster the adapter connects to, owns and closes: its startup nodes and ioredis
    * `ClusterOptions`, applied over the same fail-fast defaults (for every node connection, and
-   * `enableOfflineQueue: false` for the cluster, so a command for a failed-over slot fails at once)
-   * and with auto-pipelining on the cluster (`enableAutoPipelining: true`, one pipeline per master and
-   * tick; `options: { enableAutoPipelining: false }` turns it off).
+   * `enableOfflineQueue: false` for the cluster, so a command for a failed-over slot fails at once).
    * Mutually exclusive with `url` and `connection`.
    * @default undefined
    */
@@ -121,9 +119,6 @@ export function createOwnedCluster(
   if (!Ctor) throw new BulwarkError('E_MISSING_PEER', 'The installed `ioredis` exports no Cluster class')
   const given = cluster.options ?? {}
   const client = new Ctor(cluster.nodes, {
-    // The cluster auto-pipelines (one pipeline per master per tick), not its node connections: the
-    // cluster routes its commands past their own command methods.
-    enableAutoPipelining: FAIL_FAST.enableAutoPipelining,
     enableOfflineQueue: false,
     clusterRetryStrategy: FAIL_FAST.retryStrategy,
     ...given,

@@ -157,17 +157,4 @@ describe('clients the adapters create', () => {
       await Promise.all([driver.disconnect(), off.disconnect()])
     }
   })
-
-  it('a created Cluster auto-pipelines too (one pipeline per master and tick), unless its options say no', async () => {
-    const nodes = [{ host: '127.0.0.1', port: 1 }]
-    const driver = redisCacheDriver({ cluster: { nodes, options: { lazyConnect: true } } })
-    const off = redisCacheDriver({ cluster: { nodes, options: { lazyConnect: true, enableAutoPipelining: false } } })
-    try {
-      expect(driver.client.isCluster).toBe(true)
-      expect(driver.client.options.enableAutoPipelining).toBe(true)
-      expect(off.client.options.enableAutoPipelining).toBe(false)
-    } finally {
-      await Promise.all([driver.disconnect(), off.disconnect()])
-    }
-  })
 })
