@@ -39,6 +39,8 @@ export interface RedisConnectionOptions {
    * A Redis Cluster the adapter connects to, owns and closes: its startup nodes and ioredis
    * `ClusterOptions`, applied over the same fail-fast defaults (for every node connection, and
    * `enableOfflineQueue: false` for the cluster, so a command for a failed-over slot fails at once).
+   * Unlike a created `Redis`, the cluster does not auto-pipeline: with ioredis's Cluster
+   * auto-pipelining, calls never recovered from a master's failover in the failover test.
    * Mutually exclusive with `url` and `connection`.
    * @default undefined
    */

@@ -157,4 +157,16 @@ describe('clients the adapters create', () => {
       await Promise.all([driver.disconnect(), off.disconnect()])
     }
   })
+
+  it('a created Cluster does not auto-pipeline (ioredis Cluster auto-pipelining never recovered from a failover)', async () => {
+    const driver = redisCacheDriver({
+      cluster: { nodes: [{ host: '127.0.0.1', port: 1 }], options: { lazyConnect: true } },
+    })
+    try {
+      expect(driver.client.isCluster).toBe(true)
+      expect(driver.client.options.enableAutoPipelining).toBe(false)
+    } finally {
+      await driver.disconnect()
+    }
+  })
 })
