@@ -43,10 +43,12 @@ async function hammerThroughFailover(
     const killedAt = monotonicMs()
     await failover.promoted()
     const promotedAt = monotonicMs()
-    // L2 hits resume in both processes (after the breaker lets L2 calls through again).
+    // L2 hits resume in both processes (after the breaker lets L2 calls through again): counted from
+    // the promotion, since a fast process makes 100 hits between `before` and the kill landing.
+    const promoted = await Promise.all(processes.map((p) => p.stats()))
     await until('L2 hits after the failover', 30_000, async () => {
       const stats = await Promise.all(processes.map((p) => p.stats()))
-      return stats.every((s, i) => s.l2Hits > (before[i]?.l2Hits ?? 0) + 100) ? true : undefined
+      return stats.every((s, i) => s.l2Hits > (promoted[i]?.l2Hits ?? 0) + 100) ? true : undefined
     })
     const reports = await Promise.all(processes.map((p) => p.request<HammerReport>({ op: 'hammerStop' })))
     const after = await Promise.all(processes.map((p) => p.stats()))
