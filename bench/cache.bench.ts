@@ -9,6 +9,8 @@
  * - l2_hit_vs_raw_ioredis: our L2 hit with L1 off / raw `ioredis.get` + `JSON.parse` (target <= 1.2)
  * - invalidation_p99_ms: two OS processes, from `set` in one to the L1 drop in the other (target < 10)
  * - stampede_loader_calls: loader calls for 1,000 concurrent misses of one key (target 1)
+ * - cluster: the same L2 hit and a 100-key getOrSetMany on a private Redis Cluster (`cache-cluster.ts`);
+ *   `npm run bench:cache -- --cluster-only` runs only that and updates only that key of the JSON
  * - l2_concurrent_vs_raw(_autopipelined), set_concurrent_vs_raw(_autopipelined): throughput with 100
  *   concurrent callers, ours / raw ioredis on the same client (target >= 0.9; see cache-concurrent.ts)
  *
@@ -16,7 +18,7 @@
  * same from means is in the JSON as `ratios_by_mean`). Redis is REDIS_URL (default
  * redis://127.0.0.1:6379), under a key prefix of this run, cleaned up at the end.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { BentoCache, bentostore } from 'bentocache'
 import { memoryDriver } from 'bentocache/drivers/memory'
@@ -28,7 +30,17 @@ import { redisBus, redisCacheDriver } from '../src/cache/adapters/redis.js'
 import { cached, createCache } from '../src/cache/index.js'
 import { forkCacheProcess } from '../test/cache/cache-process-harness.js'
 import { unlinkMatching } from '../test/support/redis-server.js'
+import { clusterBench } from './cache-cluster.js'
 import { concurrentL2 } from './cache-concurrent.js'
+
+const RESULTS = new URL('./results/cache.json', import.meta.url)
+if (process.argv.includes('--cluster-only')) {
+  const cluster = await clusterBench()
+  const previous = JSON.parse(readFileSync(RESULTS, 'utf8')) as Record<string, unknown>
+  writeFileSync(RESULTS, `${JSON.stringify({ ...previous, cluster }, null, 2)}\n`)
+  console.log(JSON.stringify(cluster, null, 2))
+  process.exit(0)
+}
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const run_id = `bulwark-bench:${process.pid}:${Date.now()}`
@@ -179,6 +191,7 @@ async function stampede(): Promise<number> {
   return calls
 }
 const stampedeLoaderCalls = await stampede()
+const cluster = await clusterBench()
 
 // --- The L2 path under 100 concurrent callers (issue 15) ----------------------------------------------
 const concurrent = await concurrentL2(REDIS_URL, run_id)
@@ -243,9 +256,10 @@ const result = {
     redis: REDIS_URL,
   },
   measured_at: new Date().toISOString(),
+  cluster,
 }
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
-writeFileSync(new URL('./results/cache.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`)
+writeFileSync(RESULTS, `${JSON.stringify(result, null, 2)}\n`)
 
 const rows = [
   ...Object.entries(ratios).map(([name, value]) => [
@@ -256,6 +270,14 @@ const rows = [
   ]),
   ['invalidation_p99_ms', String(invalidationP99), '< 10', invalidationP99 < 10 ? 'ok' : 'MISSED'],
   ['stampede_loader_calls', String(stampedeLoaderCalls), '= 1', stampedeLoaderCalls === 1 ? 'ok' : 'MISSED'],
+  [
+    'cluster l2_hit_vs_raw',
+    String(cluster.ratios.l2_hit_vs_raw_cluster),
+    '<= 1.2',
+    cluster.ratios.l2_hit_vs_raw_cluster <= 1.2 ? 'ok' : 'MISSED',
+  ],
+  ['cluster many_100_vs_raw', String(cluster.ratios.get_or_set_many_100_vs_raw_pipelined), '-', 'reported'],
+  ['cluster driver_many_100_vs_raw', String(cluster.ratios.driver_get_many_100_vs_raw_pipelined), '-', 'reported'],
   ...Object.entries(concurrent.ratios).map(([name, value]) => [
     name,
     String(value),

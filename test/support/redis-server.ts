@@ -59,6 +59,64 @@ export async function freePort(): Promise<number> {
   return address.port
 }
 
+/**
+ * Spawns `redis-server` with `args` (run in `cwd` when given) and resolves once it logs `readyText`;
+ * the process is SIGKILLed when the test process exits, whatever happens to the test.
+ */
+export async function spawnRedis(
+  args: string[],
+  options: { cwd?: string; readyText?: string } = {},
+): Promise<ChildProcess> {
+  const readyText = options.readyText ?? 'Ready to accept connections'
+  const started = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd })
+  alive.add(started)
+  started.once('exit', () => alive.delete(started))
+  await new Promise<void>((resolve, reject) => {
+    let output = ''
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      if (output.includes(readyText)) {
+        started.stdout?.off('data', onData)
+        started.off('exit', onExit)
+        resolve()
+      }
+    }
+    const onExit = (code: number | null) => reject(new Error(`redis-server exited with ${code}: ${output}`))
+    started.stdout?.on('data', onData)
+    started.once('exit', onExit)
+  })
+  started.stdout?.resume()
+  started.stderr?.resume()
+  return started
+}
+
+/** Runs one command on the server at `port`, on a short-lived connection. */
+export async function commandAt(port: number, name: string, ...args: (string | number)[]): Promise<unknown> {
+  const client = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 0, retryStrategy: () => null })
+  client.on('error', () => {})
+  try {
+    return await client.call(name, ...args)
+  } finally {
+    client.disconnect()
+  }
+}
+
+/** Polls `probe` every 100 ms until it yields a value (errors count as not yet); throws after `timeoutMs`. */
+export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe().catch(() => undefined)
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+/** Resolves once `child` has exited (at once if it already has). */
+export async function exited(child: ChildProcess | undefined): Promise<void> {
+  if (child && child.exitCode === null && child.signalCode === null) await once(child, 'exit')
+}
+
 /** Starts a redis-server with no persistence, on `port` or a free one. */
 export async function startRedisServer(port?: number): Promise<RedisServer> {
   port ??= await freePort()
@@ -67,47 +125,23 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
 
   const spawnServer = async (): Promise<void> => {
     if (child) return
-    const started = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    )
+    const started = await spawnRedis([
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ])
     child = started
-    alive.add(started)
     started.once('exit', () => {
-      alive.delete(started)
       if (child === started) child = undefined
     })
-    await new Promise<void>((resolve, reject) => {
-      let output = ''
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString()
-        if (output.includes('Ready to accept connections')) {
-          started.stdout?.off('data', onData)
-          resolve()
-        }
-      }
-      started.stdout?.on('data', onData)
-      started.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)))
-    })
-    started.stdout?.resume()
-    started.stderr?.resume()
   }
 
-  const exited = async (process: ChildProcess | undefined): Promise<void> => {
-    if (process && process.exitCode === null && process.signalCode === null) await once(process, 'exit')
-  }
-
-  const command = async (name: string, ...args: (string | number)[]): Promise<unknown> => {
-    const client = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 0, retryStrategy: () => null })
-    try {
-      return await client.call(name, ...args)
-    } finally {
-      client.disconnect()
-    }
-  }
+  const command = (name: string, ...args: (string | number)[]) => commandAt(port as number, name, ...args)
 
   const kill = async (): Promise<void> => {
     const current = child

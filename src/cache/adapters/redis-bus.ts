@@ -1,18 +1,23 @@
 /**
  * The Redis pub/sub invalidation bus. Publishing goes through the main client; listening needs a
  * connection of its own (a subscribed connection can run nothing else), which the bus always owns.
+ * On one Redis (plain or Sentinel) that is `NodeTransport`; on a cluster, `ClusterTransport`.
  */
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { type Clock, systemClock } from '../../core/clock.js'
 import { parseOptionalDuration } from '../../core/duration.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
 import { expectOptions, optionalFunction, optionKeys } from '../../core/validate.js'
 import type { BusConnectionHandlers, BusMessage, CacheBus } from '../types.js'
+import { ClusterTransport } from './redis-bus-cluster.js'
 import { decodeMessage, encodeMessage } from './redis-bus-codec.js'
+import { type BusTransport, NodeTransport, type TransportEvents } from './redis-bus-listener.js'
 import {
-  closeClient,
+  connectTimeoutOf,
+  createOwned,
   createOwnedClient,
   firstReady,
+  isCluster,
   type RedisConnectionOptions,
   validateConnection,
 } from './redis-connection.js'
@@ -36,6 +41,13 @@ export interface RedisBusOptions extends RedisConnectionOptions {
    * @default undefined (ignored)
    */
   onError?: (error: Error) => void
+  /**
+   * On a cluster only: publish and listen with sharded pub/sub (`SPUBLISH`/`SSUBSCRIBE`, Redis 7),
+   * which keeps each channel's traffic on one shard, or with classic pub/sub, which every node
+   * forwards to every other. Every process on a channel must use the same mode.
+   * @default whether the cluster knows `SPUBLISH` (asked once with `COMMAND INFO`)
+   */
+  shardedPubSub?: boolean
 }
 
 interface Subscription {
@@ -59,8 +71,8 @@ interface Subscription {
  * ```
  */
 export class RedisBus implements CacheBus {
-  readonly #publisher: Redis
-  readonly #subscriber: Redis
+  readonly #publisher: Redis | Cluster
+  readonly #transport: BusTransport
   readonly #ownsPublisher: boolean
   readonly #clock: Clock
   readonly #timeout: number
@@ -78,41 +90,38 @@ export class RedisBus implements CacheBus {
         subscribeTimeout: true,
         clock: true,
         onError: true,
+        shardedPubSub: true,
         client: true,
         url: true,
         connection: true,
+        cluster: true,
       }),
     )
     validateConnection(o)
+    if (o.shardedPubSub !== undefined && typeof o.shardedPubSub !== 'boolean') {
+      throw new ValidationError('shardedPubSub', 'a boolean', o.shardedPubSub)
+    }
     this.#clock = o.clock ?? systemClock
     this.#timeout = parseOptionalDuration(o.subscribeTimeout, 'subscribeTimeout', 5_000)
     this.#onError = optionalFunction('onError', o.onError, () => {})
     this.#ownsPublisher = o.client === undefined
-    this.#publisher = o.client ?? createOwnedClient(o)
-    // The bus re-subscribes itself, so it knows when a re-subscription succeeded.
-    // A subscribed connection sends nothing but (re)subscriptions: nothing to pipeline.
-    const subscriberOverrides = {
-      autoResubscribe: false,
-      enableOfflineQueue: false,
-      lazyConnect: false,
-      enableAutoPipelining: false,
+    this.#publisher = o.client ?? createOwned(o)
+    const events: TransportEvents = {
+      message: (channel, raw) => this.#deliver(channel, raw),
+      lost: () => this.#connectionLost(),
+      ready: () => {
+        if (this.#channels.size > 0 && !this.#closed) void this.#subscribeAll()
+      },
+      error: (error) => this.#onError(error),
     }
-    this.#subscriber = o.client
-      ? o.client.duplicate({ ...subscriberOverrides, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false })
-      : createOwnedClient(o, subscriberOverrides)
+    this.#transport = isCluster(this.#publisher)
+      ? new ClusterTransport(this.#publisher, o.shardedPubSub, this.#clock, events)
+      : new NodeTransport(this.#publisher, this.#nodeSubscriber(o, this.#publisher), events)
     if (this.#ownsPublisher) {
-      const connectTimeout = this.#publisher.options.connectTimeout ?? 2_000
-      this.#opening = firstReady(this.#publisher, connectTimeout)?.then(() => {
+      this.#opening = firstReady(this.#publisher, connectTimeoutOf(this.#publisher))?.then(() => {
         this.#opening = undefined
       })
     }
-    this.#subscriber.on('message', (channel: string, raw: string) => this.#deliver(channel, raw))
-    this.#subscriber.on('close', () => this.#connectionLost())
-    this.#subscriber.on('end', () => this.#connectionLost())
-    this.#subscriber.on('error', (error: Error) => this.#onError(error))
-    this.#subscriber.on('ready', () => {
-      if (this.#channels.size > 0) void this.#subscribeAll()
-    })
   }
 
   async subscribe(channel: string, handlers: BusConnectionHandlers): Promise<void> {
@@ -131,7 +140,7 @@ export class RedisBus implements CacheBus {
     if (list) list.push(subscription)
     else this.#channels.set(channel, [subscription])
     const timer = this.#clock.setTimeout(() => this.#subscribeTimedOut(subscription), this.#timeout)
-    if (this.#subscriber.status === 'ready') void this.#subscribeAll()
+    if (this.#transport.ready) void this.#subscribeAll()
     try {
       await subscribed
     } finally {
@@ -143,7 +152,7 @@ export class RedisBus implements CacheBus {
     if (this.#closed) throw new BulwarkError('E_CACHE_BUS', 'The Redis bus is disconnected')
     if (this.#opening) await this.#opening
     try {
-      await this.#publisher.publish(channel, encodeMessage(message))
+      await this.#transport.publish(channel, encodeMessage(message))
     } catch (cause) {
       throw new BulwarkError('E_CACHE_BUS', `Redis PUBLISH failed: ${(cause as Error).message}`, {
         cause,
@@ -158,13 +167,27 @@ export class RedisBus implements CacheBus {
     const closed = new BulwarkError('E_CACHE_BUS', 'The Redis bus was disconnected before subscribing')
     for (const subscription of this.#subscriptions()) this.#settle(subscription, closed)
     this.#channels.clear()
-    await Promise.all([closeClient(this.#subscriber), this.#ownsPublisher ? closeClient(this.#publisher) : undefined])
+    await this.#transport.close(this.#ownsPublisher)
+  }
+
+  /** The listening connection on one Redis: the bus re-subscribes itself, so it knows when that succeeded. */
+  #nodeSubscriber(o: RedisBusOptions, publisher: Redis): Redis {
+    // A subscribed connection sends nothing but (re)subscriptions: nothing to pipeline.
+    const overrides = {
+      autoResubscribe: false,
+      enableOfflineQueue: false,
+      lazyConnect: false,
+      enableAutoPipelining: false,
+    }
+    return o.client
+      ? publisher.duplicate({ ...overrides, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false })
+      : createOwnedClient(o, overrides)
   }
 
   async #subscribeAll(): Promise<void> {
     const channels = [...this.#channels.keys()]
     try {
-      await this.#subscriber.subscribe(...channels)
+      await this.#transport.subscribe(channels)
     } catch (error) {
       // The connection dropped again: `close` marks the loss and the next `ready` retries.
       this.#onError(error as Error)

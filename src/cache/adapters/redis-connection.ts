@@ -4,7 +4,7 @@
  * ioredis is an optional peer dependency, so it is loaded here lazily, only when a client must be
  * created: importing `bulwark/cache` (or `bulwark/cache/redis` with `{ client }`) never loads it.
  */
-import type { Redis, RedisOptions } from 'ioredis'
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis'
 import { toAbortedError } from '../../core/abort.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
 import { loadPeer } from '../../core/peer.js'
@@ -12,11 +12,12 @@ import { loadPeer } from '../../core/peer.js'
 /** How a Redis adapter connects: a ready client, or a URL and/or ioredis options for a client it owns. */
 export interface RedisConnectionOptions {
   /**
-   * A ready ioredis client. It is used as is (its own offline queue, retries and timeouts apply) and
-   * left open by `disconnect()`. Mutually exclusive with `url` and `connection`.
+   * A ready ioredis client: a `Redis` (plain, or Sentinel-configured with `sentinels` and `name`) or a
+   * `Cluster`. It is used as is (its own offline queue, retries and timeouts apply) and left open by
+   * `disconnect()`. Mutually exclusive with `url`, `connection` and `cluster`.
    * @default undefined
    */
-  client?: Redis
+  client?: Redis | Cluster
   /**
    * A Redis URL (`redis://user:pass@host:6379/0`) for a client the adapter creates, owns and closes.
    * @default 'redis://127.0.0.1:6379' when neither `client` nor `connection` is given
@@ -30,9 +31,20 @@ export interface RedisConnectionOptions {
    * which make a command fail at once while Redis is down instead of queueing behind the outage. A Redis that hangs with its connection open
    * is bounded by the cache's hard timeout (the AbortSignal it passes); using the driver on its own,
    * pass a signal or set `commandTimeout` here (it costs a timer per command).
+   * A Sentinel setup is options too: `{ sentinels: [{ host, port }], name: 'mymaster' }`.
    * @default {}
    */
   connection?: RedisOptions
+  /**
+   * A Redis Cluster the adapter connects to, owns and closes: its startup nodes and ioredis
+   * `ClusterOptions`, applied over the same fail-fast defaults (for every node connection, and
+   * `enableOfflineQueue: false` for the cluster, so a command for a failed-over slot fails at once).
+   * Unlike a created `Redis`, the cluster does not auto-pipeline: with ioredis's Cluster
+   * auto-pipelining, calls never recovered from a master's failover in the failover test.
+   * Mutually exclusive with `url` and `connection`.
+   * @default undefined
+   */
+  cluster?: { nodes: ClusterNode[]; options?: ClusterOptions }
 }
 
 /**
@@ -51,10 +63,18 @@ const FAIL_FAST: RedisOptions = {
   retryStrategy: (times: number) => Math.min(times * 100, 1_000),
 }
 
-type IoredisModule = { Redis?: new (options: RedisOptions) => Redis; default?: new (options: RedisOptions) => Redis }
+type IoredisModule = {
+  Redis?: new (options: RedisOptions) => Redis
+  default?: new (options: RedisOptions) => Redis
+  Cluster?: new (nodes: ClusterNode[], options: ClusterOptions) => Cluster
+}
+
+function loadModule(): IoredisModule {
+  return loadPeer<IoredisModule>('ioredis', 'bulwark/cache/redis')
+}
 
 function loadIoredis(): new (options: RedisOptions) => Redis {
-  const ioredis = loadPeer<IoredisModule>('ioredis', 'bulwark/cache/redis')
+  const ioredis = loadModule()
   const ctor = ioredis.Redis ?? ioredis.default
   if (!ctor) throw new BulwarkError('E_MISSING_PEER', 'The installed `ioredis` exports no Redis class')
   return ctor
@@ -62,12 +82,21 @@ function loadIoredis(): new (options: RedisOptions) => Redis {
 
 /** Validates the connection part of an adapter's options (nothing is created yet). */
 export function validateConnection(options: RedisConnectionOptions): void {
-  const { client, url, connection } = options
+  const { client, url, connection, cluster } = options
   if (client !== undefined) {
     const shaped = typeof client === 'object' && client !== null && typeof client.duplicate === 'function'
     if (!shaped) throw new ValidationError('client', 'an ioredis client', client)
+    if (url !== undefined || connection !== undefined || cluster !== undefined) {
+      throw new ValidationError('client', 'given alone (without `url`, `connection` or `cluster`)', client)
+    }
+  }
+  if (cluster !== undefined) {
+    const shaped = typeof cluster === 'object' && cluster !== null && Array.isArray(cluster.nodes)
+    if (!shaped || cluster.nodes.length === 0) {
+      throw new ValidationError('cluster', '{ nodes: [at least one node], options? }', cluster)
+    }
     if (url !== undefined || connection !== undefined) {
-      throw new ValidationError('client', 'given alone (without `url` or `connection`)', client)
+      throw new ValidationError('cluster', 'given alone (without `url` or `connection`)', cluster)
     }
   }
   if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
@@ -76,6 +105,34 @@ export function validateConnection(options: RedisConnectionOptions): void {
   if (connection !== undefined && (typeof connection !== 'object' || connection === null)) {
     throw new ValidationError('connection', 'an ioredis options object', connection)
   }
+}
+
+/** Whether a client is an ioredis `Cluster` (its own flag: works across two installed copies). */
+export function isCluster(client: Redis | Cluster): client is Cluster {
+  return (client as Cluster).isCluster === true
+}
+
+/** Creates the cluster of `options.cluster` with the fail-fast defaults (`overrides` win for every node). */
+export function createOwnedCluster(
+  cluster: NonNullable<RedisConnectionOptions['cluster']>,
+  overrides: RedisOptions = {},
+): Cluster {
+  const Ctor = loadModule().Cluster
+  if (!Ctor) throw new BulwarkError('E_MISSING_PEER', 'The installed `ioredis` exports no Cluster class')
+  const given = cluster.options ?? {}
+  const client = new Ctor(cluster.nodes, {
+    enableOfflineQueue: false,
+    clusterRetryStrategy: FAIL_FAST.retryStrategy,
+    ...given,
+    redisOptions: { ...FAIL_FAST, ...given.redisOptions, ...overrides },
+  })
+  client.on('error', () => {})
+  return client
+}
+
+/** The owned client `options` describe: a cluster, or one Redis (URL, options, Sentinel). */
+export function createOwned(options: RedisConnectionOptions): Redis | Cluster {
+  return options.cluster ? createOwnedCluster(options.cluster) : createOwnedClient(options)
 }
 
 /** Creates a client with the fail-fast defaults; `overrides` win over both defaults and user options. */
@@ -100,7 +157,7 @@ export function createOwnedClient(options: RedisConnectionOptions, overrides: Re
  * The wait is on real time (an unref'd timer), never on an injected clock: it is about a socket, and a
  * test that moves its fake clock before the client connected must not make the first calls fail.
  */
-export function firstReady(client: Redis, timeoutMs: number): Promise<void> | undefined {
+export function firstReady(client: Redis | Cluster, timeoutMs: number): Promise<void> | undefined {
   if (client.status === 'ready') return undefined
   return new Promise((resolve) => {
     const done = () => {
@@ -118,6 +175,12 @@ export function firstReady(client: Redis, timeoutMs: number): Promise<void> | un
     client.once('close', done)
     client.once('end', done)
   })
+}
+
+/** How long an owned client may take to connect the first time. */
+export function connectTimeoutOf(client: Redis | Cluster): number {
+  const options = isCluster(client) ? client.options.redisOptions : client.options
+  return options?.connectTimeout ?? 2_000
 }
 
 /** The rejecters of the calls waiting on each signal: one abort listener per signal, not per call. */
@@ -194,7 +257,7 @@ export function raceSignal<T, R = T>(
  * Closes a client politely (QUIT lets replies in flight arrive) but never waits long for it: a frozen
  * server would leave QUIT unanswered, so after `graceMs` (real time) the connection is simply dropped.
  */
-export async function closeClient(client: Redis, graceMs = 1_000): Promise<void> {
+export async function closeClient(client: Redis | Cluster, graceMs = 1_000): Promise<void> {
   if (client.status === 'end') return
   if (client.status !== 'ready') {
     client.disconnect()

@@ -3,7 +3,7 @@
  * with a concurrent writer (a tag set losing a member, a lock released by a process that lost it).
  */
 import { createHash } from 'node:crypto'
-import type { ChainableCommander, Redis } from 'ioredis'
+import type { ChainableCommander, Cluster, Redis } from 'ioredis'
 
 export interface LuaScript {
   readonly source: string
@@ -78,13 +78,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `)
 
-function isNoScript(error: unknown): boolean {
+/** Whether Redis answered that it does not have the script (EVALSHA of an unknown sha). */
+export function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT')
 }
 
 /** Runs a script by its sha, sending the source only when Redis does not have it cached. */
 export async function runScript(
-  client: Redis,
+  client: Redis | Cluster,
   script: LuaScript,
   keys: readonly string[],
   args: readonly (string | number)[],

@@ -4,23 +4,29 @@
  * ioredis is an optional peer dependency. It is only loaded when an adapter must create a client
  * (given `url` or `connection`); with `{ client }` it is never required by this module.
  */
-import type { ChainableCommander, Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { throwIfAborted, toAbortedError } from '../../core/abort.js'
 import { type Clock, systemClock } from '../../core/clock.js'
 import { ValidationError } from '../../core/errors.js'
 import { expectOptions, optionalNumber, optionKeys } from '../../core/validate.js'
 import type { L2Driver, L2Entry } from '../types.js'
-import { decodeEntry, encodeEntry, escapeGlob } from './redis-codec.js'
+import { RedisClusterStore } from './redis-cluster-store.js'
+import { decodeEntry, encodeEntry } from './redis-codec.js'
 import {
   closeClient,
-  createOwnedClient,
+  connectTimeoutOf,
+  createOwned,
   firstReady,
+  isCluster,
   l2Error,
   type RedisConnectionOptions,
   raceSignal,
   validateConnection,
 } from './redis-connection.js'
-import { DELETE_BY_TAGS, queueScript, RELEASE_LOCK, runScript, SET_TAGGED } from './redis-scripts.js'
+import { RedisNodeStore } from './redis-node-store.js'
+import { RELEASE_LOCK, runScript } from './redis-scripts.js'
+import { MAX_GROUPS } from './redis-slots.js'
+import type { RedisStore, RedisWrite } from './redis-store.js'
 
 export type { RedisBusOptions } from './redis-bus.js'
 export { RedisBus, redisBus } from './redis-bus.js'
@@ -31,6 +37,8 @@ export interface RedisCacheDriverOptions extends RedisConnectionOptions {
   /**
    * Prefix of every Redis key the driver touches. Entries live under `<keyPrefix>k:`, tag sets under
    * `<keyPrefix>tag:` and locks under `<keyPrefix>lock:`, so no cache key can collide with a tag set.
+   * On a cluster, entries and tag sets also carry the driver's hash tag (`<keyPrefix>{ttt}k:<key>`),
+   * so the prefix may not contain `{`.
    * @default 'bulwark:'
    */
   keyPrefix?: string
@@ -45,11 +53,20 @@ export interface RedisCacheDriverOptions extends RedisConnectionOptions {
    * @default 500
    */
   clearBatchSize?: number
+  /**
+   * On a cluster only: how many slot groups (hash tags, each in its own 1/n of the slots) the entries
+   * are spread over. More spreads the data and the load more finely; `deleteByTag` runs one script per
+   * group. Every process sharing the cache must use the same number.
+   * @default 256
+   */
+  slotGroups?: number
 }
 
 /**
  * The Redis L2 driver: one string per entry (compact header + value) expiring at `staleUntil`, tags
- * as Redis sets, `clear` by SCAN + UNLINK within a prefix, and SET NX PX locks.
+ * as Redis sets, `clear` by SCAN + UNLINK within a prefix, and SET NX PX locks. It runs on one Redis,
+ * on a Sentinel-managed primary and on a Redis Cluster (where the layout keeps every script in one
+ * slot and splits batches into one pipeline per master: see the cache guide).
  *
  * Errors reject with a `BulwarkError` of code `E_CACHE_L2` (the cache counts them, applies its timeout
  * and breaker, and falls back to L1 and the loader). An aborted signal rejects with `E_ABORTED`.
@@ -64,13 +81,10 @@ export class RedisCacheDriver implements L2Driver {
   readonly name = 'redis'
   /** Every call with a signal rejects once it aborts (see `raceSignal`), so the cache adds no race. */
   readonly settlesOnAbort = true
-  readonly #client: Redis
+  readonly #client: Redis | Cluster
+  readonly #store: RedisStore
   readonly #owned: boolean
   readonly #clock: Clock
-  readonly #entryPrefix: string
-  readonly #tagPrefix: string
-  readonly #lockPrefix: string
-  readonly #batch: number
   #opening: Promise<void> | undefined
 
   constructor(options: RedisCacheDriverOptions = {}) {
@@ -81,9 +95,11 @@ export class RedisCacheDriver implements L2Driver {
         keyPrefix: true,
         clock: true,
         clearBatchSize: true,
+        slotGroups: true,
         client: true,
         url: true,
         connection: true,
+        cluster: true,
       }),
     )
     validateConnection(o)
@@ -91,22 +107,31 @@ export class RedisCacheDriver implements L2Driver {
     if (typeof keyPrefix !== 'string') throw new ValidationError('keyPrefix', 'a string', keyPrefix)
     this.#clock = o.clock ?? systemClock
     if (typeof this.#clock.now !== 'function') throw new ValidationError('clock', 'a Clock', o.clock)
-    this.#batch = optionalNumber('clearBatchSize', o.clearBatchSize, 500, { min: 1, integer: true })
-    this.#entryPrefix = `${keyPrefix}k:`
-    this.#tagPrefix = `${keyPrefix}tag:`
-    this.#lockPrefix = `${keyPrefix}lock:`
+    const batch = optionalNumber('clearBatchSize', o.clearBatchSize, 500, { min: 1, integer: true })
+    const groups = optionalNumber('slotGroups', o.slotGroups, 256, { min: 1, max: MAX_GROUPS, integer: true })
+    const onCluster = o.cluster !== undefined || (o.client !== undefined && isCluster(o.client))
+    if (onCluster && keyPrefix.includes('{')) {
+      throw new ValidationError(
+        'keyPrefix',
+        'a prefix without `{` on a cluster (the driver adds its hash tag)',
+        keyPrefix,
+      )
+    }
     this.#owned = o.client === undefined
-    this.#client = o.client ?? createOwnedClient(o)
+    this.#client = o.client ?? createOwned(o)
+    this.#store = isCluster(this.#client)
+      ? new RedisClusterStore(this.#client, keyPrefix, groups, batch)
+      : new RedisNodeStore(this.#client, keyPrefix, batch)
     if (this.#owned) {
-      const opening = firstReady(this.#client, this.#client.options.connectTimeout ?? 2_000)
+      const opening = firstReady(this.#client, connectTimeoutOf(this.#client))
       this.#opening = opening?.then(() => {
         this.#opening = undefined
       })
     }
   }
 
-  /** The ioredis client in use (the one given, or the one the driver created). */
-  get client(): Redis {
+  /** The ioredis client in use (the one given, or the one the driver created): a `Redis` or a `Cluster`. */
+  get client(): Redis | Cluster {
     return this.#client
   }
 
@@ -114,29 +139,21 @@ export class RedisCacheDriver implements L2Driver {
     // The hot path: no async frame, one `then`, and a signal race only when a signal is given.
     if (signal?.aborted) return Promise.reject(toAbortedError(signal))
     if (this.#opening) return this.#afterOpening(signal).then(() => this.get(key, signal))
-    return raceSignal(this.#client.get(this.#entryPrefix + key), signal, this.#decodeOne, this.#failedGet)
+    return raceSignal(this.#client.get(this.#store.entryKey(key)), signal, this.#decodeOne, this.#failedGet)
   }
 
   getMany(keys: readonly string[], signal?: AbortSignal): Promise<(L2Entry | undefined)[]> {
     if (signal?.aborted) return Promise.reject(toAbortedError(signal))
     if (keys.length === 0) return Promise.resolve([])
     if (this.#opening) return this.#afterOpening(signal).then(() => this.getMany(keys, signal))
-    const full = keys.map((key) => this.#entryPrefix + key)
-    return raceSignal(this.#client.mget(full).then(this.#decodeAll, this.#failedMget), signal)
+    return raceSignal(this.#store.getMany(keys), signal, this.#decodeAll, this.#failedMget)
   }
 
   async set(key: string, entry: L2Entry, signal?: AbortSignal): Promise<void> {
     throwIfAborted(signal)
     if (this.#opening) await raceSignal(this.#opening, signal)
-    const full = this.#entryPrefix + key
-    const ttl = this.#ttl(entry)
     try {
-      if (ttl < 0) await raceSignal(this.#client.unlink(full), signal)
-      else if (entry.tags && entry.tags.length > 0) {
-        const keys = [full, ...entry.tags.map((tag) => this.#tagPrefix + tag)]
-        await raceSignal(runScript(this.#client, SET_TAGGED, keys, [encodeEntry(entry), ttl]), signal)
-      } else if (ttl === 0) await raceSignal(this.#client.set(full, encodeEntry(entry)), signal)
-      else await raceSignal(this.#client.set(full, encodeEntry(entry), 'PX', ttl), signal)
+      await raceSignal(this.#store.set(this.#write(key, entry)), signal)
     } catch (error) {
       throw l2Error('SET', error)
     }
@@ -146,16 +163,11 @@ export class RedisCacheDriver implements L2Driver {
     throwIfAborted(signal)
     if (entries.length === 0) return
     if (this.#opening) await raceSignal(this.#opening, signal)
-    const pipeline = this.#client.multi()
-    for (const [key, entry] of entries) this.#queueSet(pipeline, key, entry)
-    let results: [Error | null, unknown][] | null
     try {
-      results = await raceSignal(pipeline.exec(), signal)
+      await raceSignal(this.#store.setMany(entries.map(([key, entry]) => this.#write(key, entry))), signal)
     } catch (error) {
       throw l2Error('MULTI', error)
     }
-    const failed = results?.find(([error]) => error !== null)
-    if (!results || failed) throw l2Error('MULTI', failed?.[0] ?? new Error('transaction discarded'))
   }
 
   async delete(keys: readonly string[], signal?: AbortSignal): Promise<number> {
@@ -163,7 +175,7 @@ export class RedisCacheDriver implements L2Driver {
     if (keys.length === 0) return 0
     if (this.#opening) await raceSignal(this.#opening, signal)
     try {
-      return await raceSignal(this.#client.unlink(keys.map((key) => this.#entryPrefix + key)), signal)
+      return await raceSignal(this.#store.delete(keys), signal)
     } catch (error) {
       throw l2Error('UNLINK', error)
     }
@@ -173,31 +185,18 @@ export class RedisCacheDriver implements L2Driver {
     throwIfAborted(signal)
     if (tags.length === 0) return []
     if (this.#opening) await raceSignal(this.#opening, signal)
-    const tagKeys = tags.map((tag) => this.#tagPrefix + tag)
-    let deleted: unknown
     try {
-      deleted = await raceSignal(
-        runScript(this.#client, DELETE_BY_TAGS, tagKeys, [this.#entryPrefix + prefix, ...tags]),
-        signal,
-      )
+      return await raceSignal(this.#store.deleteByTags(prefix, tags), signal)
     } catch (error) {
       throw l2Error('deleteByTags', error)
     }
-    const cut = this.#entryPrefix.length
-    return (deleted as string[]).map((key) => key.slice(cut))
   }
 
   async clear(prefix: string, signal?: AbortSignal): Promise<void> {
     throwIfAborted(signal)
     if (this.#opening) await raceSignal(this.#opening, signal)
-    const match = `${escapeGlob(this.#entryPrefix + prefix)}*`
-    let cursor = '0'
     try {
-      do {
-        const [next, keys] = await raceSignal(this.#client.scan(cursor, 'MATCH', match, 'COUNT', this.#batch), signal)
-        if (keys.length > 0) await raceSignal(this.#client.unlink(keys), signal)
-        cursor = next
-      } while (cursor !== '0')
+      await this.#store.clear(prefix, signal)
     } catch (error) {
       throw l2Error('clear', error)
     }
@@ -209,7 +208,7 @@ export class RedisCacheDriver implements L2Driver {
     if (this.#opening) await raceSignal(this.#opening, signal)
     try {
       const reply = await raceSignal(
-        this.#client.set(this.#lockPrefix + key, token, 'PX', Math.ceil(ttlMs), 'NX'),
+        this.#client.set(this.#store.lockKey(key), token, 'PX', Math.ceil(ttlMs), 'NX'),
         signal,
       )
       return reply === 'OK'
@@ -221,7 +220,7 @@ export class RedisCacheDriver implements L2Driver {
   async releaseLock(key: string, token: string): Promise<void> {
     if (this.#opening) await this.#opening
     try {
-      await runScript(this.#client, RELEASE_LOCK, [this.#lockPrefix + key], [token])
+      await runScript(this.#client, RELEASE_LOCK, [this.#store.lockKey(key)], [token])
     } catch (error) {
       throw l2Error('releaseLock', error)
     }
@@ -229,6 +228,10 @@ export class RedisCacheDriver implements L2Driver {
 
   async disconnect(): Promise<void> {
     if (this.#owned) await closeClient(this.#client)
+  }
+
+  #write(key: string, entry: L2Entry): RedisWrite {
+    return { key, payload: encodeEntry(entry), ttl: this.#ttl(entry), tags: entry.tags }
   }
 
   /** Time to live in ms for `PX`: 0 for no expiry, -1 when the entry is already dead. */
@@ -257,17 +260,6 @@ export class RedisCacheDriver implements L2Driver {
   /** Waits (within the signal) for the first connection of an owned client. */
   #afterOpening(signal: AbortSignal | undefined): Promise<void> {
     return raceSignal(this.#opening ?? Promise.resolve(), signal)
-  }
-
-  #queueSet(pipeline: ChainableCommander, key: string, entry: L2Entry): void {
-    const full = this.#entryPrefix + key
-    const ttl = this.#ttl(entry)
-    if (ttl < 0) pipeline.unlink(full)
-    else if (entry.tags && entry.tags.length > 0) {
-      const keys = [full, ...entry.tags.map((tag) => this.#tagPrefix + tag)]
-      queueScript(pipeline, SET_TAGGED, keys, [encodeEntry(entry), ttl])
-    } else if (ttl === 0) pipeline.set(full, encodeEntry(entry))
-    else pipeline.set(full, encodeEntry(entry), 'PX', ttl)
   }
 }
 

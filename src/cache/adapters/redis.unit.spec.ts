@@ -77,6 +77,16 @@ describe('redis adapters: options', () => {
     ['bus url', () => redisBus({ url: 'localhost:6379' }), /`url`/],
     ['subscribeTimeout', () => redisBus({ subscribeTimeout: 'soon', url: 'redis://x' }), /`subscribeTimeout`/],
     ['onError', () => redisBus({ onError: 1 as never, url: 'redis://x' }), /`onError` to be a function/],
+    ['slotGroups', () => redisCacheDriver({ slotGroups: 2_000, url: 'redis://x' }), /`slotGroups`/],
+    ['slotGroups 0', () => redisCacheDriver({ slotGroups: 0, url: 'redis://x' }), /`slotGroups`/],
+    ['cluster', () => redisCacheDriver({ cluster: { nodes: [] } }), /`cluster`/],
+    ['cluster with url', () => redisBus({ cluster: { nodes: [{ port: 1 }] }, url: 'redis://x' }), /`cluster`/],
+    [
+      'keyPrefix with a hash tag on a cluster',
+      () => redisCacheDriver({ cluster: { nodes: [{ port: 1 }] }, keyPrefix: '{shop}:' }),
+      /`keyPrefix`/,
+    ],
+    ['shardedPubSub', () => redisBus({ shardedPubSub: 'yes' as never, url: 'redis://x' }), /`shardedPubSub`/],
   ]
 
   it.each(invalid)('rejects a bad %s with a typed error, before connecting', (_, create, message) => {
@@ -145,6 +155,18 @@ describe('clients the adapters create', () => {
       expect(off.client.options.enableAutoPipelining).toBe(false)
     } finally {
       await Promise.all([driver.disconnect(), off.disconnect()])
+    }
+  })
+
+  it('a created Cluster does not auto-pipeline (ioredis Cluster auto-pipelining never recovered from a failover)', async () => {
+    const driver = redisCacheDriver({
+      cluster: { nodes: [{ host: '127.0.0.1', port: 1 }], options: { lazyConnect: true } },
+    })
+    try {
+      expect(driver.client.isCluster).toBe(true)
+      expect(driver.client.options.enableAutoPipelining).toBe(false)
+    } finally {
+      await driver.disconnect()
     }
   })
 })
