@@ -1,4 +1,4 @@
-import { ValidationError } from '../../core/errors.js'
+import { type BulwarkErrorCode, ValidationError } from '../../core/errors.js'
 import type { AppendOptions, ExpectedVersion, ReadAllOptions, ReadStreamOptions } from '../types.js'
 import { isPlainObject } from './json.js'
 import { isWellFormed } from './text.js'
@@ -127,7 +127,7 @@ function optionalDate(value: unknown, name: string): Date | undefined {
 }
 
 /** Validates an event type: the same rules as a stream id (see {@link isValidName}). */
-export function validateEventType(value: unknown, name: string, code = 'E_INVALID_EVENT'): string {
+export function validateEventType(value: unknown, name: string, code: BulwarkErrorCode = 'E_INVALID_EVENT'): string {
   if (!isValidName(value)) throw new ValidationError(name, VALID_NAME, value, code)
   return value
 }
