@@ -21,6 +21,7 @@ import {
   type UpcastFn,
   validateCheckpoint,
   validateId,
+  validateListener,
   validateReadAllOptions,
   validateReadStreamOptions,
   Watchers,
@@ -125,7 +126,7 @@ export class SqliteEventStore implements EventStore {
       ) as Statements
     } catch (error) {
       if (this.#ownsDb) this.#db.close()
-      throw storeError(error, 'open')
+      throw toStoreError(error, 'open')
     }
     this.#append = this.#db.transaction((append: PreparedAppend) => this.#appendInTransaction(append)).immediate
     this.#watch = SharedWatchers.acquire(this.#db, tablePrefix)
@@ -246,8 +247,7 @@ export class SqliteEventStore implements EventStore {
 
   watch(listener: () => void): () => void {
     this.#assertOpen()
-    if (typeof listener !== 'function') throw new ValidationError('listener', 'a function', listener)
-    return this.#watch.watchers.add(listener)
+    return this.#watch.watchers.add(validateListener(listener))
   }
 
   async close(): Promise<void> {
@@ -277,7 +277,7 @@ export class SqliteEventStore implements EventStore {
     try {
       return fn()
     } catch (error) {
-      throw storeError(error, operation)
+      throw toStoreError(error, operation)
     }
   }
 
@@ -305,7 +305,7 @@ function limit(maxCount: number): number {
 }
 
 /** Our own errors pass through; a driver error (SQLITE_BUSY, disk full, ...) becomes E_STORE_UNAVAILABLE. */
-function storeError(error: unknown, operation: string): unknown {
+function toStoreError(error: unknown, operation: string): unknown {
   if (isBulwarkError(error)) return error
   const code = (error as { code?: unknown })?.code
   return new BulwarkError(
@@ -322,7 +322,7 @@ function wrapDriverError<T>(fn: () => T): T {
   try {
     return fn()
   } catch (error) {
-    throw storeError(error, 'open')
+    throw toStoreError(error, 'open')
   }
 }
 

@@ -36,6 +36,12 @@ function fail(name: string, expected: string, received: unknown): never {
   throw new ValidationError(name, expected, received, 'E_INVALID_ARGUMENT')
 }
 
+/** Validates a `watch` listener: the same code (`E_INVALID_ARGUMENT`) from every adapter. */
+export function validateListener(value: unknown): () => void {
+  if (typeof value !== 'function') fail('listener', 'a function', value)
+  return value as () => void
+}
+
 /** Validates a stream id, subscription id or similar key (see {@link isValidName}). */
 export function validateId(value: unknown, name = 'streamId'): string {
   if (!isValidName(value)) fail(name, VALID_NAME, value)
