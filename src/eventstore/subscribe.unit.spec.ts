@@ -91,6 +91,36 @@ describe('subscribe', () => {
     await sub.stop()
   })
 
+  it('with a type filter, a handler failing mid-batch keeps the checkpoint before the failed event', async () => {
+    // A filtered read that is not full may move the checkpoint to the head (past other types), but only when
+    // every event of the page was handled: otherwise the failed event would be skipped for good.
+    const clock = fakeClock()
+    const store = memoryEventStore({ clock })
+    await store.appendToStream('s', [...events(3, 'Wanted'), ...events(2, 'Other')])
+    const seen: number[] = []
+    let failures = 1
+    const sub = subscribe(store, {
+      subscriptionId: 'filtered-retry',
+      types: ['Wanted'],
+      clock,
+      retryDelay: '10s',
+      handler: (e) => {
+        if (e.globalPosition === 2 && failures-- > 0) throw new Error('flaky')
+        seen.push(e.globalPosition)
+      },
+      onError: () => {},
+    })
+    await sub.waitFor(1)
+    await clock.advanceAsync(0)
+    expect(await store.loadCheckpoint('filtered-retry')).toBe(1)
+    expect(sub.position).toBe(1)
+    await clock.advanceAsync(10_000)
+    await sub.waitFor(5)
+    expect(seen).toEqual([1, 2, 3])
+    expect(await store.loadCheckpoint('filtered-retry')).toBe(5)
+    await sub.stop()
+  })
+
   it('a failing store read is reported and retried', async () => {
     const clock = fakeClock()
     const store = memoryEventStore({ clock })
