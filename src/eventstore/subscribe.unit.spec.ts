@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import { isBulwarkError } from '../core/errors.js'
 import { fakeClock } from '../testing/fake-clock.js'
 import { memoryEventStore } from './adapters/memory.js'
+import type { DomainEvent } from './aggregate.js'
 import { idempotent } from './idempotent.js'
-import { projection } from './projection.js'
+import { type ProjectionHandlers, projection } from './projection.js'
 import { overrideStore } from './spec-helpers.js'
 import { subscribe } from './subscribe.js'
 import type { EventStore, RecordedEvent } from './types.js'
@@ -234,10 +235,11 @@ describe('projection', () => {
     ])
     await store.appendToStream('o-2', [{ type: 'OrderPlaced', data: { total: 20 } }])
     const totals = new Map<string, number>()
-    const running = projection(store, {
+    type OrderEvent = { type: 'OrderPlaced'; data: { total: number } } | { type: 'OrderCancelled'; data: null }
+    const running = projection<OrderEvent>(store, {
       projectionId: 'totals',
       handlers: {
-        OrderPlaced: (e) => void totals.set(e.streamId, (e.data as { total: number }).total),
+        OrderPlaced: (e) => void totals.set(e.streamId, e.data.total),
         OrderCancelled: (e) => void totals.delete(e.streamId),
       },
     })
@@ -245,6 +247,19 @@ describe('projection', () => {
     await running.stop()
     expect([...totals]).toEqual([['o-2', 20]])
     expect(() => projection(store, { projectionId: 'p', handlers: {} })).toThrowError(/handlers/)
+  })
+
+  it('types each projection handler by its event, and rejects a type the union lacks', () => {
+    type OrderEvent = { type: 'OrderPlaced'; data: { total: number } } | { type: 'OrderPaid'; data: { amount: number } }
+    expectTypeOf<ProjectionHandlers<OrderEvent>['OrderPaid']>().toEqualTypeOf<
+      ((event: RecordedEvent<'OrderPaid', { amount: number }>) => void | Promise<void>) | undefined
+    >()
+    // @ts-expect-error: 'OrderShipped' is not an event of the union
+    const wrong: ProjectionHandlers<OrderEvent> = { OrderShipped: () => {} }
+    expect(wrong).toBeDefined()
+    expectTypeOf<ProjectionHandlers<DomainEvent>>().toEqualTypeOf<
+      Record<string, (event: RecordedEvent) => void | Promise<void>>
+    >()
   })
 })
 
