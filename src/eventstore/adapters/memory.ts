@@ -1,5 +1,4 @@
 import type { Clock } from '../../core/clock.js'
-import { ValidationError } from '../../core/errors.js'
 import { StoreClosedError } from '../errors.js'
 import {
   checkExpectedVersion,
