@@ -11,6 +11,20 @@ export default defineConfig({
         },
       },
       {
+        // The type-level tests (expectTypeOf, @ts-expect-error) fail `npm test`, not only `tsc`: every
+        // spec that asserts types is type-checked here (its runtime assertions run in `unit`).
+        test: {
+          name: 'types',
+          include: [],
+          typecheck: {
+            enabled: true,
+            only: true,
+            include: ['src/**/*.unit.spec.ts', 'test/**/*.unit.spec.ts'],
+            tsconfig: './tsconfig.json',
+          },
+        },
+      },
+      {
         test: {
           name: 'int',
           include: ['src/**/*.int.spec.ts', 'test/**/*.int.spec.ts'],

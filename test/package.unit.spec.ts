@@ -4,12 +4,30 @@ import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
 import { publicEntries } from '../scripts/exports.js'
+import * as rootExport from '../src/index.js'
 
 const root = new URL('../', import.meta.url)
 const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {
   sideEffects: boolean
   peerDependenciesMeta: Record<string, { optional: boolean }>
 }
+
+describe('the root `bulwark` export', () => {
+  it('keeps errors, durations and the clock; internal helpers stay internal', () => {
+    expect(Object.keys(rootExport).sort()).toEqual(
+      [
+        'AbortedError',
+        'BulwarkError',
+        'TimeoutError',
+        'ValidationError',
+        'isBulwarkError',
+        'parseDuration',
+        'systemClock',
+        'throwIfAborted',
+      ].sort(),
+    )
+  })
+})
 
 describe('package.json', () => {
   const entries = publicEntries(root)

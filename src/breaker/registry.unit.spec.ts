@@ -52,7 +52,7 @@ describe('createBreakerRegistry', () => {
   })
 
   it('rejects bad options and names with typed errors', () => {
-    const bad = (make: () => unknown, code = 'E_INVALID_OPTION') => {
+    const bad = (make: () => unknown, code: Parameters<typeof isBulwarkError>[1] = 'E_INVALID_OPTION') => {
       try {
         make()
       } catch (e) {

@@ -55,7 +55,7 @@ const NEVER_RETRIED = [
   'E_RETRY_BUDGET_EXHAUSTED',
   'E_INVALID_OPTION',
   'E_INVALID_ARGUMENT',
-]
+] as const
 
 /** A policy that runs a call again when it fails (see {@link retry}). */
 export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy {

@@ -184,6 +184,23 @@ describe('grace (fail-safe)', () => {
     expect(await fresh.getOrSet('k', () => Promise.reject(new Error('down')))).toBe('stale in l2')
   })
 
+  it('serves an L2 entry until just before its staleUntil, on the same boundary as L1 (`now < staleUntil`)', async () => {
+    // The driver's own clock stays behind, as a Redis whose expiry has not fired yet: the cache decides alone.
+    const clock = fakeClock(0)
+    const l2 = memoryCacheDriver({ clock: fakeClock(0) })
+    await createCache({ clock, l2, ttl: 1_000, grace: 5_000 }).set('k', 'stale in l2')
+    const down = () => Promise.reject(new Error('down'))
+    clock.advance(5_999)
+    expect(await createCache({ clock, l2, ttl: 1_000, grace: 5_000 }).getOrSet('k', down)).toBe('stale in l2')
+    // Servable when read, but the loader fails at 6,000 ms: the grace is over by then.
+    const slowDown = () => {
+      clock.advance(1)
+      return down()
+    }
+    await expect(createCache({ clock, l2, ttl: 1_000, grace: 5_000 }).getOrSet('k', slowDown)).rejects.toThrow('down')
+    await expect(createCache({ clock, l2, ttl: 1_000, grace: 5_000 }).getOrSet('k', down)).rejects.toThrow('down')
+  })
+
   it('never serves stale values without grace', async () => {
     const { clock, cache } = setup()
     await cache.set('k', 'old')

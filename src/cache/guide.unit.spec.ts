@@ -157,8 +157,8 @@ it('observability', async () => {
 })
 
 it('namespaces', async () => {
-  const cache = createCache({ namespace: 'shop' })
   // #region namespaces
+  const cache = createCache({ namespace: 'shop' })
   const sessions = cache.namespace('sessions')
   await sessions.set('token-1', { userId: 7 }, { ttl: '30m' }) // L2 key 'shop:sessions:token-1'
   await sessions.clear() // deletes 'shop:sessions:*' only

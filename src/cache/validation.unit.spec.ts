@@ -5,7 +5,7 @@ import { memoryCacheDriver } from './adapters/memory.js'
 import { createCache } from './create-cache.js'
 import type { CacheOptions } from './options.js'
 
-const rejectsWith = async (promise: Promise<unknown>, code: string, message?: RegExp) => {
+const rejectsWith = async (promise: Promise<unknown>, code: Parameters<typeof isBulwarkError>[1], message?: RegExp) => {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,

@@ -15,19 +15,22 @@ export type BulwarkErrorCode =
   | 'E_BULKHEAD_REJECTED'
   | 'E_RETRY_BUDGET_EXHAUSTED'
   | 'E_CACHE_L2'
-  | 'E_CACHE_LOADER'
+  | 'E_CACHE_BUS'
   | 'E_SERIALIZATION'
   | 'E_WRONG_EXPECTED_VERSION'
-  | 'E_STREAM_NOT_FOUND'
   | 'E_INVALID_EVENT'
+  | 'E_DUPLICATE_EVENT_ID'
+  | 'E_UPCAST_FAILED'
   | 'E_STORE_UNAVAILABLE'
+  | 'E_STORE_CLOSED'
+  | 'E_REPLICA_SET_REQUIRED'
   | 'E_SAGA_DEFINITION'
   | 'E_SAGA_NOT_FOUND'
   | 'E_SAGA_STATE'
+  | 'E_SAGA_LEASE_LOST'
   | 'E_SAGA_DEADLINE'
   | 'E_CRASH_POINT'
   | 'E_MISSING_PEER'
-  | (string & {})
 
 /** Options accepted by the {@link BulwarkError} constructor. */
 export interface BulwarkErrorOptions {

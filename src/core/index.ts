@@ -1,8 +1,9 @@
-export { anySignal, sleep, throwIfAborted } from './abort.js'
+// The root `bulwark` export: errors, durations and the clock port. Internal helpers (`TypedEmitter`,
+// `anySignal`, `sleep`) stay importable only from inside the package.
+export { throwIfAborted } from './abort.js'
 export type { Clock, TimerHandle } from './clock.js'
 export { systemClock } from './clock.js'
 export type { Duration, DurationUnit } from './duration.js'
 export { parseDuration } from './duration.js'
 export type { BulwarkErrorCode, BulwarkErrorOptions } from './errors.js'
 export { AbortedError, BulwarkError, isBulwarkError, TimeoutError, ValidationError } from './errors.js'
-export { TypedEmitter } from './events.js'

@@ -50,11 +50,11 @@ it('quick start', async () => {
   const { state, version } = await orders.handle('42', { pay: true }) // { status: 'paid', total: 99 }, 2
 
   let revenue = 0
-  const revenueProjection = projection(store, {
+  const revenueProjection = projection<OrderEvent>(store, {
     projectionId: 'revenue',
     handlers: {
       OrderPaid: (event) => {
-        revenue += (event.data as { amount: number }).amount
+        revenue += event.data.amount
       },
     },
   })

@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import { isBulwarkError } from '../core/errors.js'
 import { fakeClock } from '../testing/fake-clock.js'
 import { memoryEventStore } from './adapters/memory.js'
+import type { DomainEvent } from './aggregate.js'
 import { idempotent } from './idempotent.js'
-import { projection } from './projection.js'
+import { type ProjectionHandlers, projection } from './projection.js'
 import { overrideStore } from './spec-helpers.js'
 import { subscribe } from './subscribe.js'
 import type { EventStore, RecordedEvent } from './types.js'
@@ -88,6 +89,36 @@ describe('subscribe', () => {
       ['flaky', 3],
     ])
     expect(seen).toEqual([1, 2, 3, 4])
+    await sub.stop()
+  })
+
+  it('with a type filter, a handler failing mid-batch keeps the checkpoint before the failed event', async () => {
+    // A filtered read that is not full may move the checkpoint to the head (past other types), but only when
+    // every event of the page was handled: otherwise the failed event would be skipped for good.
+    const clock = fakeClock()
+    const store = memoryEventStore({ clock })
+    await store.appendToStream('s', [...events(3, 'Wanted'), ...events(2, 'Other')])
+    const seen: number[] = []
+    let failures = 1
+    const sub = subscribe(store, {
+      subscriptionId: 'filtered-retry',
+      types: ['Wanted'],
+      clock,
+      retryDelay: '10s',
+      handler: (e) => {
+        if (e.globalPosition === 2 && failures-- > 0) throw new Error('flaky')
+        seen.push(e.globalPosition)
+      },
+      onError: () => {},
+    })
+    await sub.waitFor(1)
+    await clock.advanceAsync(0)
+    expect(await store.loadCheckpoint('filtered-retry')).toBe(1)
+    expect(sub.position).toBe(1)
+    await clock.advanceAsync(10_000)
+    await sub.waitFor(5)
+    expect(seen).toEqual([1, 2, 3])
+    expect(await store.loadCheckpoint('filtered-retry')).toBe(5)
     await sub.stop()
   })
 
@@ -204,10 +235,11 @@ describe('projection', () => {
     ])
     await store.appendToStream('o-2', [{ type: 'OrderPlaced', data: { total: 20 } }])
     const totals = new Map<string, number>()
-    const running = projection(store, {
+    type OrderEvent = { type: 'OrderPlaced'; data: { total: number } } | { type: 'OrderCancelled'; data: null }
+    const running = projection<OrderEvent>(store, {
       projectionId: 'totals',
       handlers: {
-        OrderPlaced: (e) => void totals.set(e.streamId, (e.data as { total: number }).total),
+        OrderPlaced: (e) => void totals.set(e.streamId, e.data.total),
         OrderCancelled: (e) => void totals.delete(e.streamId),
       },
     })
@@ -215,6 +247,19 @@ describe('projection', () => {
     await running.stop()
     expect([...totals]).toEqual([['o-2', 20]])
     expect(() => projection(store, { projectionId: 'p', handlers: {} })).toThrowError(/handlers/)
+  })
+
+  it('types each projection handler by its event, and rejects a type the union lacks', () => {
+    type OrderEvent = { type: 'OrderPlaced'; data: { total: number } } | { type: 'OrderPaid'; data: { amount: number } }
+    expectTypeOf<ProjectionHandlers<OrderEvent>['OrderPaid']>().toEqualTypeOf<
+      ((event: RecordedEvent<'OrderPaid', { amount: number }>) => void | Promise<void>) | undefined
+    >()
+    // @ts-expect-error: 'OrderShipped' is not an event of the union
+    const wrong: ProjectionHandlers<OrderEvent> = { OrderShipped: () => {} }
+    expect(wrong).toBeDefined()
+    expectTypeOf<ProjectionHandlers<DomainEvent>>().toEqualTypeOf<
+      Record<string, (event: RecordedEvent) => void | Promise<void>>
+    >()
   })
 })
 

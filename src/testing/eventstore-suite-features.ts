@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest'
+import { isBulwarkError } from '../core/errors.js'
 import {
   aggregateRepository,
   type EventStore,
@@ -119,6 +120,19 @@ export function featureTests({ open }: SuiteContext): void {
     await store.appendToStream('s', makeEvents(1))
     await store.headPosition()
     expect(calls).toBe(before)
+  })
+
+  it('rejects a watch listener that is not a function with E_INVALID_ARGUMENT, on every adapter', async () => {
+    const store = await open()
+    if (!store.watch) return
+    const watch = store.watch.bind(store)
+    let error: unknown
+    try {
+      watch(42 as never)
+    } catch (e) {
+      error = e
+    }
+    expect(isBulwarkError(error, 'E_INVALID_ARGUMENT'), `got ${String(error)}`).toBe(true)
   })
 
   it('a subscription reads history, then live events, resumes from its durable checkpoint, and filters types', async () => {

@@ -15,6 +15,7 @@ import {
   type UpcastFn,
   validateCheckpoint,
   validateId,
+  validateListener,
   validateReadAllOptions,
   validateReadStreamOptions,
   Watchers,
@@ -181,8 +182,7 @@ export class MemoryEventStore implements EventStore {
 
   watch(listener: () => void): () => void {
     this.#assertOpen()
-    if (typeof listener !== 'function') throw new ValidationError('listener', 'a function', listener)
-    return this.#watchers.add(listener)
+    return this.#watchers.add(validateListener(listener))
   }
 
   async close(): Promise<void> {

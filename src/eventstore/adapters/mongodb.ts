@@ -30,6 +30,7 @@ import {
   type UpcastFn,
   validateCheckpoint,
   validateId,
+  validateListener,
   validateReadAllOptions,
   validateReadStreamOptions,
 } from '../internal/index.js'
@@ -432,9 +433,7 @@ export class MongoEventStore implements EventStore {
   /** Calls `listener` after events commit: from this store at once, from any process through a change stream. */
   watch(listener: () => void): () => void {
     this.#assertOpen()
-    if (typeof listener !== 'function')
-      throw new ValidationError('listener', 'a function', listener, 'E_INVALID_ARGUMENT')
-    return this.#watch.add(listener)
+    return this.#watch.add(validateListener(listener))
   }
 
   /** Closes the change stream, and the client if the store created it; a client passed in is left open. */

@@ -25,7 +25,7 @@ describe('toStoreError', () => {
     ['a raw error without a code', 'E_STORE_UNAVAILABLE', new Error('Connection terminated unexpectedly')],
   ])('turns %s into %s, keeping the cause', (_label, code, error) => {
     const mapped = toStoreError(error)
-    expect(isBulwarkError(mapped, code)).toBe(true)
+    expect(isBulwarkError(mapped, code as Parameters<typeof isBulwarkError>[1])).toBe(true)
     expect((mapped as Error).cause).toBe(error)
   })
 

@@ -38,6 +38,7 @@ import {
   type UpcastFn,
   validateCheckpoint,
   validateId,
+  validateListener,
   validateReadAllOptions,
   validateReadStreamOptions,
 } from '../internal/index.js'
@@ -363,9 +364,7 @@ export class PostgresEventStore implements EventStore {
   /** Calls `listener` after events commit: from this store at once, from other processes through LISTEN/NOTIFY. */
   watch(listener: () => void): () => void {
     this.#assertOpen()
-    if (typeof listener !== 'function')
-      throw new ValidationError('listener', 'a function', listener, 'E_INVALID_ARGUMENT')
-    return this.#listener.add(listener)
+    return this.#listener.add(validateListener(listener))
   }
 
   /** Stops listening and ends the pool if the store created it; a pool passed in is left open. */

@@ -22,6 +22,7 @@ import {
   type UpcastFn,
   validateCheckpoint,
   validateId,
+  validateListener,
   validateReadAllOptions,
   validateReadStreamOptions,
   Watchers,
@@ -140,13 +141,13 @@ export class SqliteEventStore implements EventStore {
       ) as Statements
     } catch (error) {
       if (this.#ownsDb) this.#db.close()
-      throw storeError(error, 'open')
+      throw toStoreError(error, 'open')
     }
     this.#rounds = new GroupCommit({
       runRound: roundRunner(
         this.#db,
         (a) => this.#appendInTransaction(a),
-        (e) => storeError(e, 'append'),
+        (e) => toStoreError(e, 'append'),
       ),
       maxRound: MAX_ROUND,
     })
@@ -268,8 +269,7 @@ export class SqliteEventStore implements EventStore {
 
   watch(listener: () => void): () => void {
     this.#assertOpen()
-    if (typeof listener !== 'function') throw new ValidationError('listener', 'a function', listener)
-    return this.#watch.watchers.add(listener)
+    return this.#watch.watchers.add(validateListener(listener))
   }
 
   async close(): Promise<void> {
@@ -301,7 +301,7 @@ export class SqliteEventStore implements EventStore {
     try {
       return fn()
     } catch (error) {
-      throw storeError(error, operation)
+      throw toStoreError(error, operation)
     }
   }
 
@@ -329,7 +329,7 @@ function limit(maxCount: number): number {
 }
 
 /** Our own errors pass through; a driver error (SQLITE_BUSY, disk full, ...) becomes E_STORE_UNAVAILABLE. */
-function storeError(error: unknown, operation: string): unknown {
+function toStoreError(error: unknown, operation: string): unknown {
   if (isBulwarkError(error)) return error
   const code = (error as { code?: unknown })?.code
   return new BulwarkError(
@@ -346,7 +346,7 @@ function wrapDriverError<T>(fn: () => T): T {
   try {
     return fn()
   } catch (error) {
-    throw storeError(error, 'open')
+    throw toStoreError(error, 'open')
   }
 }
 

@@ -21,6 +21,7 @@ export {
   validateCount,
   validateEventType,
   validateId,
+  validateListener,
   validatePageSize,
   validateReadAllOptions,
   validateReadStreamOptions,

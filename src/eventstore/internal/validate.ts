@@ -1,4 +1,4 @@
-import { ValidationError } from '../../core/errors.js'
+import { type BulwarkErrorCode, ValidationError } from '../../core/errors.js'
 import type { AppendOptions, ExpectedVersion, ReadAllOptions, ReadStreamOptions } from '../types.js'
 import { isPlainObject } from './json.js'
 import { isWellFormed } from './text.js'
@@ -34,6 +34,12 @@ const VALID_NAME = `a non-empty string of at most ${MAX_ID_LENGTH} characters of
 
 function fail(name: string, expected: string, received: unknown): never {
   throw new ValidationError(name, expected, received, 'E_INVALID_ARGUMENT')
+}
+
+/** Validates a `watch` listener: the same code (`E_INVALID_ARGUMENT`) from every adapter. */
+export function validateListener(value: unknown): () => void {
+  if (typeof value !== 'function') fail('listener', 'a function', value)
+  return value as () => void
 }
 
 /** Validates a stream id, subscription id or similar key (see {@link isValidName}). */
@@ -127,7 +133,7 @@ function optionalDate(value: unknown, name: string): Date | undefined {
 }
 
 /** Validates an event type: the same rules as a stream id (see {@link isValidName}). */
-export function validateEventType(value: unknown, name: string, code = 'E_INVALID_EVENT'): string {
+export function validateEventType(value: unknown, name: string, code: BulwarkErrorCode = 'E_INVALID_EVENT'): string {
   if (!isValidName(value)) throw new ValidationError(name, VALID_NAME, value, code)
   return value
 }
