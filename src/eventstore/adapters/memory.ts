@@ -1,5 +1,4 @@
 import type { Clock } from '../../core/clock.js'
-import { ValidationError } from '../../core/errors.js'
 import { expectOptions, optionKeys } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
 import {
