@@ -72,12 +72,14 @@ describe('ctx.attempt', () => {
 
   it('numbers the calls of each step of a parallel group, whose retries are recorded concurrently', async () => {
     const { clock, store } = harness()
-    // A store whose appends take a while (as over a network), so the two steps' records overlap.
+    // A store whose appends take a while (as over a network), so the two steps' records overlap. The while
+    // is on the fake clock that `settle` drives: on a real timer, a loaded machine let the fake clock run
+    // past half the lease before an append landed, and the saga stopped with E_SAGA_LEASE_LOST.
     const slowStore = new Proxy(store, {
       get(target, key) {
         if (key === 'appendToStream') {
           return (...args: Parameters<typeof store.appendToStream>) =>
-            new Promise((resolve) => setTimeout(resolve, 5)).then(() => target.appendToStream(...args))
+            new Promise((resolve) => clock.setTimeout(resolve, 5)).then(() => target.appendToStream(...args))
         }
         const value = Reflect.get(target, key)
         return typeof value === 'function' ? value.bind(target) : value
