@@ -84,8 +84,8 @@ export class SagaDefinition<Input, Outputs extends object = {}> {
     name: Name,
     options: StepOptions<Input, Outputs, Output>,
   ): SagaDefinition<Input, Simplify<Outputs & { [K in Name]: Awaited<Output> }>> {
-    const group = this.nextGroup()
-    const step = this.validateStep(name, options as unknown as StepOptions<unknown, object, unknown>, group, false)
+    const group = this.#nextGroup()
+    const step = this.#validateStep(name, options as unknown as StepOptions<unknown, object, unknown>, group, false)
     return new SagaDefinition(this.name, this.deadline, [...this.steps, step])
   }
 
@@ -108,7 +108,7 @@ export class SagaDefinition<Input, Outputs extends object = {}> {
     if (!Array.isArray(steps) || steps.length === 0) {
       throw new SagaDefinitionError(this.name, undefined, 'parallel-empty', 'a parallel group needs at least one step')
     }
-    const group = this.nextGroup()
+    const group = this.#nextGroup()
     const added: DefinedStep[] = []
     let definition: SagaDefinition<Input, Outputs> = this
     for (const options of steps) {
@@ -117,19 +117,19 @@ export class SagaDefinition<Input, Outputs extends object = {}> {
         object,
         unknown
       >
-      const step = definition.validateStep(checked.name, checked, group, true)
+      const step = definition.#validateStep(checked.name, checked, group, true)
       added.push(step)
       definition = new SagaDefinition(this.name, this.deadline, [...definition.steps, step])
     }
     return new SagaDefinition(this.name, this.deadline, [...this.steps, ...added])
   }
 
-  private nextGroup(): number {
+  #nextGroup(): number {
     const last = this.steps[this.steps.length - 1]
     return last === undefined ? 0 : last.group + 1
   }
 
-  private validateStep(
+  #validateStep(
     name: unknown,
     rawOptions: StepOptions<unknown, object, unknown>,
     group: number,

@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { isBulwarkError } from '../core/errors.js'
-import { defineSaga } from './define.js'
+import { defineSaga, SagaDefinition } from './define.js'
 
 const noop = () => undefined
 
@@ -51,6 +51,12 @@ describe('defineSaga: types', () => {
       ['label', 'compensatable', 1],
       ['ship', 'pivot', 2],
     ])
+  })
+
+  it('keeps its internals in #private fields: only name, deadline, steps, step() and parallel() are reachable', () => {
+    const saga = defineSaga('visible', { deadline: '1s' }).step('pay', { kind: 'pivot', run: noop })
+    expect(Object.keys(saga).sort()).toEqual(['deadline', 'name', 'steps'])
+    expect(Object.getOwnPropertyNames(SagaDefinition.prototype).sort()).toEqual(['constructor', 'parallel', 'step'])
   })
 
   it('is immutable: adding a step returns a new definition', () => {

@@ -15,7 +15,7 @@ export type {
   StartSagaOptions,
 } from './orchestrator.js'
 export { createSagaOrchestrator, SagaOrchestrator } from './orchestrator.js'
-export type { SagaOrchestratorEvents } from './orchestrator-events.js'
+export type { SagaCoordinationEvents, SagaOrchestratorEvents } from './orchestrator-events.js'
 export type {
   CompensationContext,
   ParallelStepOptions,

@@ -17,10 +17,13 @@ export class LeaseKeeper {
   readonly #holders = new Set<LeaseHolder>()
   #timer: TimerHandle | undefined
 
-  constructor(
-    private readonly clock: Clock,
-    private readonly lease: number,
-  ) {}
+  readonly #clock: Clock
+  readonly #lease: number
+
+  constructor(clock: Clock, lease: number) {
+    this.#clock = clock
+    this.#lease = lease
+  }
 
   add(holder: LeaseHolder): void {
     this.#holders.add(holder)
@@ -38,12 +41,12 @@ export class LeaseKeeper {
   }
 
   #arm(): void {
-    this.#timer = this.clock.setTimeout(() => {
+    this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined
       if (this.#holders.size === 0) return
-      const now = this.clock.now()
+      const now = this.#clock.now()
       for (const holder of this.#holders) holder.renew(now)
       this.#arm()
-    }, this.lease / 8)
+    }, this.#lease / 8)
   }
 }

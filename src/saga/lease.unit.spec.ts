@@ -43,7 +43,7 @@ function orchestrators(clock: FakeClock, stores: [EventStore, EventStore], hooks
   const conflicts: string[] = []
   const make = (store: EventStore, name: string, h?: SagaHooks) => {
     const o = createSagaOrchestrator({ store, clock, lease: LEASE, hooks: h })
-    o.on('conflict', (id) => conflicts.push(`${name}:${id}`))
+    o.coordination.on('conflict', (id) => conflicts.push(`${name}:${id}`))
     return o
   }
   return { one: make(stores[0], 'one', hooks[0]), two: make(stores[1], 'two', hooks[1]), conflicts }
@@ -160,8 +160,8 @@ describe.each(backends)('lease (%s)', (_name, open) => {
     const one = createSagaOrchestrator({ store: stores[0], clock, lease: LEASE })
     const two = createSagaOrchestrator({ store: stores[1], clock: ahead, lease: LEASE })
     const conflicts: string[] = []
-    one.on('conflict', (id) => conflicts.push(`one:${id}`))
-    two.on('conflict', (id) => conflicts.push(`two:${id}`))
+    one.coordination.on('conflict', (id) => conflicts.push(`one:${id}`))
+    two.coordination.on('conflict', (id) => conflicts.push(`two:${id}`))
     const { charge, saga } = blockingCharge()
     const fromOne = one.start(saga, { amount: 3 }, { sagaId: 'order-5' })
     await until(() => charge.calls === 1)

@@ -10,7 +10,7 @@ import { lastDriver, sagaEvent, sagaStreamId } from './events.js'
 import { applySagaEvent, foldSaga } from './fold.js'
 import { LeaseKeeper } from './lease.js'
 import { type ResolvedSagaOptions, resolveSagaOptions, type SagaOrchestratorOptions } from './options.js'
-import type { SagaOrchestratorEvents } from './orchestrator-events.js'
+import type { SagaCoordinationEvents, SagaOrchestratorEvents } from './orchestrator-events.js'
 import type { StepExecutor } from './policies.js'
 import { isFinished, nextCheckpoint, scanLifecycle } from './recovery.js'
 import { type RunnerContext, SagaConflict, SagaRunner } from './runner.js'
@@ -61,9 +61,20 @@ const STATUSES: readonly SagaStatus[] = ['running', 'compensating', 'parked', 'c
 
 /**
  * Runs sagas, records every transition in the saga's own stream, and picks them up again after a crash.
- * Create one with {@link createSagaOrchestrator}.
+ * Create one with {@link createSagaOrchestrator}. The saga events are emitted on the orchestrator
+ * ({@link SagaOrchestratorEvents}); `conflict` on {@link SagaOrchestrator.coordination}.
  */
 export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
+  /**
+   * Events of the orchestrators sharing the store, apart from the saga events: `conflict` when another
+   * orchestrator appended to a saga first and this one stopped driving it.
+   *
+   * @example
+   * ```ts
+   * orchestrator.coordination.on('conflict', (sagaId) => log.warn(`saga ${sagaId} is driven elsewhere`))
+   * ```
+   */
+  readonly coordination = new TypedEmitter<SagaCoordinationEvents>()
   readonly #options: ResolvedSagaOptions
   readonly #definitions = new Map<string, AnyDefinition>()
   readonly #inFlight = new Map<string, Promise<SagaState>>()
@@ -338,7 +349,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
     const promise = run()
       .catch(async (error) => {
         if (!(error instanceof SagaConflict)) throw error
-        this.emit('conflict', sagaId)
+        this.coordination.emit('conflict', sagaId)
         // Another orchestrator got there first (or the saga already existed): report what the stream says.
         return this.#load(sagaId)
       })

@@ -1,9 +1,12 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import { deferred, harness, settle, streamTypes } from '../../test/saga/helpers.js'
 import { circuitBreaker } from '../breaker/index.js'
 import { isBulwarkError } from '../core/errors.js'
 import { defineSaga } from './define.js'
+import type { SagaEventType } from './events.js'
 import { foldSaga } from './fold.js'
+import type { SagaCoordinationEvents, SagaOrchestratorEvents } from './orchestrator-events.js'
+import { SagaRunner } from './runner.js'
 import type { StepContext } from './types.js'
 
 type Order = { sku: string; qty: number }
@@ -107,6 +110,43 @@ describe('orchestrator: forward', () => {
     orchestrator.on('SagaCompleted', (sagaId) => events.push(`${sagaId}:done`))
     await orchestrator.start(orderSaga([]), { sku: 'A', qty: 1 }, { sagaId: 'ev' })
     expect(events).toEqual(['ev:reserve', 'ev:charge', 'ev:ship', 'ev:notify', 'ev:done'])
+  })
+
+  it('emits saga events on the orchestrator and `conflict` apart, on `orchestrator.coordination`', async () => {
+    const { orchestrator, store } = harness()
+    expectTypeOf<keyof SagaOrchestratorEvents>().toEqualTypeOf<SagaEventType>()
+    expectTypeOf<keyof SagaCoordinationEvents>().toEqualTypeOf<'conflict'>()
+    // @ts-expect-error `conflict` is not a saga event: it is listened to on `orchestrator.coordination`
+    const _notASagaEvent = () => orchestrator.on('conflict', () => undefined)
+    const onOrchestrator: string[] = []
+    orchestrator.on('SagaStarted', (sagaId) => onOrchestrator.push(`SagaStarted:${sagaId}`))
+    ;(orchestrator.on as (type: string, listener: () => void) => void)('conflict', () =>
+      onOrchestrator.push('conflict'),
+    )
+    const conflicts: string[] = []
+    orchestrator.coordination.on('conflict', (sagaId) => conflicts.push(sagaId))
+    // Another writer appends to the saga's stream while its step runs: the next append conflicts.
+    const saga = defineSaga<Order>('raced').step('ship', {
+      kind: 'pivot',
+      run: async ({ sagaId }) => {
+        await store.appendToStream(`saga-${sagaId}`, [{ type: 'SagaHeartbeat', data: { at: 0 } }])
+        return 'T1'
+      },
+    })
+    const state = await orchestrator.start(saga, { sku: 'A', qty: 1 }, { sagaId: 'raced-1' })
+    expect(state.status).toBe('running') // what the stream says: this orchestrator stopped
+    expect(conflicts).toEqual(['raced-1'])
+    expect(onOrchestrator).toEqual(['SagaStarted:raced-1'])
+  })
+
+  it("keeps the runner's internals in #private fields", () => {
+    expect(Object.getOwnPropertyNames(SagaRunner.prototype).sort()).toEqual([
+      'committed',
+      'constructor',
+      'drive',
+      'renew',
+      'stopRun',
+    ])
   })
 })
 

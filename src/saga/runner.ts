@@ -40,65 +40,72 @@ export interface RunnerContext {
 
 export class SagaRunner implements LeaseHolder {
   /** The stream version that is committed; the local state may be ahead by `carry.length` events. */
-  private durableVersion: number
-  private readonly initialVersion: number
+  #durableVersion: number
+  readonly #initialVersion: number
   /** Events applied locally and waiting to ride along with the next append. */
-  private carry: SagaEvent[] = []
-  private readonly stream: string
-  private deadlineSignal: AbortSignal | undefined
-  private deadlineTimer: unknown
+  #carry: SagaEvent[] = []
+  readonly #stream: string
+  #deadlineSignal: AbortSignal | undefined
+  #deadlineTimer: unknown
   /** Aborts this run: close() (`shutdown`), a failed append (the log cannot be trusted any more), a lost lease. */
-  private readonly stop = new AbortController()
+  readonly #stop = new AbortController()
   /** What every step, compensation and backoff of this run listens to. */
-  private readonly signal = this.stop.signal
+  readonly #signal = this.#stop.signal
   /** Appends in order, one at a time: the steps of a parallel group record their retries concurrently. */
-  private appending: Promise<void> = Promise.resolve()
+  #appending: Promise<void> = Promise.resolve()
   /** `at` of the last event this run committed: its lease runs from there (see `lease` in the options). */
-  private renewedAt: number
+  #renewedAt: number
   /** When this run last began an append (a heartbeat is due a quarter of the lease after it). */
-  private appendedAt: number
+  #appendedAt: number
   /** The last heartbeat failed (the store is unreachable); a late timer alone (a busy event loop) is not that. */
-  private renewalFailing = false
+  #renewalFailing = false
   /** An append has begun and not ended: a store that hangs cannot renew the lease either. */
-  private appendInFlight = false
+  #appendInFlight = false
   /** A heartbeat waits in the append queue: one is enough, however long the store takes. */
-  private heartbeatQueued = false
+  #heartbeatQueued = false
+
+  readonly #ctx: RunnerContext
+  readonly #definition: SagaDefinition<unknown, object>
+  readonly #state: SagaState
 
   constructor(
-    private readonly ctx: RunnerContext,
-    private readonly definition: SagaDefinition<unknown, object>,
-    private readonly state: SagaState,
+    ctx: RunnerContext,
+    definition: SagaDefinition<unknown, object>,
+    state: SagaState,
     /** Events already applied to `state` but not yet appended (a new saga's SagaStarted). */
     pending: SagaEvent[] = [],
   ) {
-    this.durableVersion = state.version - pending.length
-    this.initialVersion = this.durableVersion
-    this.carry = pending
-    this.stream = sagaStreamId(state.sagaId)
-    this.renewedAt = this.appendedAt = ctx.options.clock.now()
+    this.#ctx = ctx
+    this.#definition = definition
+    this.#state = state
+    this.#durableVersion = state.version - pending.length
+    this.#initialVersion = this.#durableVersion
+    this.#carry = pending
+    this.#stream = sagaStreamId(state.sagaId)
+    this.#renewedAt = this.#appendedAt = ctx.options.clock.now()
   }
 
   /** Whether this runner has committed anything to the stream. */
   get committed(): boolean {
-    return this.durableVersion > this.initialVersion
+    return this.#durableVersion > this.#initialVersion
   }
 
   async drive(): Promise<SagaState> {
     const release = holdProcess()
     // close() aborts the runs it finds in `leases` (cheaper than a listener or AbortSignal.any per saga).
-    if (this.ctx.shutdown.aborted) this.stopRun(this.ctx.shutdown.reason)
+    if (this.#ctx.shutdown.aborted) this.stopRun(this.#ctx.shutdown.reason)
     try {
-      this.armDeadline()
-      this.ctx.leases.add(this)
+      this.#armDeadline()
+      this.#ctx.leases.add(this)
       for (;;) {
-        if (this.state.status === 'running') await this.forward()
-        else if (this.state.status === 'compensating') await this.compensate()
+        if (this.#state.status === 'running') await this.#forward()
+        else if (this.#state.status === 'compensating') await this.#compensate()
         else break
       }
-      return this.state
+      return this.#state
     } finally {
-      if (this.deadlineTimer !== undefined) this.ctx.options.clock.clearTimeout(this.deadlineTimer as never)
-      this.ctx.leases.delete(this)
+      if (this.#deadlineTimer !== undefined) this.#ctx.options.clock.clearTimeout(this.#deadlineTimer as never)
+      this.#ctx.leases.delete(this)
       release()
     }
   }
@@ -111,49 +118,49 @@ export class SagaRunner implements LeaseHolder {
    * another one has taken over: the run stops too.
    */
   stopRun(reason: unknown): void {
-    this.stop.abort(reason)
+    this.#stop.abort(reason)
   }
 
   renew(now: number): void {
-    if (this.signal.aborted) return
-    const { lease } = this.ctx.options
-    if ((this.renewalFailing || this.appendInFlight) && now - this.renewedAt >= lease / 2) {
-      const message = `Saga ${this.state.sagaId}: nothing could be recorded for ${now - this.renewedAt} ms (half the lease); stopped driving it so that another orchestrator may take it over`
-      this.stop.abort(new BulwarkError('E_SAGA_LEASE_LOST', message, { context: { sagaId: this.state.sagaId } }))
-    } else if (!this.heartbeatQueued && now - this.appendedAt >= lease / 4) {
+    if (this.#signal.aborted) return
+    const { lease } = this.#ctx.options
+    if ((this.#renewalFailing || this.#appendInFlight) && now - this.#renewedAt >= lease / 2) {
+      const message = `Saga ${this.#state.sagaId}: nothing could be recorded for ${now - this.#renewedAt} ms (half the lease); stopped driving it so that another orchestrator may take it over`
+      this.#stop.abort(new BulwarkError('E_SAGA_LEASE_LOST', message, { context: { sagaId: this.#state.sagaId } }))
+    } else if (!this.#heartbeatQueued && now - this.#appendedAt >= lease / 4) {
       // A failed heartbeat is tried again at the next tick; a conflict means another orchestrator took over.
-      this.heartbeatQueued = true
-      this.commit([sagaEvent('SagaHeartbeat', { at: now })], true)
+      this.#heartbeatQueued = true
+      this.#commit([sagaEvent('SagaHeartbeat', { at: now })], true)
         .catch(() => undefined)
         .finally(() => {
-          this.heartbeatQueued = false
+          this.#heartbeatQueued = false
         })
     }
   }
 
   /** Runs the first group that has not executed yet (or completes the saga). */
-  private async forward(): Promise<void> {
-    const group = this.nextGroup()
-    if (group === undefined) return this.commit([sagaEvent('SagaCompleted', { at: this.now() })])
+  async #forward(): Promise<void> {
+    const group = this.#nextGroup()
+    if (group === undefined) return this.#commit([sagaEvent('SagaCompleted', { at: this.#now() })])
     // A step started before a crash, with no recorded outcome, runs again whatever the deadline says: its
     // effect may have happened, and only a re-run with the same key tells (a pivot cannot be compensated).
-    const deadline = group.some((s) => this.stepState(s.name).status === 'started') ? undefined : this.deadlineSignal
-    if (deadline && !this.state.pastPivot && this.now() >= this.state.deadline!) {
-      return this.commit([sagaEvent('CompensationStarted', { reason: deadlineFailure(), at: this.now() })])
+    const deadline = group.some((s) => this.#stepState(s.name).status === 'started') ? undefined : this.#deadlineSignal
+    if (deadline && !this.#state.pastPivot && this.#now() >= this.#state.deadline!) {
+      return this.#commit([sagaEvent('CompensationStarted', { reason: deadlineFailure(), at: this.#now() })])
     }
-    const states = group.map((step) => this.stepState(step.name))
-    await this.commit(
-      states.map((s) => sagaEvent('StepStarted', { step: s.name, attempt: s.attempts + 1, at: this.now() })),
+    const states = group.map((step) => this.#stepState(step.name))
+    await this.#commit(
+      states.map((s) => sagaEvent('StepStarted', { step: s.name, attempt: s.attempts + 1, at: this.#now() })),
     )
     const outcomes =
       group.length === 1
-        ? [await this.runStep(group[0]!, deadline)]
-        : await Promise.all(group.map((s) => this.runStep(s, deadline)))
+        ? [await this.#runStep(group[0]!, deadline)]
+        : await Promise.all(group.map((s) => this.#runStep(s, deadline)))
     const events: SagaEvent[] = []
     const failures: SagaFailure[] = []
     const retriable = group[0]!.kind === 'retriable'
     for (const outcome of outcomes) {
-      const at = this.now()
+      const at = this.#now()
       if (outcome.ok) {
         const data: { step: string; output: unknown; at: number } = {
           step: outcome.step.name,
@@ -175,79 +182,79 @@ export class SagaRunner implements LeaseHolder {
         )
       }
     }
-    if (failures.length === 0) return this.defer(events)
+    if (failures.length === 0) return this.#defer(events)
     if (!retriable) {
-      events.push(sagaEvent('CompensationStarted', { reason: failures[0]!, at: this.now() }))
-      return this.commit(events)
+      events.push(sagaEvent('CompensationStarted', { reason: failures[0]!, at: this.#now() }))
+      return this.#commit(events)
     }
-    await this.commit(events)
-    await this.backoffOrPark(
+    await this.#commit(events)
+    await this.#backoffOrPark(
       'forward',
       group.filter((_, i) => !outcomes[i]!.ok),
-      this.ctx.options.retriableRetry,
+      this.#ctx.options.retriableRetry,
     )
   }
 
   /** Compensates the last group that has something to undo (or aborts the saga). */
-  private async compensate(): Promise<void> {
-    const targets = this.state.steps.filter(needsCompensation)
+  async #compensate(): Promise<void> {
+    const targets = this.#state.steps.filter(needsCompensation)
     if (targets.length === 0) {
-      return this.commit([
-        sagaEvent('SagaAborted', { reason: this.state.failure ?? { message: 'aborted' }, at: this.now() }),
+      return this.#commit([
+        sagaEvent('SagaAborted', { reason: this.#state.failure ?? { message: 'aborted' }, at: this.#now() }),
       ])
     }
     const lastGroup = Math.max(...targets.map((s) => s.group))
     const group = targets.filter((s) => s.group === lastGroup)
-    const outcomes = await Promise.all(group.map((s) => this.runCompensation(s)))
+    const outcomes = await Promise.all(group.map((s) => this.#runCompensation(s)))
     const events: SagaEvent[] = []
     const failed: DefinedStep[] = []
     for (const outcome of outcomes) {
       if (outcome.ok) {
-        events.push(sagaEvent('StepCompensated', { step: outcome.step.name, at: this.now() }))
+        events.push(sagaEvent('StepCompensated', { step: outcome.step.name, at: this.#now() }))
       } else {
         failed.push(outcome.step)
-        const attempt = this.stepState(outcome.step.name).compensationFailures + 1
+        const attempt = this.#stepState(outcome.step.name).compensationFailures + 1
         events.push(
-          sagaEvent('CompensationFailed', { step: outcome.step.name, attempt, error: outcome.error, at: this.now() }),
+          sagaEvent('CompensationFailed', { step: outcome.step.name, attempt, error: outcome.error, at: this.#now() }),
         )
       }
     }
-    if (failed.length === 0) return this.defer(events)
-    await this.commit(events)
-    await this.backoffOrPark('compensation', failed, this.ctx.options.compensationRetry)
+    if (failed.length === 0) return this.#defer(events)
+    await this.#commit(events)
+    await this.#backoffOrPark('compensation', failed, this.#ctx.options.compensationRetry)
   }
 
   /** After failures: park the saga if a step is past its limit, otherwise wait the backoff. */
-  private async backoffOrPark(
+  async #backoffOrPark(
     phase: 'forward' | 'compensation',
     failed: DefinedStep[],
     backoff: ResolvedSagaOptions['retriableRetry'],
   ): Promise<void> {
     const counts = failed.map((s) => {
-      const st = this.stepState(s.name)
+      const st = this.#stepState(s.name)
       return phase === 'forward' ? st.failures : st.compensationFailures
     })
     const worst = Math.max(...counts)
     if (worst >= backoff.maxAttempts) {
       const step = failed[counts.indexOf(worst)]!
-      const st = this.stepState(step.name)
+      const st = this.#stepState(step.name)
       const error = phase === 'forward' ? st.error : st.compensationError
       const what = phase === 'forward' ? 'step' : 'compensation of step'
       const reason = `${what} ${JSON.stringify(step.name)} failed ${worst} times: ${error?.message ?? 'unknown error'}`
-      return this.commit([sagaEvent('SagaParked', { reason, step: step.name, at: this.now() })])
+      return this.#commit([sagaEvent('SagaParked', { reason, step: step.name, at: this.#now() })])
     }
-    await sleep(backoffDelay(backoff, worst), { clock: this.ctx.options.clock, signal: this.signal })
+    await sleep(backoffDelay(backoff, worst), { clock: this.#ctx.options.clock, signal: this.#signal })
   }
 
-  private async runStep(step: DefinedStep, deadline: AbortSignal | undefined): Promise<Outcome> {
+  async #runStep(step: DefinedStep, deadline: AbortSignal | undefined): Promise<Outcome> {
     // This run's StepStarted carries the number of its first call; a retry records each further call.
-    let calls = this.stepState(step.name).attempts - 1
-    const signal = deadline && !this.state.pastPivot ? AbortSignal.any([this.signal, deadline]) : this.signal
-    const { sagaId, input } = this.state
+    let calls = this.#stepState(step.name).attempts - 1
+    const signal = deadline && !this.#state.pastPivot ? AbortSignal.any([this.#signal, deadline]) : this.#signal
+    const { sagaId, input } = this.#state
     // A copy: a step cannot change the recorded outputs, nor see later steps' outputs appear in its context.
-    const outputs = { ...this.state.outputs }
+    const outputs = { ...this.#state.outputs }
     const idempotencyKey = `${sagaId}:${step.name}`
-    const execute = this.executor(step)
+    const execute = this.#executor(step)
     try {
       // The context is built in place (no spread): this is the per-step hot path.
       const output = execute
@@ -255,32 +262,32 @@ export class SagaRunner implements LeaseHolder {
             (c) =>
               step.run({ sagaId, step: step.name, input, outputs, idempotencyKey, signal: c.signal, attempt: ++calls }),
             signal,
-            () => this.commit([sagaEvent('StepStarted', { step: step.name, attempt: calls + 1, at: this.now() })]),
+            () => this.#commit([sagaEvent('StepStarted', { step: step.name, attempt: calls + 1, at: this.#now() })]),
           )
         : await step.run({ sagaId, step: step.name, input, outputs, idempotencyKey, signal, attempt: ++calls })
       return { step, ok: true, output }
     } catch (error) {
-      if (this.signal.aborted) throw this.stopReason()
+      if (this.#signal.aborted) throw this.#stopReason()
       // A step that gave up because the deadline aborted its signal failed for that reason, whatever it threw.
-      const cause = deadline?.aborted && !this.state.pastPivot ? deadline.reason : error
+      const cause = deadline?.aborted && !this.#state.pastPivot ? deadline.reason : error
       return { step, ok: false, error: toFailure(cause, step.name), attempt: calls }
     }
   }
 
-  private async runCompensation(st: StepState): Promise<Outcome> {
-    const step = this.definedStep(st.name)
+  async #runCompensation(st: StepState): Promise<Outcome> {
+    const step = this.#definedStep(st.name)
     const context = {
-      sagaId: this.state.sagaId,
+      sagaId: this.#state.sagaId,
       step: step.name,
-      input: this.state.input,
-      outputs: { ...this.state.outputs },
-      idempotencyKey: `${this.state.sagaId}:${step.name}`,
+      input: this.#state.input,
+      outputs: { ...this.#state.outputs },
+      idempotencyKey: `${this.#state.sagaId}:${step.name}`,
       output: st.status === 'executed' ? st.output : undefined,
-      reason: this.state.failure ?? { message: 'aborted' },
+      reason: this.#state.failure ?? { message: 'aborted' },
     }
     const compensate = step.compensate!
-    const signal = this.signal
-    const execute = this.executor(step)
+    const signal = this.#signal
+    const execute = this.#executor(step)
     let calls = st.compensationFailures
     try {
       execute
@@ -288,93 +295,93 @@ export class SagaRunner implements LeaseHolder {
         : await compensate({ ...context, signal, attempt: ++calls })
       return { step, ok: true, output: undefined }
     } catch (error) {
-      if (this.signal.aborted) throw this.stopReason()
+      if (this.#signal.aborted) throw this.#stopReason()
       return { step, ok: false, error: toFailure(error, step.name), attempt: calls }
     }
   }
 
   /** The steps of the first group with a step that is neither executed nor resolved, minus those that are. */
-  private nextGroup(): DefinedStep[] | undefined {
-    const open = this.state.steps.find((s) => s.status !== 'executed' && s.status !== 'resolved')
+  #nextGroup(): DefinedStep[] | undefined {
+    const open = this.#state.steps.find((s) => s.status !== 'executed' && s.status !== 'resolved')
     if (!open) return undefined
-    return this.definition.steps.filter((d) => {
+    return this.#definition.steps.filter((d) => {
       if (d.group !== open.group) return false
-      const status = this.stepState(d.name).status
+      const status = this.#stepState(d.name).status
       return status !== 'executed' && status !== 'resolved'
     })
   }
 
   /** Applies events locally and keeps them for the next append. */
-  private defer(events: SagaEvent[]): void {
-    for (const event of events) applySagaEvent(this.state, event)
-    this.carry.push(...events)
+  #defer(events: SagaEvent[]): void {
+    for (const event of events) applySagaEvent(this.#state, event)
+    this.#carry.push(...events)
   }
 
   /**
    * Applies events locally and appends them, with whatever was deferred, in one atomic append. Appends are
    * queued, so concurrent callers (the steps of a parallel group) each get the version the last one left.
    */
-  private commit(events: SagaEvent[], heartbeat = false): Promise<void> {
-    const done = this.appending.then(() => this.append(events, heartbeat))
-    this.appending = done.catch(() => undefined)
+  #commit(events: SagaEvent[], heartbeat = false): Promise<void> {
+    const done = this.#appending.then(() => this.#append(events, heartbeat))
+    this.#appending = done.catch(() => undefined)
     return done
   }
 
-  private async append(events: SagaEvent[], heartbeat: boolean): Promise<void> {
-    if (this.signal.aborted) throw this.stopReason()
-    if (heartbeat && this.state.status !== 'running' && this.state.status !== 'compensating') return
-    this.appendedAt = this.now()
-    this.defer(events)
-    const batch = this.carry
-    this.carry = []
-    const { store, hooks } = this.ctx.options
-    this.appendInFlight = true
+  async #append(events: SagaEvent[], heartbeat: boolean): Promise<void> {
+    if (this.#signal.aborted) throw this.#stopReason()
+    if (heartbeat && this.#state.status !== 'running' && this.#state.status !== 'compensating') return
+    this.#appendedAt = this.#now()
+    this.#defer(events)
+    const batch = this.#carry
+    this.#carry = []
+    const { store, hooks } = this.#ctx.options
+    this.#appendInFlight = true
     try {
-      if (hooks?.beforeAppend) await hooks.beforeAppend(this.state.sagaId, batch)
+      if (hooks?.beforeAppend) await hooks.beforeAppend(this.#state.sagaId, batch)
       try {
-        await store.appendToStream(this.stream, toNewEvents(batch, this.ctx.options.appendMetadata), {
-          expectedVersion: this.durableVersion === 0 ? 'no_stream' : this.durableVersion,
+        await store.appendToStream(this.#stream, toNewEvents(batch, this.#ctx.options.appendMetadata), {
+          expectedVersion: this.#durableVersion === 0 ? 'no_stream' : this.#durableVersion,
         })
       } catch (error) {
-        if (isBulwarkError(error, 'E_WRONG_EXPECTED_VERSION')) throw new SagaConflict(this.state.sagaId)
+        if (isBulwarkError(error, 'E_WRONG_EXPECTED_VERSION')) throw new SagaConflict(this.#state.sagaId)
         throw error
       }
     } catch (error) {
       if (heartbeat && !(error instanceof SagaConflict)) {
-        this.renewalFailing = true
+        this.#renewalFailing = true
         // The local state stays "the stream plus what is carried": the batch rides along with the next append.
-        this.carry = [...batch, ...this.carry]
+        this.#carry = [...batch, ...this.#carry]
         throw error
       }
       // The local state is ahead of the stream now: nothing of this run may go on (a sibling step's retry).
-      this.stop.abort(error)
+      this.#stop.abort(error)
       throw error
     } finally {
-      this.appendInFlight = false
+      this.#appendInFlight = false
     }
-    this.durableVersion += batch.length
-    this.renewalFailing = false
-    this.renewedAt = (batch[batch.length - 1]!.data as { at: number }).at
-    if (hooks?.afterAppend) await hooks.afterAppend(this.state.sagaId, batch)
-    this.emit(batch)
-    if (this.state.pastPivot) this.disarmDeadline()
+    this.#durableVersion += batch.length
+    this.#renewalFailing = false
+    this.#renewedAt = (batch[batch.length - 1]!.data as { at: number }).at
+    if (hooks?.afterAppend) await hooks.afterAppend(this.#state.sagaId, batch)
+    this.#emit(batch)
+    if (this.#state.pastPivot) this.#disarmDeadline()
   }
 
   /** Why this run stopped: a conflict as is (the orchestrator reports the stream), anything else as an abort. */
-  private stopReason(): Error {
-    const reason: unknown = this.signal.reason
+  #stopReason(): Error {
+    const reason: unknown = this.#signal.reason
     if (reason instanceof SagaConflict) return reason
-    if (!this.ctx.shutdown.aborted && reason instanceof Error) return reason
-    return toAbortedError(this.signal)
+    if (!this.#ctx.shutdown.aborted && reason instanceof Error) return reason
+    return toAbortedError(this.#signal)
   }
 
-  private emit(batch: SagaEvent[]): void {
-    const { emitter } = this.ctx
+  #emit(batch: SagaEvent[]): void {
+    const { emitter } = this.#ctx
     for (const event of batch) {
       if (emitter.listenerCount(event.type) > 0) {
         ;(emitter.emit as (type: string, sagaId: string, data: unknown) => boolean)(
           event.type,
-          this.state.sagaId,
+          this.#state.sagaId,
           event.data,
         )
       }
@@ -382,44 +389,44 @@ export class SagaRunner implements LeaseHolder {
   }
 
   /** Until the pivot, the saga's deadline aborts the running steps' signal. */
-  private armDeadline(): void {
-    const { deadline, pastPivot } = this.state
+  #armDeadline(): void {
+    const { deadline, pastPivot } = this.#state
     if (deadline === undefined || pastPivot) return
     const controller = new AbortController()
-    this.deadlineSignal = controller.signal
-    const { clock } = this.ctx.options
-    this.deadlineTimer = clock.setTimeout(
-      () => controller.abort(new BulwarkError('E_SAGA_DEADLINE', `Saga ${this.state.sagaId} passed its deadline`)),
+    this.#deadlineSignal = controller.signal
+    const { clock } = this.#ctx.options
+    this.#deadlineTimer = clock.setTimeout(
+      () => controller.abort(new BulwarkError('E_SAGA_DEADLINE', `Saga ${this.#state.sagaId} passed its deadline`)),
       Math.max(0, deadline - clock.now()),
     )
   }
 
-  private disarmDeadline(): void {
-    if (this.deadlineTimer === undefined) return
-    this.ctx.options.clock.clearTimeout(this.deadlineTimer as never)
-    this.deadlineTimer = undefined
-    this.deadlineSignal = undefined
+  #disarmDeadline(): void {
+    if (this.#deadlineTimer === undefined) return
+    this.#ctx.options.clock.clearTimeout(this.#deadlineTimer as never)
+    this.#deadlineTimer = undefined
+    this.#deadlineSignal = undefined
   }
 
-  private executor(step: DefinedStep): StepExecutor | null {
-    let execute = this.ctx.executors.get(step)
+  #executor(step: DefinedStep): StepExecutor | null {
+    let execute = this.#ctx.executors.get(step)
     if (execute === undefined) {
-      execute = buildExecutor(step.policies, this.ctx.options.clock)
-      this.ctx.executors.set(step, execute)
+      execute = buildExecutor(step.policies, this.#ctx.options.clock)
+      this.#ctx.executors.set(step, execute)
     }
     return execute
   }
 
-  private stepState(name: string): StepState {
-    return this.state.steps.find((s) => s.name === name)!
+  #stepState(name: string): StepState {
+    return this.#state.steps.find((s) => s.name === name)!
   }
 
-  private definedStep(name: string): DefinedStep {
-    return this.definition.steps.find((s) => s.name === name)!
+  #definedStep(name: string): DefinedStep {
+    return this.#definition.steps.find((s) => s.name === name)!
   }
 
-  private now(): number {
-    return this.ctx.options.clock.now()
+  #now(): number {
+    return this.#ctx.options.clock.now()
   }
 }
 
