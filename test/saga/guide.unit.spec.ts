@@ -7,6 +7,10 @@ import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { memoryEventStore } from '../../src/eventstore/index.js'
+import { createSagaOrchestrator, defineSaga } from '../../src/saga/index.js'
+import { fakeClock } from '../../src/testing/index.js'
+import { guideRegions } from '../support/guide-regions.js'
 
 const root = new URL('../../', import.meta.url).pathname
 const guide = readFileSync(join(root, 'docs/saga.md'), 'utf8')
@@ -14,16 +18,11 @@ const guide = readFileSync(join(root, 'docs/saga.md'), 'utf8')
 const SOURCES = ['test/saga/example.unit.spec.ts', 'test/saga/guide-crash-child.ts']
 
 function regions(): Map<string, string> {
-  const found = new Map<string, string>()
-  for (const file of SOURCES) {
-    const source = readFileSync(join(root, file), 'utf8')
-    for (const [, name, body] of source.matchAll(/\/\/ #region ([\w-]+)\n([\s\S]*?)\n\s*\/\/ #endregion \1/g)) {
-      const lines = (body as string).split('\n')
-      const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length))
-      found.set(name as string, lines.map((l) => l.slice(indent)).join('\n'))
-    }
-  }
-  return found
+  return new Map(
+    SOURCES.flatMap((file) =>
+      guideRegions(new URL(`../../${file}`, import.meta.url)).map(({ name, code }) => [name, code]),
+    ),
+  )
 }
 
 describe('docs/saga.md', () => {
@@ -51,6 +50,63 @@ describe('docs/saga.md', () => {
       }
     }
     expect([...shown].sort()).toEqual([...tested.keys()].sort())
+  })
+
+  it('names every definition rule where it is thrown: the definition DSL, or the orchestrator', async () => {
+    const rules = guide.slice(guide.indexOf('A definition that breaks a rule'), guide.indexOf('## The orchestrator'))
+    const [whereWritten = '', byOrchestrator = ''] = rules.split('Thrown by the orchestrator:')
+    const ruleOf = async (fn: () => unknown) => {
+      try {
+        await fn()
+      } catch (error) {
+        return (error as { code?: string; context?: { rule?: string } }).code === 'E_SAGA_DEFINITION'
+          ? (error as { context: { rule: string } }).context.rule
+          : `not a definition error: ${error}`
+      }
+      return 'nothing thrown'
+    }
+    const run = () => undefined
+    const s = () => defineSaga('order')
+    const pivoted = () => s().step('ship', { kind: 'pivot', run })
+    const thrownWhereWritten = await Promise.all([
+      ruleOf(() => defineSaga('')),
+      ruleOf(() => defineSaga('order', { deadline: 0 })),
+      ruleOf(() => s().step('', { run, compensate: run })),
+      ruleOf(() => s().step('a', { run, compensate: run }).step('a', { run, compensate: run })),
+      ruleOf(() => s().step('a', { run })),
+      ruleOf(() => s().step('a', { kind: 'pivot', run, compensate: run })),
+      ruleOf(() => pivoted().step('a', { run, compensate: run })),
+      ruleOf(() => s().step('a', { kind: 'retriable', run })),
+      ruleOf(() => s().parallel([{ name: 'a', kind: 'pivot', run }])),
+      ruleOf(() => s().parallel([])),
+      ruleOf(() => s().step('a', { run: 'x' as never, compensate: run })),
+    ])
+    // The orchestrator's rules: a second definition under a name, a saga with no step, and a recorded saga
+    // whose steps are not the registered definition's (found by recover() once the saga's lease ran out).
+    const clock = fakeClock()
+    const store = memoryEventStore({ clock })
+    const first = createSagaOrchestrator({ store, clock, lease: 1_000 })
+    const hanging = defineSaga('order').step('wait', {
+      kind: 'pivot',
+      run: ({ signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+    })
+    const started = first.start(hanging, null, { sagaId: 'o-1' }).catch(() => undefined)
+    await clock.advanceAsync(1)
+    await first.close()
+    await started
+    clock.advance(2_000)
+    const second = createSagaOrchestrator({ store, clock, lease: 1_000, sagas: [pivoted()] })
+    const recovered = await second.recover()
+    const thrownByOrchestrator = [
+      await ruleOf(() => second.register(pivoted())),
+      await ruleOf(() => second.start(defineSaga('empty'), null)),
+      (recovered.failed[0]?.error as { context?: { rule?: string } } | undefined)?.context?.rule,
+    ]
+    expect(thrownByOrchestrator).toEqual(['duplicate-saga', 'no-steps', 'plan-mismatch'])
+    expect(new Set(thrownWhereWritten).size).toBe(thrownWhereWritten.length)
+    for (const rule of thrownWhereWritten) expect(whereWritten, rule).toContain(`\`${rule}\``)
+    for (const rule of thrownByOrchestrator) expect(byOrchestrator, rule).toContain(`\`${rule}\``)
+    await second.close()
   })
 
   it('the crash-testing snippet runs as printed: a seed, crashes, and the same crash again with SEED', () => {
