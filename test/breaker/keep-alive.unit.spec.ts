@@ -18,6 +18,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 function runScript(name: string, code: string): { status: number | null; stdout: string; stderr: string } {
   const file = `${dir}/${name}.ts`
   writeFileSync(file, code.replaceAll("'bulwark/breaker'", JSON.stringify(breakerIndex)))
+  // A wall-clock bound: what is tested is that a real process on the system clock exits by itself, which no
+  // fake clock can stand in for. Generous (each script exits within a few seconds); a hang is killed.
   const child = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 30_000 })
   return { status: child.status, stdout: child.stdout, stderr: child.stderr }
 }

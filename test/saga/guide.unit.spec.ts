@@ -114,6 +114,7 @@ describe('docs/saga.md', () => {
       const child = spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'test/saga/guide-crash-child.ts')], {
         cwd: root,
         encoding: 'utf8',
+        // A wall-clock bound on a real child that kills itself at a crash point: generous, a hang is killed.
         timeout: 30_000,
         env: { ...process.env, ...env },
       })

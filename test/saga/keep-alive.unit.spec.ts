@@ -16,6 +16,8 @@ function runScript(variant: string) {
     {
       cwd: root,
       encoding: 'utf8',
+      // A wall-clock bound: what is tested is that a real process on the system clock exits by itself, which
+      // no fake clock can stand in for. Generous (each script exits within a few seconds); a hang is killed.
       timeout: 30_000,
     },
   )
