@@ -79,7 +79,9 @@ describe('ctx.attempt', () => {
       get(target, key) {
         if (key === 'appendToStream') {
           return (...args: Parameters<typeof store.appendToStream>) =>
-            new Promise((resolve) => clock.setTimeout(() => resolve(undefined), 5)).then(() => target.appendToStream(...args))
+            new Promise((resolve) => clock.setTimeout(() => resolve(undefined), 5)).then(() =>
+              target.appendToStream(...args),
+            )
         }
         const value = Reflect.get(target, key)
         return typeof value === 'function' ? value.bind(target) : value
