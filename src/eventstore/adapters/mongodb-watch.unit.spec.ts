@@ -11,8 +11,16 @@ import { MongoWatch } from './mongodb-watch.js'
 
 class FakeChangeStream extends EventEmitter {
   closed = false
+  /** Calls of close(): the driver's close() closes the stream's current cursor each time it is called. */
+  closeCalls = 0
   async close(): Promise<void> {
+    this.closeCalls++
     if (this.closed) return
+    this.closed = true
+    this.emit('close')
+  }
+  /** What the driver does when it closes the stream's cursor itself (an invalidate, a resume): 'close', once. */
+  cursorClosed(): void {
     this.closed = true
     this.emit('close')
   }
@@ -67,6 +75,32 @@ describe('MongoWatch', () => {
     streams[1]?.emit('resumeTokenChanged')
     expect(wakes()).toBe(1)
     streams[1]?.emit('change', {})
+    expect(wakes()).toBe(2)
+  })
+
+  // The driver resumes after a resumable error by closing its cursor, which the ChangeStream passes on as
+  // 'close', and then, once a server is selected, starts a new cursor without checking whether the stream
+  // was closed meanwhile (change_stream.js _processErrorStreamMode/_resume, drivers 6.8 and 7.9). The
+  // watch closes the stream on that 'close'; the new cursor then runs on a closed stream, and shows itself
+  // by the resume tokens of its batches.
+  it('closes again a stream it gave up when the driver resumed it all the same (no cursor left running)', async () => {
+    const { clock, streams, watch, wakes } = setup()
+    await settle()
+    streams[0]?.emit('resumeTokenChanged')
+    expect(wakes()).toBe(1)
+    streams[0]?.cursorClosed() // the old cursor, closed by the driver's resume
+    expect(streams[0]?.closeCalls).toBe(1)
+    expect(watch.state).toBe('waiting')
+    streams[0]?.emit('resumeTokenChanged') // the cursor the resume started on the closed stream
+    await settle()
+    expect(streams[0]?.closeCalls).toBe(2)
+    expect(wakes()).toBe(1)
+    clock.advance(1_000)
+    await settle()
+    expect(watch.state).toBe('open')
+    streams[1]?.emit('resumeTokenChanged')
+    await settle()
+    expect(streams[1]?.closeCalls).toBe(0) // the stream in use is left alone
     expect(wakes()).toBe(2)
   })
 
