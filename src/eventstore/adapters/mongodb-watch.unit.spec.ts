@@ -4,8 +4,11 @@
  * by hand.
  */
 import { EventEmitter } from 'node:events'
+import type { ChangeStream, Collection, Document } from 'mongodb'
 import { describe, expect, it } from 'vitest'
+import { mongoDrivers } from '../../../test/support/mongodb-drivers.js'
 import { fakeClock } from '../../testing/fake-clock.js'
+import type { CounterDocument } from './mongodb-documents.js'
 import { MongoReplicaSetRequiredError } from './mongodb-errors.js'
 import { MongoWatch } from './mongodb-watch.js'
 
@@ -149,5 +152,71 @@ describe('MongoWatch', () => {
     await settle()
     expect(streams).toHaveLength(1)
     expect(watch.state).toBe('idle')
+  })
+})
+
+// The driver's own ChangeStream, of each supported major, on a client whose server never answers: its
+// events (the cursor's 'close', then 'error') and its close() are what the states above assume.
+describe.each(mongoDrivers)('MongoWatch on the ChangeStream of $name (no server)', (driver) => {
+  function setupReal() {
+    const client = driver.client('mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100&connectTimeoutMS=100')
+    const collection = client.db('watch_test').collection<CounterDocument>('counters')
+    const streams: ChangeStream<CounterDocument>[] = []
+    const counters = {
+      watch: (pipeline: Document[]) => {
+        const stream = collection.watch(pipeline)
+        streams.push(stream)
+        return stream
+      },
+    } as Pick<Collection<CounterDocument>, 'watch'>
+    const clock = fakeClock()
+    const watch = new MongoWatch({ counters, clock, retryDelayMs: 1_000, ready: async () => {} })
+    const until = async (state: MongoWatch['state']) => {
+      for (let i = 0; i < 200 && watch.state !== state; i++) await new Promise((r) => setTimeout(r, 10))
+      expect(watch.state).toBe(state)
+    }
+    return { client, streams, clock, watch, until }
+  }
+
+  it('waits after the stream fails, and opens a new real stream after the delay', async () => {
+    const { client, streams, clock, watch, until } = setupReal()
+    try {
+      watch.add(() => {})
+      await settle()
+      expect(watch.state).toBe('open')
+      await until('waiting') // server selection failed after 100 ms: 'close', then 'error'
+      expect(streams).toHaveLength(1)
+      expect(streams[0]?.closed).toBe(true)
+      clock.advance(999)
+      await settle()
+      expect(streams).toHaveLength(1)
+      clock.advance(1)
+      await settle()
+      expect(streams).toHaveLength(2)
+      await until('waiting') // the client's topology is closed now: it fails at once
+      expect(streams).toHaveLength(2)
+    } finally {
+      await watch.stop()
+      await client.close()
+    }
+  })
+
+  it('closes an open real stream on stop, and its late events re-open nothing', async () => {
+    const { client, streams, clock, watch } = setupReal()
+    try {
+      watch.add(() => {})
+      await settle()
+      expect(watch.state).toBe('open')
+      await watch.stop()
+      expect(watch.state).toBe('idle')
+      expect(streams[0]?.closed).toBe(true)
+      await new Promise((r) => setTimeout(r, 300))
+      clock.advance(10_000)
+      await settle()
+      expect(streams).toHaveLength(1)
+      expect(watch.state).toBe('idle')
+    } finally {
+      await client.close()
+    }
   })
 })
