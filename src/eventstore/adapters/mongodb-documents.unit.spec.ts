@@ -1,5 +1,5 @@
-import { BSON } from 'mongodb'
 import { describe, expect, it } from 'vitest'
+import { mongoDrivers } from '../../../test/support/mongodb-drivers.js'
 import { fakeClock } from '../../testing/fake-clock.js'
 import { prepareAppend } from '../internal/index.js'
 import {
@@ -14,12 +14,10 @@ import {
 
 const clock = fakeClock(Date.UTC(2026, 4, 1))
 
-/** What the server would hand back: the documents through the driver's real BSON serializer. */
-function throughBson<T extends BSON.Document>(doc: T): T {
-  return BSON.deserialize(BSON.serialize(doc)) as T
-}
-
-describe('mongodb documents', () => {
+// What the server would hand back: the documents through each supported driver's real BSON serializer.
+describe.each(mongoDrivers)('mongodb documents through the BSON of $name', ({ bson }) => {
+  const throughBson = <T extends object>(doc: T): T =>
+    bson.deserialize(bson.serialize(doc as Record<string, unknown>)) as T
   const append = prepareAppend(
     'order-7',
     [
@@ -74,8 +72,8 @@ describe('mongodb documents', () => {
   it('turns positions and versions stored as 64-bit integers back into numbers', () => {
     const doc = throughBson({
       ...(eventDocuments(append.streamId, append.events, 1, 1, append.recordedAt)[0] as EventDocument),
-      _id: BSON.Long.fromNumber(2 ** 33) as unknown as number,
-      streamVersion: BSON.Long.fromNumber(7) as unknown as number,
+      _id: bson.Long.fromNumber(2 ** 33) as unknown as number,
+      streamVersion: bson.Long.fromNumber(7) as unknown as number,
     })
     const event = documentToEvent(doc)
     expect(event.globalPosition).toBe(2 ** 33)

@@ -18,11 +18,11 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
 
 /**
  * Whether the driver backs off between transaction attempts by itself: `withTransaction` does since
- * driver 7.2.0 (NODE-7142); 6.x and 7.0-7.1 retry at once.
+ * driver 7.1.0 (NODE-7122, commit e70fdc9); 6.x (the 6.x branch included) and 7.0 retry at once.
  */
 export function driverBacksOff(version: string | undefined): boolean {
   const [major = 0, minor = 0] = (version ?? '').split('.').map(Number)
-  return major > 7 || (major === 7 && minor >= 2)
+  return major > 7 || (major === 7 && minor >= 1)
 }
 
 /**

@@ -112,6 +112,13 @@ export class MongoWatch {
     // the stream is established. The ChangeStream does not pass on its cursor's 'init'; the first
     // resume token it reports comes from that initial response (an empty first batch sets it).
     stream.once('resumeTokenChanged', () => this.#watchers.notify())
+    // The driver resumes after a resumable error by closing its cursor, which reaches `lost` below as
+    // 'close', and then starts a new cursor without checking that the stream was closed meanwhile: that
+    // cursor would run on the server for good. A stream given up that still reports resume tokens is
+    // closed again, after the cursor has finished starting (closed during its start, it is not killed).
+    stream.on('resumeTokenChanged', () => {
+      if (this.#state !== open) setImmediate(() => stream.close().catch(() => {}))
+    })
     const lost = (error?: unknown) => {
       if (this.#state !== open) return // closed by us, or already handled
       stream.close().catch(() => {})

@@ -1,13 +1,19 @@
 import { randomUUID } from 'node:crypto'
-import { MongoClient } from 'mongodb'
+import type { MongoClient } from 'mongodb'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { describeWithMongo, mongodbUrl } from '../../../test/services.js'
+import { selectMongoDriver } from '../../../test/support/mongodb-drivers.js'
+import { describeWithUrl } from '../../../test/support/mongodb-server.js'
 import { isBulwarkError } from '../../core/errors.js'
 import { eventStoreSuite } from '../../testing/eventstore-suite.js'
 import { type MongoEventStore, mongoEventStore } from './mongodb.js'
 
-// Needs a replica set (MONGODB_URI, or Docker for testcontainers); otherwise it prints that it was skipped.
-describeWithMongo('mongodb event store', () => {
+// The driver MONGODB_DRIVER selects (6 or 7, default 7): test/support/mongodb-drivers.ts.
+const driver = selectMongoDriver()
+
+// Needs a replica set (MONGODB_URI, or Docker for testcontainers; MONGODB_URI_3 for a three-node set);
+// otherwise it prints that it was skipped.
+function storeTests(url: () => string): void {
   let client: MongoClient
   const databases: string[] = []
   const freshDatabase = () => {
@@ -20,7 +26,7 @@ describeWithMongo('mongodb event store', () => {
   }
 
   beforeAll(async () => {
-    client = new MongoClient(mongodbUrl())
+    client = driver.client(url())
     await client.connect()
   })
   afterAll(async () => {
@@ -76,7 +82,7 @@ describeWithMongo('mongodb event store', () => {
   it('wakes a watcher of another store through a change stream', async () => {
     const database = freshDatabase()
     const writer = mongoEventStore({ client, database })
-    const reader = mongoEventStore({ url: mongodbUrl(), database })
+    const reader = mongoEventStore({ url: url(), database })
     stores.push(writer, reader)
     await writer.migrate()
     let woke!: () => void
@@ -105,7 +111,7 @@ describeWithMongo('mongodb event store', () => {
     await store.appendToStream('s', [{ type: 'A', data: 1 }])
     await store.close()
     expect(await client.db(database).collection('eventstore_events').countDocuments()).toBe(1)
-    const own = mongoEventStore({ url: mongodbUrl(), database })
+    const own = mongoEventStore({ url: url(), database })
     expect(await own.streamVersion('s')).toBe(1)
     await own.close()
     await expect(own.streamVersion('s')).rejects.toMatchObject({ code: 'E_STORE_CLOSED' })
@@ -117,4 +123,7 @@ describeWithMongo('mongodb event store', () => {
     const error = await store.headPosition().catch((e) => e)
     expect(isBulwarkError(error, 'E_STORE_UNAVAILABLE')).toBe(true)
   })
-})
+}
+
+describeWithMongo(`mongodb event store (${driver.name})`, () => storeTests(mongodbUrl))
+describeWithUrl('MONGODB_URI_3', `mongodb event store on a three-node replica set (${driver.name})`, storeTests)

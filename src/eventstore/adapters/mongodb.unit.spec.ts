@@ -1,5 +1,6 @@
 import { MongoClient } from 'mongodb'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { mongoDrivers } from '../../../test/support/mongodb-drivers.js'
 import { isBulwarkError } from '../../core/errors.js'
 import { mongoEventStore } from './mongodb.js'
 
@@ -24,5 +25,18 @@ describe('mongoEventStore options', () => {
     }
     expect(isBulwarkError(error, 'E_INVALID_OPTION')).toBe(true)
     expect((error as Error).message).toMatch(message)
+  })
+})
+
+describe.each(mongoDrivers)('mongoEventStore with a client of $name', (driver) => {
+  it('takes the client without connecting, and leaves it open on close', async () => {
+    const client = driver.client('mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100')
+    const closeClient = vi.spyOn(client, 'close')
+    const store = mongoEventStore({ client, database: 'shop' })
+    await store.close()
+    await expect(store.streamVersion('s')).rejects.toMatchObject({ code: 'E_STORE_CLOSED' })
+    expect(closeClient).not.toHaveBeenCalled()
+    closeClient.mockRestore()
+    await client.close()
   })
 })
