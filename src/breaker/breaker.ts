@@ -1,8 +1,8 @@
 import { toAbortedError } from '../core/abort.js'
 import { type Clock, systemClock } from '../core/clock.js'
+import { CoarseClock } from '../core/coarse-clock.js'
 import { TypedEmitter } from '../core/events.js'
 import { LatencyHistogram } from './adaptive.js'
-import { TickClock } from './clock-cache.js'
 import { contextFor, IDLE_CONTEXT } from './context.js'
 import { CountTrips } from './count-trips.js'
 import { BrokenCircuitError, IsolatedCircuitError, ThrottledError } from './errors.js'
@@ -22,7 +22,7 @@ const OPEN = 1
 const HALF_OPEN = 2
 const FORCED_OPEN = 3
 const DISABLED = 4
-/** A fixed slow-call threshold from which calls are timed with the millisecond tick clock (see the constructor). */
+/** A fixed slow-call threshold from which calls are timed with the millisecond coarse clock (see the constructor). */
 const COARSE_THRESHOLD_MS = 100
 const NAMES: readonly CircuitState[] = ['closed', 'open', 'half_open', 'forced_open', 'disabled']
 
@@ -30,7 +30,7 @@ const NAMES: readonly CircuitState[] = ['closed', 'open', 'half_open', 'forced_o
  * A circuit breaker (see {@link circuitBreaker}).
  *
  * The closed path does only what the options need, decided once at construction: with slow-call detection
- * a call reads the start and end time (from the millisecond tick clock for a fixed threshold of 100 ms or
+ * a call reads the start and end time (from the millisecond coarse clock for a fixed threshold of 100 ms or
  * more on the system clock, the exact clock otherwise) and counts itself in and out of its in-flight group;
  * without it, no clock read at all for a count window. Never a timer, never a closure per call without a
  * signal. OPEN -> HALF_OPEN
@@ -42,8 +42,10 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   readonly #o: ResolvedBreakerOptions
   readonly #clock: Clock
   /**
-   * The clock for checks that tolerate time up to a millisecond old: a {@link TickClock} on the system
-   * clock, the clock itself otherwise (so fake-clock tests see exact time).
+   * The clock for checks that tolerate time up to a millisecond old: a {@link CoarseClock} on the system
+   * clock, the clock itself otherwise (so fake-clock tests see exact time). A recorded end time is thus at
+   * most about a millisecond old; everything that decides a state (openUntil, time in state) reads the
+   * exact clock.
    */
   readonly #ticks: Pick<Clock, 'now'>
   /** Where a timed call's start and end are read: `#ticks` for a fixed threshold of 100 ms or more, the exact clock otherwise. */
@@ -113,7 +115,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     // hundreds of milliseconds or more: a millisecond is then within 1 % of it, and the two exact clock reads
     // a timed call would cost otherwise (about 100 ns each on some virtual machines) are most of its price.
     // The learned threshold of adaptiveSlowCall keeps the exact clock: its histogram wants sub-ms latencies.
-    this.#ticks = this.#clock === systemClock ? new TickClock(this.#clock) : this.#clock
+    this.#ticks = this.#clock === systemClock ? new CoarseClock(this.#clock, { rereadEvery: 64 }) : this.#clock
     const coarse = o.adaptive === undefined && (o.slowCallDuration ?? 0) >= COARSE_THRESHOLD_MS
     this.#callClock = coarse ? this.#ticks : this.#clock
     this.#endClock = this.#timesCalls ? this.#callClock : this.#ticks
@@ -160,7 +162,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
         return this.#timesCalls ? this.#observeTimed(fn, start) : this.#observeClosed(fn)
       }
     }
-    // Rejecting in OPEN needs no exact time: a tick clock lags, so it can only delay HALF_OPEN by up to a
+    // Rejecting in OPEN needs no exact time: a coarse clock lags, so it can only delay HALF_OPEN by up to a
     // millisecond, never start it early; everything past this check reads the exact clock.
     if (this.#state === OPEN && this.#ticks.now() < this.#openUntil) return this.#reject('open', this.#rejection)
     return this.#executeOther(fn, signal, this.#clock.now())
@@ -316,7 +318,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   /**
    * The closed path of a timed call without a signal. Its settle handlers need its start time, so they belong
    * to its group, the calls that started at the same clock reading: bound once per group, not per call (on
-   * the tick clock, a group is every call of a millisecond).
+   * the coarse clock, a group is every call of a millisecond).
    */
   #observeTimed<T>(fn: PolicyFn<T>, start: number): Promise<T> {
     const group = this.#inflight.join(start)
