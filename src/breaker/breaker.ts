@@ -3,6 +3,7 @@ import { type Clock, systemClock } from '../core/clock.js'
 import { CoarseClock } from '../core/coarse-clock.js'
 import { TypedEmitter } from '../core/events.js'
 import { LatencyHistogram } from './adaptive.js'
+import { type GuardingBreaker, type HoldsBreakers, kBreakers } from './compose.js'
 import { contextFor, IDLE_CONTEXT } from './context.js'
 import { CountTrips } from './count-trips.js'
 import { ABORTED, type RaceEnd, TIMED_OUT, VALUE } from './deadline.js'
@@ -59,7 +60,7 @@ type TimedCall = ClosedCall & { readonly group: CallGroup }
  * signal. OPEN -> HALF_OPEN is decided lazily when a call arrives or the state is read, so an open breaker
  * holds no timer either; only half-open probes (at most `permittedCalls`) get a deadline timer each.
  */
-export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Policy {
+export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Policy, HoldsBreakers {
   readonly name: string
   readonly #o: ResolvedBreakerOptions
   readonly #clock: Clock
@@ -247,6 +248,11 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
       window: this.#window.toJSON(),
       ...(this.#counts && { counts: this.#counts.toJSON() }),
     }
+  }
+
+  /** The breakers a policy is or holds, for `wrap` (see compose.ts): itself. */
+  [kBreakers](): readonly GuardingBreaker[] {
+    return [this]
   }
 
   // --- The closed path -------------------------------------------------------------------------------------
