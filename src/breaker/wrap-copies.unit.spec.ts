@@ -17,7 +17,7 @@ const settle = (p: Promise<unknown>) =>
     (e: unknown) => ({ error: e }),
   )
 
-/** A policy that fails twice, then would succeed: 'down' is what the retry should give up with. */
+/** Runs a call that always fails with 'down' through `policy`, giving its retries a minute of fake time. */
 async function run(policy: ours.Policy<unknown>, clock: ReturnType<typeof fakeClock>) {
   let calls = 0
   const call = settle(
