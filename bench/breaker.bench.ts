@@ -31,7 +31,7 @@ const fn = async () => 42
 const noop = () => {}
 
 // Our breaker, closed: the defaults (count window of 100, no slow-call detection, no count trips), the same
-// with slow-call detection (two reads of the millisecond tick clock per call), with the count trips, and the
+// with slow-call detection (two reads of the millisecond coarse clock per call), with the count trips, and the
 // time window cockatiel and opossum are compared with.
 const oursCount = circuitBreaker()
 const oursSlowDetection = circuitBreaker({ slowCallDuration: '2s' })

@@ -1,49 +1,74 @@
 import { toAbortedError } from '../core/abort.js'
 import { type Clock, systemClock } from '../core/clock.js'
+import { CoarseClock } from '../core/coarse-clock.js'
 import { TypedEmitter } from '../core/events.js'
 import { LatencyHistogram } from './adaptive.js'
-import { TickClock } from './clock-cache.js'
+import { type GuardingBreaker, type HoldsBreakers, kBreakers } from './compose.js'
 import { contextFor, IDLE_CONTEXT } from './context.js'
 import { CountTrips } from './count-trips.js'
+import { ABORTED, type RaceEnd, TIMED_OUT, VALUE } from './deadline.js'
 import { BrokenCircuitError, IsolatedCircuitError, ThrottledError } from './errors.js'
-import type { BreakerEvents, BreakerMetrics, RejectionReason } from './events.js'
+import type { BreakerEvents, BreakerMetrics, FailureReason, RejectionReason } from './events.js'
 import { type CallGroup, InFlightTracker } from './in-flight.js'
-import { keepingAlive } from './keep-alive.js'
 import { type CircuitBreakerOptions, type ResolvedBreakerOptions, resolveBreakerOptions } from './options.js'
-import { IGNORED, type ProbeHost, runProbe } from './probe.js'
+import {
+  CLOSED,
+  closed,
+  DISABLED,
+  disabled,
+  FORCED_OPEN,
+  forcedOpen,
+  HALF_OPEN,
+  type HalfOpen,
+  halfOpen,
+  NAMES,
+  OPEN,
+  type Open,
+  open,
+  type Phase,
+} from './phase.js'
+import { HalfOpenProbes } from './probe.js'
 import { Rejection } from './reject.js'
 import { type BreakerSnapshot, validateSnapshot } from './snapshot.js'
 import { SreThrottle } from './throttle.js'
 import type { CircuitState, Outcome, Policy, PolicyFn } from './types.js'
 import { CountWindow, FAILED, SLOW, type SlidingWindow, TimeWindow } from './window.js'
 
-const CLOSED = 0
-const OPEN = 1
-const HALF_OPEN = 2
-const FORCED_OPEN = 3
-const DISABLED = 4
-/** A fixed slow-call threshold from which calls are timed with the millisecond tick clock (see the constructor). */
+/** A fixed slow-call threshold from which calls are timed with the millisecond coarse clock (see the constructor). */
 const COARSE_THRESHOLD_MS = 100
-const NAMES: readonly CircuitState[] = ['closed', 'open', 'half_open', 'forced_open', 'disabled']
+/** Reads one reading of the system clock serves at most on the closed path (see {@link CoarseClock}). */
+const COARSE_REREAD_EVERY = 64
+
+/**
+ * Where a closed call belongs: the phase it started in (under a later one it only reports) and, when it is
+ * timed, its in-flight group. Made once per closed phase for untimed calls without a signal, once per group
+ * for timed ones, per call only for calls with a signal (which have closures of their own anyway).
+ */
+interface ClosedCall {
+  readonly phase: Phase
+  readonly group: CallGroup | undefined
+}
+type TimedCall = ClosedCall & { readonly group: CallGroup }
 
 /**
  * A circuit breaker (see {@link circuitBreaker}).
  *
  * The closed path does only what the options need, decided once at construction: with slow-call detection
- * a call reads the start and end time (from the millisecond tick clock for a fixed threshold of 100 ms or
+ * a call reads the start and end time (from the millisecond coarse clock for a fixed threshold of 100 ms or
  * more on the system clock, the exact clock otherwise) and counts itself in and out of its in-flight group;
  * without it, no clock read at all for a count window. Never a timer, never a closure per call without a
- * signal. OPEN -> HALF_OPEN
- * is decided lazily when a call arrives or the state is read, so an open breaker holds no timer either;
- * only half-open probes (at most `permittedCalls`) get a deadline timer each.
+ * signal. OPEN -> HALF_OPEN is decided lazily when a call arrives or the state is read, so an open breaker
+ * holds no timer either; only half-open probes (at most `permittedCalls`) get a deadline timer each.
  */
-export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Policy {
+export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Policy, HoldsBreakers {
   readonly name: string
   readonly #o: ResolvedBreakerOptions
   readonly #clock: Clock
   /**
-   * The clock for checks that tolerate time up to a millisecond old: a {@link TickClock} on the system
-   * clock, the clock itself otherwise (so fake-clock tests see exact time).
+   * The clock for checks that tolerate time up to a millisecond old: a {@link CoarseClock} on the system
+   * clock, the clock itself otherwise (so fake-clock tests see exact time). A recorded end time is thus at
+   * most about a millisecond old; everything that decides a state (openUntil, time in state) reads the
+   * exact clock.
    */
   readonly #ticks: Pick<Clock, 'now'>
   /** Where a timed call's start and end are read: `#ticks` for a fixed threshold of 100 ms or more, the exact clock otherwise. */
@@ -58,38 +83,29 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   readonly #throttle: SreThrottle | undefined
   /** "N failures within T" and "N in a row"; undefined when neither is configured. */
   readonly #counts: CountTrips | undefined
+  readonly #probes: HalfOpenProbes
   /** Calls are timed (start and end): slow-call detection or adaptive options are on. */
   readonly #timesCalls: boolean
   /** The end of a call is read from the clock: timed calls, a time window, or throttling. */
   readonly #readsEnd: boolean
   readonly #failuresTrip: boolean
   readonly #throttled: Rejection
-  readonly #probeHost: ProbeHost
   readonly #onSlowInFlight = (elapsed: number, now: number) => {
     this.#window.record(now, SLOW)
     this.#totals.slowCalls++
     this.emit('slowCall', elapsed, true)
   }
-  #state = CLOSED
-  /** Bumped at every transition: a call settling under an older generation only reports, it decides nothing. */
-  #generation = 0
+  /** The state and its data; a new object at every transition (see {@link Phase}). */
+  #phase: Phase
   /**
-   * The settle handlers of an untimed closed call without a signal, bound to the current generation (see
+   * The settle handlers of an untimed closed call without a signal, bound to the closed phase (see
    * {@link #bindClosed}): such a call needs no per-call data, so it costs `fn()` and one `then`, no closure.
    */
   #onClosedValue!: (value: unknown) => unknown
   #onClosedError!: (error: unknown) => never
-  #since: number
-  #openUntil = 0
   #consecutiveOpens = 0
   /** The slow-call threshold in force; +Infinity when slow-call detection is off. */
   #slowMs: number
-  #rejection!: Rejection
-  /** What `tryExecute` resolves with while the circuit rejects: one shared promise per open period. */
-  #rejectedOutcome!: Promise<Outcome<never>>
-  /** Probes holding a permit, whatever their phase: a permit is held until the probe settles. */
-  #probes = 0
-  #probeSuccesses = 0
   #inFlight = 0
   readonly #totals = { successes: 0, failures: 0, slowCalls: 0, rejections: 0, throttled: 0, ignored: 0 }
 
@@ -106,6 +122,12 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#histogram = o.adaptive && new LatencyHistogram(o.adaptive, this.#slowMs)
     this.#throttle = o.throttling && new SreThrottle(o.throttling)
     this.#counts = o.counts && new CountTrips(o.counts)
+    this.#probes = new HalfOpenProbes({
+      name: o.name,
+      clock: o.clock,
+      deadline: o.halfOpenDeadline,
+      permittedCalls: o.permittedCalls,
+    })
     this.#timesCalls = o.slowCallDuration !== undefined || o.adaptive !== undefined
     this.#readsEnd = this.#timesCalls || o.window.type === 'time' || o.throttling !== undefined
     // An untimed call's end time only picks a window (or throttle) bucket, so on the system clock it may be
@@ -113,32 +135,23 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     // hundreds of milliseconds or more: a millisecond is then within 1 % of it, and the two exact clock reads
     // a timed call would cost otherwise (about 100 ns each on some virtual machines) are most of its price.
     // The learned threshold of adaptiveSlowCall keeps the exact clock: its histogram wants sub-ms latencies.
-    this.#ticks = this.#clock === systemClock ? new TickClock(this.#clock) : this.#clock
+    this.#ticks =
+      this.#clock === systemClock ? new CoarseClock(this.#clock, { rereadEvery: COARSE_REREAD_EVERY }) : this.#clock
     const coarse = o.adaptive === undefined && (o.slowCallDuration ?? 0) >= COARSE_THRESHOLD_MS
     this.#callClock = coarse ? this.#ticks : this.#clock
     this.#endClock = this.#timesCalls ? this.#callClock : this.#ticks
     this.#exactCallClock = this.#timesCalls && this.#callClock === this.#clock
     this.#failuresTrip = o.throttling?.mode !== 'instead-of-open'
     this.#throttled = new Rejection(new ThrottledError({ name: this.name }))
-    this.#setRejection(new BrokenCircuitError(undefined, { name: this.name }))
-    this.#probeHost = {
-      name: this.name,
-      // A probe's caller waits on its deadline timer: it keeps the process alive.
-      clock: keepingAlive(this.#clock),
-      deadline: o.halfOpenDeadline,
-      classifyValue: (value) => this.#classifyValue(value),
-      classifyError: (error) => this.#classifyError(error),
-      settle: (generation, failed, payload, start) => this.#settleProbe(generation, failed, payload, start),
-    }
-    this.#since = this.#clock.now()
-    this.#bindClosed()
+    this.#phase = closed(this.#clock.now())
+    this.#bindClosed(this.#phase)
     if (o.initialState !== undefined) this.#restore(validateSnapshot(o.initialState))
   }
 
   /** The current state. Reading it applies transitions that are due (OPEN -> HALF_OPEN, a hung call tripping). */
   get state(): CircuitState {
     this.#refresh(this.#clock.now())
-    return NAMES[this.#state]!
+    return NAMES[this.#phase.state]!
   }
 
   /**
@@ -147,22 +160,23 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
    */
   execute<T>(fn: PolicyFn<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) return Promise.reject(toAbortedError(signal))
-    if (this.#state === CLOSED) {
+    if (this.#phase.state === CLOSED) {
       let start = 0
       if (this.#timesCalls) {
         start = this.#callClock.now()
         if (this.#inflight.sweep(start, this.#slowMs, this.#onSlowInFlight) > 0)
           this.#evaluate(this.#exactCallClock ? start : undefined)
       }
-      if (this.#state === CLOSED) {
+      if (this.#phase.state === CLOSED) {
         if (this.#throttle?.shouldReject(this.#clock.now())) return this.#reject('throttled', this.#throttled)
         if (signal !== undefined) return this.#runClosed(fn, signal, start)
         return this.#timesCalls ? this.#observeTimed(fn, start) : this.#observeClosed(fn)
       }
     }
-    // Rejecting in OPEN needs no exact time: a tick clock lags, so it can only delay HALF_OPEN by up to a
+    // Rejecting in OPEN needs no exact time: a coarse clock lags, so it can only delay HALF_OPEN by up to a
     // millisecond, never start it early; everything past this check reads the exact clock.
-    if (this.#state === OPEN && this.#ticks.now() < this.#openUntil) return this.#reject('open', this.#rejection)
+    const phase = this.#phase
+    if (phase.state === OPEN && this.#ticks.now() < phase.until) return this.#reject('open', phase.rejection)
     return this.#executeOther(fn, signal, this.#clock.now())
   }
 
@@ -171,29 +185,29 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
    * rejection costs no allocation: every rejected call gets the same resolved promise.
    */
   tryExecute<T>(fn: PolicyFn<T>, signal?: AbortSignal): Promise<Outcome<T>> {
-    const state = this.#state
-    if (state === FORCED_OPEN || (state === OPEN && this.#ticks.now() < this.#openUntil)) {
-      this.#countRejection(state === OPEN ? 'open' : 'forced_open')
-      return this.#rejectedOutcome
+    const phase = this.#phase
+    if (phase.state === FORCED_OPEN || (phase.state === OPEN && this.#ticks.now() < phase.until)) {
+      this.#countRejection(phase.state === OPEN ? 'open' : 'forced_open')
+      return phase.rejection.outcome
     }
     return this.execute(fn, signal).then(toSuccess, toFailure) as Promise<Outcome<T>>
   }
 
   /** Forces the circuit open (FORCED_OPEN) until `reset()`: calls are rejected with `E_CIRCUIT_ISOLATED`. */
   isolate(): void {
-    this.#setRejection(new IsolatedCircuitError({ name: this.name }))
-    this.#transition(FORCED_OPEN, this.#clock.now())
+    const rejection = new Rejection(new IsolatedCircuitError({ name: this.name }))
+    this.#transition(forcedOpen(this.#clock.now(), rejection))
   }
 
   /** Lets every call through without recording anything (DISABLED) until `reset()`. */
   disable(): void {
-    this.#transition(DISABLED, this.#clock.now())
+    this.#transition(disabled(this.#clock.now()))
   }
 
   /** Closes the circuit with an empty window, whatever the state, and forgets consecutive openings. */
   reset(): void {
     this.#consecutiveOpens = 0
-    this.#transition(CLOSED, this.#clock.now())
+    this.#transition(closed(this.#clock.now()))
   }
 
   /** A snapshot of the state, rates and counters. */
@@ -204,15 +218,15 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     w.refresh(now)
     return {
       name: this.name,
-      state: NAMES[this.#state]!,
+      state: NAMES[this.#phase.state]!,
       failureRate: w.calls === 0 ? 0 : w.failures / w.calls,
       slowCallRate: w.calls === 0 ? 0 : w.slowCalls / w.calls,
       calls: w.calls,
       failures: w.failures,
       slowCalls: w.slowCalls,
       inFlight: this.#inFlight,
-      probesInFlight: this.#probes,
-      timeInState: now - this.#since,
+      probesInFlight: this.#probes.held,
+      timeInState: now - this.#phase.since,
       consecutiveOpens: this.#consecutiveOpens,
       slowCallDuration: Number.isFinite(this.#slowMs) ? this.#slowMs : null,
       throttleProbability: this.#throttle?.probability(now) ?? 0,
@@ -223,18 +237,25 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   /** The state to persist and restore later through the `initialState` option. */
   toJSON(): BreakerSnapshot {
     const m = this.metrics()
-    const open = m.state === 'open' || m.state === 'half_open'
+    const phase = this.#phase
     return {
       version: 1,
       state: m.state,
-      since: this.#since,
-      openUntil: open ? this.#openUntil : null,
+      since: phase.since,
+      openUntil: phase.state === OPEN || phase.state === HALF_OPEN ? phase.until : null,
       consecutiveOpens: m.consecutiveOpens,
       slowCallDuration: m.slowCallDuration,
       window: this.#window.toJSON(),
       ...(this.#counts && { counts: this.#counts.toJSON() }),
     }
   }
+
+  /** The breakers a policy is or holds, for `wrap` (see compose.ts): itself. */
+  [kBreakers](): readonly GuardingBreaker[] {
+    return [this]
+  }
+
+  // --- The closed path -------------------------------------------------------------------------------------
 
   /** The closed path when the call needs no per-call data: no timing, no signal (see {@link #bindClosed}). */
   #observeClosed<T>(fn: PolicyFn<T>): Promise<T> {
@@ -249,21 +270,21 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   }
 
   /**
-   * Binds the closed-call handlers to the current generation. Called at construction and at every transition,
-   * so a call that settles after a transition reports under the generation it started in, as
-   * {@link #runClosed} does with its own local.
+   * Binds the closed-call handlers to `phase`, a closed phase. Called whenever the circuit closes, so a call
+   * that settles after a transition reports under the phase it started in, as {@link #runClosed} does with
+   * its own record.
    */
-  #bindClosed(): void {
-    const generation = this.#generation
+  #bindClosed(phase: Phase): void {
+    const call: ClosedCall = { phase, group: undefined }
     this.#onClosedValue = (value) => {
       this.#inFlight--
-      if (this.#o.isResultFailure?.(value)) this.#settleClosed(undefined, generation, FAILED, new FailedResult(value))
-      else this.#succeedUntimed(generation)
+      if (this.#o.isResultFailure?.(value)) this.#settleClosed(call, { value })
+      else this.#succeedUntimed(phase)
       return value
     }
     this.#onClosedError = (error) => {
       this.#inFlight--
-      this.#settleClosedError(generation, error)
+      this.#settleClosed(call, this.#errorFailure(error))
       throw error
     }
   }
@@ -274,49 +295,47 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
    */
   async #thrownClosed(error: unknown, group?: CallGroup, signal?: AbortSignal): Promise<never> {
     this.#inFlight--
-    this.#settleClosed(group, this.#generation, signal?.aborted ? IGNORED : this.#classifyError(error), error)
+    if (signal?.aborted) this.#ignoreClosed(group)
+    else this.#settleClosed({ phase: this.#phase, group }, this.#errorFailure(error))
     throw error
   }
 
   /** {@link #settleClosed} for a success of an untimed call, with what cannot apply taken out. */
-  #succeedUntimed(generation: number): void {
-    this.#succeed(generation, this.#readsEnd ? this.#endClock.now() : 0, Number.NaN)
+  #succeedUntimed(phase: Phase): void {
+    this.#succeed(phase, this.#readsEnd ? this.#endClock.now() : 0, Number.NaN)
   }
 
   /**
    * {@link #settleClosed} for a success of a timed call, with what cannot apply taken out, unless the call was
    * slow, already counted as slow while running, or feeds the adaptive threshold's histogram.
    */
-  #succeedTimed(group: CallGroup, generation: number, value: unknown): void {
+  #succeedTimed(call: TimedCall): void {
     const end = this.#endClock.now()
+    const group = call.group
     const elapsed = end - group.start
     if (elapsed > this.#slowMs || group.flagged || this.#histogram !== undefined) {
-      this.#settleClosed(group, generation, 0, value, end)
+      this.#settleClosed(call, undefined, end)
       return
     }
     this.#inflight.leave(group)
-    this.#succeed(generation, end, elapsed)
+    this.#succeed(call.phase, end, elapsed)
   }
 
   /** A fast success: counted, reported, recorded. */
-  #succeed(generation: number, end: number, elapsed: number): void {
+  #succeed(phase: Phase, end: number, elapsed: number): void {
     this.#totals.successes++
-    if (this.#listened()) this.emit('success', elapsed)
+    if (this.hasListeners()) this.emit('success', elapsed)
     this.#throttle?.record(end, true)
-    if (generation !== this.#generation) return
+    if (phase !== this.#phase) return
     this.#counts?.success()
     this.#window.record(end, 0)
     this.#evaluate(this.#exactCallClock ? end : undefined)
   }
 
-  #settleClosedError(generation: number, error: unknown): void {
-    this.#settleClosed(undefined, generation, this.#classifyError(error), error)
-  }
-
   /**
    * The closed path of a timed call without a signal. Its settle handlers need its start time, so they belong
    * to its group, the calls that started at the same clock reading: bound once per group, not per call (on
-   * the tick clock, a group is every call of a millisecond).
+   * the coarse clock, a group is every call of a millisecond).
    */
   #observeTimed<T>(fn: PolicyFn<T>, start: number): Promise<T> {
     const group = this.#inflight.join(start)
@@ -331,18 +350,18 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     return Promise.resolve(result).then(group.onValue, group.onError) as Promise<T>
   }
 
-  /** Binds a group's handlers to the current generation: a transition forgets every group, so it is the group's. */
+  /** Binds a group's handlers to the current phase: a transition forgets every group, so it is the group's. */
   #bindGroup(group: CallGroup): void {
-    const generation = this.#generation
+    const call: TimedCall = { phase: this.#phase, group }
     group.onValue = (value) => {
       this.#inFlight--
-      if (this.#o.isResultFailure?.(value)) this.#settleClosed(group, generation, FAILED, new FailedResult(value))
-      else this.#succeedTimed(group, generation, value)
+      if (this.#o.isResultFailure?.(value)) this.#settleClosed(call, { value })
+      else this.#succeedTimed(call)
       return value
     }
     group.onError = (error) => {
       this.#inFlight--
-      this.#settleClosed(group, generation, this.#classifyError(error), error)
+      this.#settleClosed(call, this.#errorFailure(error))
       throw error
     }
   }
@@ -352,8 +371,8 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
    * need the signal as well, and are made per call.
    */
   #runClosed<T>(fn: PolicyFn<T>, signal: AbortSignal, start: number): Promise<T> {
-    const generation = this.#generation
     const group = this.#timesCalls ? this.#inflight.join(start) : undefined
+    const call: ClosedCall = { phase: this.#phase, group }
     this.#inFlight++
     let result: PromiseLike<T> | T
     try {
@@ -364,36 +383,36 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     return Promise.resolve(result).then(
       (value) => {
         this.#inFlight--
-        this.#settleValue(group, generation, value)
+        this.#settleClosed(call, this.#valueFailure(value))
         return value
       },
       (error: unknown) => {
         this.#inFlight--
-        this.#settleClosed(group, generation, signal.aborted ? IGNORED : this.#classifyError(error), error)
+        if (signal.aborted) this.#ignoreClosed(group)
+        else this.#settleClosed(call, this.#errorFailure(error))
         throw error
       },
     )
   }
 
-  #settleValue(group: CallGroup | undefined, generation: number, value: unknown): void {
-    const failed = this.#o.isResultFailure?.(value) ? FAILED : 0
-    this.#settleClosed(group, generation, failed, failed ? new FailedResult(value) : value)
+  /** A closed call its caller aborted: it counts neither way. */
+  #ignoreClosed(group: CallGroup | undefined): void {
+    if (group !== undefined) this.#inflight.leave(group)
+    this.#totals.ignored++
   }
 
-  /** `group` is the call's in-flight group when it is timed, undefined otherwise. */
+  /** Records a finished closed call; `failure` is undefined for a success. */
   #settleClosed(
-    group: CallGroup | undefined,
-    generation: number,
-    failed: number,
-    payload: unknown,
+    call: ClosedCall,
+    failure: FailureReason | undefined,
     end = this.#readsEnd ? this.#endClock.now() : 0,
   ): void {
+    const group = call.group
     // false when the in-flight sweep already counted this call as slow: it is not counted twice.
     const uncounted = group === undefined || this.#inflight.leave(group)
-    const outcome = this.#report(failed, group === undefined ? Number.NaN : end - group.start, payload, uncounted)
-    if (outcome === IGNORED) return
+    const outcome = this.#report(failure, group === undefined ? Number.NaN : end - group.start, uncounted)
     this.#throttle?.record(end, (outcome & FAILED) === 0)
-    if (generation !== this.#generation) return
+    if (call.phase !== this.#phase) return
     // A call the in-flight sweep already counted as slow still ends a streak or adds a failure to the counts:
     // they count failures, not slow calls.
     const counted = this.#counts !== undefined && this.#countTrips(outcome & FAILED, end)
@@ -416,21 +435,17 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     return counts.failure(this.#readsEnd ? end : counts.timesFailures ? this.#ticks.now() : 0)
   }
 
-  /** Emits the events and counts totals for a finished call; returns its outcome bits (or IGNORED). */
-  #report(failed: number, elapsed: number, payload: unknown, reportSlow: boolean): number {
-    if (failed === IGNORED) {
-      this.#totals.ignored++
-      return IGNORED
-    }
-    let outcome = failed
+  /** Emits the events and counts totals for a finished call; returns its outcome bits (FAILED, SLOW). */
+  #report(failure: FailureReason | undefined, elapsed: number, reportSlow: boolean): number {
+    let outcome = failure === undefined ? 0 : FAILED
     if (elapsed > this.#slowMs) outcome |= SLOW
-    if (failed === 0) {
+    if (failure === undefined) {
       if (this.#histogram !== undefined) this.#slowMs = this.#histogram.observe(elapsed)
       this.#totals.successes++
-      if (this.#listened()) this.emit('success', elapsed)
+      if (this.hasListeners()) this.emit('success', elapsed)
     } else {
       this.#totals.failures++
-      this.emit('failure', payload instanceof FailedResult ? { value: payload.value } : { error: payload }, elapsed)
+      this.emit('failure', failure, elapsed)
     }
     if (outcome & SLOW && reportSlow) {
       this.#totals.slowCalls++
@@ -439,21 +454,14 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     return outcome
   }
 
-  /**
-   * False only when no listener at all is registered, from eventemitter3's own count: its emit looks the
-   * event up in a dictionary-mode object, which costs more than the rest of a rejection. Should a future
-   * eventemitter3 drop the field, this reads undefined and every event is emitted, as before.
-   */
-  #listened(): boolean {
-    return (this as unknown as { _eventsCount?: number })._eventsCount !== 0
+  /** The failure a thrown error is, or undefined when `isFailure` says it is not one (it counts as a success). */
+  #errorFailure(error: unknown): FailureReason | undefined {
+    return this.#o.isFailure(error) ? { error } : undefined
   }
 
-  #classifyError(error: unknown): number {
-    return this.#o.isFailure(error) ? FAILED : 0
-  }
-
-  #classifyValue(value: unknown): [number, unknown] {
-    return this.#o.isResultFailure?.(value) ? [FAILED, new FailedResult(value)] : [0, value]
+  /** The failure a returned value is when `isResultFailure` rejects it, undefined otherwise. */
+  #valueFailure(value: unknown): FailureReason | undefined {
+    return this.#o.isResultFailure?.(value) ? { value } : undefined
   }
 
   /** `now` is undefined on the untimed closed path: the clock is read only if the circuit opens. */
@@ -464,30 +472,70 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     if (byFailures || w.slowCalls / w.calls >= this.#o.slowCallRateThreshold) this.#open(now)
   }
 
+  // --- Other states ------------------------------------------------------------------------------------------
+
   #refresh(now: number): void {
-    if (this.#state === CLOSED) {
+    const phase = this.#phase
+    if (phase.state === CLOSED) {
       if (this.#timesCalls && this.#inflight.sweep(now, this.#slowMs, this.#onSlowInFlight) > 0) this.#evaluate(now)
-    } else if (this.#state === OPEN && now >= this.#openUntil) {
-      this.#transition(HALF_OPEN, now)
+    } else if (phase.state === OPEN && now >= phase.until) {
+      this.#enterHalfOpen(phase, now)
     }
   }
 
   #executeOther<T>(fn: PolicyFn<T>, signal: AbortSignal | undefined, now: number): Promise<T> {
-    switch (this.#state) {
+    const phase = this.#phase
+    switch (phase.state) {
       case DISABLED:
         return this.#passthrough(fn, signal)
       case FORCED_OPEN:
-        return this.#reject('forced_open', this.#rejection)
+        return this.#reject('forced_open', phase.rejection)
       case OPEN:
-        if (now < this.#openUntil) return this.#reject('open', this.#rejection)
-        this.#transition(HALF_OPEN, now)
+        if (now < phase.until) return this.#reject('open', phase.rejection)
+        return this.#probe(this.#enterHalfOpen(phase, now), fn, signal, now)
     }
-    const permitted = this.#o.permittedCalls
-    if (this.#probes >= permitted || this.#probes + this.#probeSuccesses >= permitted)
-      return this.#reject('half_open', this.#rejection)
-    this.#probes++
+    // HALF_OPEN: execute() runs CLOSED calls itself.
+    return this.#probe(phase as HalfOpen, fn, signal, now)
+  }
+
+  #enterHalfOpen(after: Open, now: number): HalfOpen {
+    const phase = halfOpen(now, after)
+    this.#transition(phase)
+    return phase
+  }
+
+  /** Runs `fn` as a half-open probe if a permit is free, rejects it otherwise. */
+  #probe<T>(phase: HalfOpen, fn: PolicyFn<T>, signal: AbortSignal | undefined, start: number): Promise<T> {
+    if (!this.#probes.tryAcquire()) return this.#reject('half_open', phase.rejection)
     this.#inFlight++
-    return runProbe(this.#probeHost, this.#generation, fn, signal, now)
+    return this.#probes.run(fn, signal, (end, result) => this.#settleProbe(phase, start, end, result))
+  }
+
+  /**
+   * A probe ended. Its permit is released whatever its phase (see {@link HalfOpenProbes}), and whatever the
+   * reporting throws; its outcome counts only in its own phase, and an aborted probe decides nothing.
+   */
+  #settleProbe(phase: HalfOpen, start: number, end: RaceEnd, result: unknown): void {
+    const now = this.#clock.now()
+    this.#inFlight--
+    let outcome: number
+    try {
+      if (end === ABORTED) {
+        this.#totals.ignored++
+        return
+      }
+      const failure =
+        end === TIMED_OUT ? { error: result } : end === VALUE ? this.#valueFailure(result) : this.#errorFailure(result)
+      outcome = this.#report(failure, now - start, true)
+    } finally {
+      this.#probes.release()
+    }
+    if (phase !== this.#phase) return
+    if (outcome !== 0) this.#open(now)
+    else if (this.#probes.succeeded()) {
+      this.#consecutiveOpens = 0
+      this.#transition(closed(now))
+    }
   }
 
   #reject(reason: RejectionReason, rejection: Rejection): Promise<never> {
@@ -498,83 +546,59 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   #countRejection(reason: RejectionReason): void {
     if (reason === 'throttled') this.#totals.throttled++
     else this.#totals.rejections++
-    if (this.#listened()) this.emit('rejection', reason)
+    if (this.hasListeners()) this.emit('rejection', reason)
   }
 
   async #passthrough<T>(fn: PolicyFn<T>, signal: AbortSignal | undefined): Promise<T> {
     return fn(contextFor(signal))
   }
 
-  #settleProbe(generation: number, failed: number, payload: unknown, start: number): void {
-    const now = this.#clock.now()
-    this.#inFlight--
-    const outcome = this.#report(failed, now - start, payload, true)
-    // Permits are released whatever the phase: a probe from an earlier half-open phase (still running after
-    // the circuit reopened) keeps its permit until it settles or hits its deadline, so probes in flight never
-    // exceed permittedCalls, across phases too. Its outcome, though, only counts in its own phase.
-    this.#probes--
-    if (generation !== this.#generation || outcome === IGNORED) return
-    if (outcome !== 0) this.#open(now)
-    else if (++this.#probeSuccesses >= this.#o.permittedCalls) {
-      this.#consecutiveOpens = 0
-      this.#transition(CLOSED, now)
-    }
-  }
-
   #open(now = this.#clock.now()): void {
     this.#consecutiveOpens++
-    this.#openUntil = now + this.#o.openDuration(this.#consecutiveOpens)
-    this.#setRejection(new BrokenCircuitError(undefined, { name: this.name, openUntil: this.#openUntil }))
-    this.#transition(OPEN, now)
+    const until = now + this.#o.openDuration(this.#consecutiveOpens)
+    this.#transition(open(now, until, this.#openRejection(until)))
   }
 
   /** One error (and one outcome) per open period, reused for every rejection in it. */
-  #setRejection(error: BrokenCircuitError): void {
-    this.#rejection = new Rejection(error)
-    this.#rejectedOutcome = Promise.resolve(Object.freeze({ ok: false as const, error }))
+  #openRejection(openUntil: number): Rejection {
+    return new Rejection(new BrokenCircuitError(undefined, { name: this.name, openUntil }))
   }
 
-  #transition(to: number, now: number): void {
-    const from = this.#state
-    this.#state = to
-    this.#generation++
-    this.#since = now
-    this.#probeSuccesses = 0
+  #transition(next: Phase): void {
+    const from = this.#phase.state
+    this.#phase = next
     this.#inflight.clear()
-    this.#bindClosed()
-    if (to === CLOSED) {
+    if (next.state === CLOSED) {
+      this.#bindClosed(next)
       this.#window.reset()
       this.#counts?.reset()
       this.#throttle?.reset()
+    } else if (next.state === HALF_OPEN) {
+      this.#probes.begin()
     }
-    if (from !== to) this.emit('stateChange', NAMES[from]!, NAMES[to]!)
+    if (from !== next.state) this.emit('stateChange', NAMES[from]!, NAMES[next.state]!)
   }
 
   #restore(s: BreakerSnapshot): void {
-    this.#since = s.since
     this.#consecutiveOpens = s.consecutiveOpens
     if (s.slowCallDuration !== null && this.#timesCalls) this.#slowMs = s.slowCallDuration
     if (s.state === 'closed') {
+      this.#phase = closed(s.since)
+      this.#bindClosed(this.#phase)
       this.#window.restore(s.window)
       if (s.counts !== undefined) this.#counts?.restore(s.counts)
     } else if (s.state === 'forced_open') this.isolate()
-    else if (s.state === 'disabled') this.#state = DISABLED
+    else if (s.state === 'disabled') this.#phase = disabled(s.since)
     else {
       // HALF_OPEN restarts as OPEN until the saved time: its probes did not survive the restart.
-      this.#state = OPEN
-      this.#openUntil = s.openUntil as number
-      this.#setRejection(new BrokenCircuitError(undefined, { name: this.name, openUntil: this.#openUntil }))
+      const until = s.openUntil as number
+      this.#phase = open(s.since, until, this.#openRejection(until))
     }
   }
 }
 
 const toSuccess = <T>(value: T): Outcome<T> => ({ ok: true, value })
 const toFailure = (error: unknown): Outcome<never> => ({ ok: false, error })
-
-/** Marks a returned value that `isResultFailure` rejected, so the failure event can say `{ value }`. */
-class FailedResult {
-  constructor(readonly value: unknown) {}
-}
 
 /**
  * Creates a circuit breaker: counts failures (and, with `slowCallDuration`, slow calls) over a sliding

@@ -117,6 +117,26 @@ describe('HALF_OPEN', () => {
     expect(breaker.state).toBe('open')
   })
 
+  it('a probe whose isResultFailure throws frees its permit at once, and its caller gets the error', async () => {
+    const isResultFailure = () => {
+      throw new Error('predicate')
+    }
+    const { breaker, clock } = await halfOpen({ halfOpen: { permittedCalls: 1 }, isResultFailure })
+    await expect(breaker.execute(ok)).rejects.toThrow('predicate')
+    expect(breaker.metrics()).toMatchObject({ state: 'half_open', probesInFlight: 0, inFlight: 0 })
+    expect(clock.pendingTimers()).toBe(0)
+  })
+
+  it('a probe whose failure listener throws frees its permit at once, and its caller gets the error', async () => {
+    const { breaker, clock } = await halfOpen({ halfOpen: { permittedCalls: 1 } })
+    breaker.on('failure', () => {
+      throw new Error('listener')
+    })
+    await expect(breaker.execute(boom)).rejects.toThrow('listener')
+    expect(breaker.metrics()).toMatchObject({ probesInFlight: 0, inFlight: 0 })
+    expect(clock.pendingTimers()).toBe(0)
+  })
+
   it('calls started while closed and finishing later do not count in the new state', async () => {
     const clock = fakeClock()
     const breaker = circuitBreaker({ clock, minimumCalls: 2, openDuration: '1s', halfOpen: { permittedCalls: 1 } })

@@ -2,7 +2,7 @@
  * The calls in flight that started at one time (one clock reading), and the settle handlers they share.
  *
  * Why groups: a timed call's settle handlers need its start time, which would cost two closures per call.
- * On the millisecond tick clock many calls start at the same reading, so they share one group: its handlers
+ * On the millisecond coarse clock many calls start at the same reading, so they share one group: its handlers
  * are bound once (by the breaker) and the calls only count themselves in and out.
  */
 export class CallGroup {

@@ -1,74 +1,80 @@
-import { toAbortedError } from '../core/abort.js'
 import type { Clock } from '../core/clock.js'
 import { TimeoutError } from '../core/errors.js'
-import { invoke, linkSignal } from './context.js'
+import { type Deadline, type RaceEnd, raceDeadline } from './deadline.js'
+import { keepingAlive } from './keep-alive.js'
 import type { PolicyFn } from './types.js'
-import { FAILED } from './window.js'
 
-/** A probe outcome that decides nothing: its caller aborted it. */
-export const IGNORED = -1
-
-/** What a half-open probe needs from its breaker. */
-export interface ProbeHost {
+/** What {@link HalfOpenProbes} needs from its breaker's options. */
+export interface ProbeOptions {
+  /** The breaker's name, for the deadline's error. */
   readonly name: string
   readonly clock: Clock
+  /** How long a probe may run, ms. */
   readonly deadline: number
-  /** FAILED or 0 for a value the function returned (and the payload to report). */
-  classifyValue(value: unknown): [failed: number, payload: unknown]
-  classifyError(error: unknown): number
-  /** Called exactly once per probe: releases its permit and applies its outcome. */
-  settle(generation: number, failed: number, payload: unknown, start: number): void
+  /** Probes running at once, and successes in a row that close the circuit. */
+  readonly permittedCalls: number
 }
 
 /**
- * Runs one half-open probe. Its permit is released exactly once (the `settled` flag), by whichever comes
- * first: the function settling, the caller aborting (the probe then decides nothing), or the deadline (the
- * probe counts as failed, its signal is aborted and its caller rejected with a TimeoutError). So a probe
- * that throws, hangs or is aborted can never hold a permit forever.
+ * The half-open probes of one breaker: their permits, the successes that close the circuit, and the race of
+ * each probe against its deadline.
+ *
+ * A probe holds its permit until the first of: it settles, its caller aborts it, it reaches its deadline (it
+ * then counts as failed, its signal is aborted and its caller rejected with a TimeoutError). So a probe that
+ * throws, hangs or is aborted never holds a permit forever. A permit outlives the half-open phase that granted
+ * it: a probe still running after the circuit reopened keeps its permit until it ends, so probes in flight
+ * never exceed `permittedCalls`, across phases too (its outcome, though, counts only in its own phase).
  */
-export function runProbe<T>(
-  host: ProbeHost,
-  generation: number,
-  fn: PolicyFn<T>,
-  signal: AbortSignal | undefined,
-  start: number,
-): Promise<T> {
-  const controller = new AbortController()
-  const unlink = linkSignal(signal, controller)
-  return new Promise<T>((resolve, reject) => {
-    let settled = false
-    const finish = (failed: number, payload: unknown): boolean => {
-      if (settled) return false
-      settled = true
-      host.clock.clearTimeout(timer)
-      unlink()
-      signal?.removeEventListener('abort', onAbort)
-      host.settle(generation, failed, payload, start)
-      return true
+export class HalfOpenProbes {
+  readonly #permitted: number
+  readonly #deadline: Deadline
+  /** Probes holding a permit, whatever their phase. */
+  #held = 0
+  /** Probes of the current half-open phase that succeeded. */
+  #successes = 0
+
+  constructor(options: ProbeOptions) {
+    const { name, deadline } = options
+    this.#permitted = options.permittedCalls
+    this.#deadline = {
+      // A probe's caller waits on its deadline timer: it keeps the process alive.
+      clock: keepingAlive(options.clock),
+      ms: deadline,
+      timeoutError: () => new TimeoutError(`A half-open probe of '${name}' ran past its deadline`, { name, deadline }),
     }
-    const onAbort = () => {
-      if (!finish(IGNORED, undefined)) return
-      controller.abort((signal as AbortSignal).reason)
-      reject(toAbortedError(signal as AbortSignal))
-    }
-    const timer = host.clock.setTimeout(() => {
-      const error = new TimeoutError(`A half-open probe of '${host.name}' ran past its deadline`, {
-        name: host.name,
-        deadline: host.deadline,
-      })
-      if (!finish(FAILED, error)) return
-      controller.abort(error)
-      reject(error)
-    }, host.deadline)
-    signal?.addEventListener('abort', onAbort, { once: true })
-    invoke(fn, { signal: controller.signal, attempt: 0 }).then(
-      (value) => {
-        const [failed, payload] = host.classifyValue(value)
-        if (finish(failed, payload)) resolve(value)
-      },
-      (error: unknown) => {
-        if (finish(host.classifyError(error), error)) reject(error)
-      },
-    )
-  })
+  }
+
+  /** Probes holding a permit now. */
+  get held(): number {
+    return this.#held
+  }
+
+  /** A half-open phase begins: the successes of an earlier one no longer count. */
+  begin(): void {
+    this.#successes = 0
+  }
+
+  /** Takes a permit; false when the permitted probes are all running or have already succeeded. */
+  tryAcquire(): boolean {
+    if (this.#held + this.#successes >= this.#permitted) return false
+    this.#held++
+    return true
+  }
+
+  /**
+   * Runs `fn` as a probe holding a permit, against the deadline. `onEnd` is called once, when the probe ends
+   * (see {@link raceDeadline}), and must {@link release} the permit whatever happens.
+   */
+  run<T>(fn: PolicyFn<T>, signal: AbortSignal | undefined, onEnd: (end: RaceEnd, result: unknown) => void): Promise<T> {
+    return raceDeadline(fn, signal, this.#deadline, onEnd)
+  }
+
+  release(): void {
+    this.#held--
+  }
+
+  /** A probe of the current phase succeeded: true when enough have to close the circuit. */
+  succeeded(): boolean {
+    return ++this.#successes >= this.#permitted
+  }
 }

@@ -1,3 +1,5 @@
+import type { Outcome } from './types.js'
+
 /**
  * A reusable rejection: every call to {@link reject} returns a new promise that rejects with the same error.
  *
@@ -12,10 +14,13 @@
  */
 export class Rejection {
   readonly #rejected: Promise<never>
+  /** What `tryExecute` resolves with instead: one frozen outcome in one resolved promise, shared by every caller. */
+  readonly outcome: Promise<Outcome<never>>
 
   constructor(readonly error: Error) {
     this.#rejected = Promise.reject(error)
     this.#rejected.catch(noop)
+    this.outcome = Promise.resolve(Object.freeze({ ok: false as const, error }))
   }
 
   /** A new promise that rejects with `error` at the next microtask. */

@@ -8,6 +8,7 @@ import { expectOneOf, expectOptions, optionalFunction, optionalNumber, optionKey
 import { decorrelatedJitter } from './backoff.js'
 import type { CircuitBreaker } from './breaker.js'
 import { RetryBudget, type RetryBudgetOptions } from './budget.js'
+import { type Guarded, type GuardingBreaker, kExecuteGuarded } from './compose.js'
 import { contextFor } from './context.js'
 import { isBrokenCircuitError, RetryBudgetExhaustedError } from './errors.js'
 import { keepingAlive } from './keep-alive.js'
@@ -58,7 +59,7 @@ const NEVER_RETRIED = [
 ] as const
 
 /** A policy that runs a call again when it fails (see {@link retry}). */
-export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy {
+export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy, Guarded {
   readonly attempts: number
   readonly #initial: number
   readonly #max: number
@@ -109,14 +110,17 @@ export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy {
 
   /** Runs `fn`, retrying failures with backoff; rethrows the last error when it gives up. */
   execute<T>(fn: PolicyFn<T>, signal?: AbortSignal): Promise<T> {
-    return this.executeGuarded(fn, signal, this.#breakers)
+    return this[kExecuteGuarded](fn, signal, this.#breakers)
   }
 
-  /** {@link execute}, not retrying while any of `breakers` is open. `wrap` calls it with its inner breakers. */
-  async executeGuarded<T>(
+  /**
+   * {@link execute}, not retrying while any of `breakers` is open. `wrap` calls it with the breakers after the
+   * retry, through a `Symbol.for` key so that a `wrap` of another installed copy can too (see compose.ts).
+   */
+  async [kExecuteGuarded]<T>(
     fn: PolicyFn<T>,
     signal: AbortSignal | undefined,
-    breakers: readonly CircuitBreaker[],
+    breakers: readonly GuardingBreaker[],
   ): Promise<T> {
     this.#budget?.recordCall()
     // Decorrelated jitter starts from the initial delay: the first retry waits in [initial, 3 * initial].
@@ -153,7 +157,7 @@ export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy {
     error: unknown,
     attempt: number,
     signal: AbortSignal | undefined,
-    breakers: readonly CircuitBreaker[],
+    breakers: readonly GuardingBreaker[],
   ): boolean {
     if (attempt + 1 >= this.attempts || signal?.aborted || isBrokenCircuitError(error)) return false
     if (NEVER_RETRIED.some((code) => isBulwarkError(error, code))) return false
@@ -161,7 +165,7 @@ export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy {
   }
 }
 
-function anyOpen(breakers: readonly CircuitBreaker[]): boolean {
+function anyOpen(breakers: readonly GuardingBreaker[]): boolean {
   for (const breaker of breakers) {
     const state = breaker.state
     if (state === 'open' || state === 'forced_open') return true

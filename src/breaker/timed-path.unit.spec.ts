@@ -1,8 +1,8 @@
 /**
  * Slow-call detection with a threshold of 100 ms or more on the system clock times calls with the
- * millisecond tick clock: the exact clock costs about 100 ns a read on some virtual machines, more than the
+ * millisecond coarse clock: the exact clock costs about 100 ns a read on some virtual machines, more than the
  * rest of the closed path. vitest's fake timers stand in for the system clock here (they replace `Date.now`
- * and `setTimeout`, which `systemClock` calls), so the tick clock's 1 ms timer runs as it would for real.
+ * and `setTimeout`, which `systemClock` calls), so the coarse clock's 1 ms timer runs as it would for real.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { deferred } from '../../test/breaker/helpers.js'

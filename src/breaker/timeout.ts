@@ -4,9 +4,9 @@ import { systemClock } from '../core/clock.js'
 import { type Duration, parseDuration } from '../core/duration.js'
 import { TimeoutError, ValidationError } from '../core/errors.js'
 import { expectOptions, optionKeys } from '../core/validate.js'
-import { invoke, linkSignal } from './context.js'
+import { type Deadline, raceDeadline } from './deadline.js'
 import { keepingAlive } from './keep-alive.js'
-import type { Policy, PolicyContext, PolicyFn } from './types.js'
+import type { Policy, PolicyFn } from './types.js'
 
 /** Options of {@link timeout}. */
 export interface TimeoutOptions {
@@ -19,15 +19,19 @@ export interface TimeoutOptions {
 /** A policy that gives up on a call after a deadline (see {@link timeout}). */
 export class TimeoutPolicy implements Policy {
   readonly duration: number
-  readonly #clock: Clock
+  readonly #deadline: Deadline
 
   constructor(options: TimeoutOptions) {
     const o = expectOptions('options', options, optionKeys<TimeoutOptions>({ duration: true, clock: true }))
     this.duration = parseDuration(o.duration, 'duration')
     const clock = o.clock ?? systemClock
     if (typeof clock.setTimeout !== 'function') throw new ValidationError('clock', 'a Clock', o.clock)
-    // The caller waits on the deadline timer: it keeps the process alive.
-    this.#clock = keepingAlive(clock)
+    this.#deadline = {
+      // The caller waits on the deadline timer: it keeps the process alive.
+      clock: keepingAlive(clock),
+      ms: this.duration,
+      timeoutError: () => new TimeoutError(`The call timed out after ${this.duration} ms`, { timeout: this.duration }),
+    }
   }
 
   /**
@@ -36,38 +40,7 @@ export class TimeoutPolicy implements Policy {
    */
   execute<T>(fn: PolicyFn<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) return Promise.reject(toAbortedError(signal))
-    const controller = new AbortController()
-    const unlink = linkSignal(signal, controller)
-    const context: PolicyContext = { signal: controller.signal, attempt: 0 }
-    return new Promise<T>((resolve, reject) => {
-      let settled = false
-      const settle = (): boolean => {
-        if (settled) return false
-        settled = true
-        this.#clock.clearTimeout(timer)
-        unlink()
-        signal?.removeEventListener('abort', onAbort)
-        return true
-      }
-      const onAbort = () => {
-        if (settle()) reject(toAbortedError(signal as AbortSignal))
-      }
-      const timer = this.#clock.setTimeout(() => {
-        if (!settle()) return
-        const error = new TimeoutError(`The call timed out after ${this.duration} ms`, { timeout: this.duration })
-        controller.abort(error)
-        reject(error)
-      }, this.duration)
-      signal?.addEventListener('abort', onAbort, { once: true })
-      invoke(fn, context).then(
-        (value) => {
-          if (settle()) resolve(value)
-        },
-        (error: unknown) => {
-          if (settle()) reject(error)
-        },
-      )
-    })
+    return raceDeadline(fn, signal, this.#deadline)
   }
 }
 

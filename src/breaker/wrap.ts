@@ -1,38 +1,54 @@
-import { CircuitBreaker } from './breaker.js'
+import {
+  breakersIn,
+  type GuardingBreaker,
+  type HoldsBreakers,
+  isGuarded,
+  kBreakers,
+  kExecuteGuarded,
+} from './compose.js'
 import { contextFor, invoke } from './context.js'
-import { RetryPolicy } from './retry.js'
 import type { ALT, AltOf, Policy, PolicyContext, PolicyFn } from './types.js'
 
 /** Policies composed by {@link wrap}: itself a policy. */
-export class WrappedPolicy<Alt = never> implements Policy<Alt> {
+export class WrappedPolicy<Alt = never> implements Policy<Alt>, HoldsBreakers {
   declare readonly [ALT]?: Alt
   readonly policies: readonly Policy<unknown>[]
-  /** For each position, the breakers after it, so a retry there never retries into an open breaker. */
-  readonly #downstream: readonly CircuitBreaker[][]
+  /** How each policy runs the rest of the chain. */
+  readonly #steps: readonly Step[]
 
   constructor(policies: readonly Policy<unknown>[]) {
     this.policies = policies
-    this.#downstream = policies.map((_, i) => policies.slice(i + 1).flatMap(breakersIn))
+    this.#steps = policies.map((_, i) => stepOf(policies, i))
   }
 
   /** Runs `fn` through every policy, outermost first; each one's signal and attempt reach the next. */
   execute<T>(fn: PolicyFn<T>, signal?: AbortSignal): Promise<T | Alt> {
     const run = (context: PolicyContext, i: number): Promise<T> => {
       if (i === this.policies.length) return invoke(fn, context)
-      const policy = this.policies[i] as Policy<never>
       const next = (inner: PolicyContext) =>
         run({ signal: inner.signal, attempt: Math.max(context.attempt, inner.attempt) }, i + 1)
-      if (policy instanceof RetryPolicy) return policy.executeGuarded(next, context.signal, this.#downstream[i]!)
-      return policy.execute(next, context.signal)
+      return this.#steps[i]!(next, context.signal)
     }
     return run(contextFor(signal), 0)
   }
+
+  /** The breakers among its policies, for a `wrap` around it. */
+  [kBreakers](): readonly GuardingBreaker[] {
+    return this.policies.flatMap(breakersIn)
+  }
 }
 
-function breakersIn(policy: Policy<unknown>): CircuitBreaker[] {
-  if (policy instanceof CircuitBreaker) return [policy]
-  if (policy instanceof WrappedPolicy) return policy.policies.flatMap(breakersIn)
-  return []
+type Step = <T>(next: PolicyFn<T>, signal: AbortSignal) => Promise<T>
+
+/**
+ * How the policy at `i` runs the rest: through `execute`, or, for a retry (of any installed copy: see
+ * compose.ts), guarded by the breakers after it, so that it never retries into an open one.
+ */
+function stepOf(policies: readonly Policy<unknown>[], i: number): Step {
+  const policy = policies[i] as Policy<never>
+  if (!isGuarded(policy)) return (next, signal) => policy.execute(next, signal)
+  const breakers = policies.slice(i + 1).flatMap(breakersIn)
+  return (next, signal) => policy[kExecuteGuarded](next, signal, breakers)
 }
 
 /**

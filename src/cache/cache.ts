@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'eventemitter3'
+import type { CoarseClock } from '../core/coarse-clock.js'
 import { ValidationError } from '../core/errors.js'
 import { type BatchLoader, getOrSetMany } from './batch.js'
-import type { CoarseClock } from './coarse-clock.js'
 import type { CacheContext } from './context.js'
 import { validateKey, validateKeys, validateTags } from './keys.js'
 import type { L1, L1Entry } from './l1.js'
