@@ -169,7 +169,7 @@ export function withBreaker(
  * @example
  * ```ts
  * class Inventory {
- *   @withRetry({ attempts: 3, initialDelay: '50ms' })
+ *   @withRetry({ attempts: 3, backoff: { initial: '50ms' } })
  *   async reserve(sku: string, qty: number): Promise<void> { await this.api.post('/reserve', { sku, qty }) }
  * }
  * ```

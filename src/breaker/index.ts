@@ -1,5 +1,4 @@
 export type { AdaptiveSlowCallOptions } from './adaptive.js'
-export type { OpenBackoff } from './backoff.js'
 export { CircuitBreaker, circuitBreaker } from './breaker.js'
 export type { RetryBudgetOptions } from './budget.js'
 export { RetryBudget, retryBudget } from './budget.js'

@@ -61,7 +61,7 @@ export function runProbe<T>(
       reject(error)
     }, host.deadline)
     signal?.addEventListener('abort', onAbort, { once: true })
-    invoke(fn, { signal: controller.signal, attempt: 0 }).then(
+    invoke(fn, { signal: controller.signal, attempt: 1 }).then(
       (value) => {
         const [failed, payload] = host.classifyValue(value)
         if (finish(failed, payload)) resolve(value)

@@ -1,9 +1,8 @@
 import { LRUCache } from 'lru-cache'
 import type { Clock } from '../core/clock.js'
-import { systemClock } from '../core/clock.js'
-import { type Duration, parseDuration } from '../core/duration.js'
+import type { Duration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOptions, optionalNumber, optionKeys } from '../core/validate.js'
+import { expectOptions, optionalClock, optionalDuration, optionalNumber, optionKeys } from '../core/validate.js'
 import { CircuitBreaker } from './breaker.js'
 import type { BreakerMetrics } from './events.js'
 import type { CircuitBreakerOptions } from './options.js'
@@ -98,9 +97,8 @@ export class BreakerRegistry {
     )
     this.#defaults = expectOptions('defaults', o.defaults)
     this.#maxKeys = optionalNumber('maxKeys', o.maxKeys, 10_000, { min: 1, integer: true })
-    this.#idleTtl = o.idleTtl === undefined ? 600_000 : parseDuration(o.idleTtl, 'idleTtl')
-    if (this.#idleTtl <= 0) throw new ValidationError('idleTtl', 'a duration > 0', o.idleTtl)
-    this.#clock = o.clock ?? this.#defaults.clock ?? systemClock
+    this.#idleTtl = optionalDuration('idleTtl', o.idleTtl, 600_000, { positive: true })
+    this.#clock = optionalClock('clock', o.clock ?? this.#defaults.clock)
     // Fail at construction, not at the first call, if the defaults are invalid.
     new CircuitBreaker(this.#options('defaults', undefined))
   }

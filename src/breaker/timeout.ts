@@ -1,9 +1,8 @@
 import { toAbortedError } from '../core/abort.js'
 import type { Clock } from '../core/clock.js'
-import { systemClock } from '../core/clock.js'
-import { type Duration, parseDuration } from '../core/duration.js'
-import { TimeoutError, ValidationError } from '../core/errors.js'
-import { expectOptions, optionKeys } from '../core/validate.js'
+import type { Duration } from '../core/duration.js'
+import { TimeoutError } from '../core/errors.js'
+import { expectDuration, expectOptions, optionalClock, optionKeys } from '../core/validate.js'
 import { invoke, linkSignal } from './context.js'
 import { keepingAlive } from './keep-alive.js'
 import type { Policy, PolicyContext, PolicyFn } from './types.js'
@@ -23,11 +22,9 @@ export class TimeoutPolicy implements Policy {
 
   constructor(options: TimeoutOptions) {
     const o = expectOptions('options', options, optionKeys<TimeoutOptions>({ duration: true, clock: true }))
-    this.duration = parseDuration(o.duration, 'duration')
-    const clock = o.clock ?? systemClock
-    if (typeof clock.setTimeout !== 'function') throw new ValidationError('clock', 'a Clock', o.clock)
+    this.duration = expectDuration('duration', o.duration)
     // The caller waits on the deadline timer: it keeps the process alive.
-    this.#clock = keepingAlive(clock)
+    this.#clock = keepingAlive(optionalClock('clock', o.clock))
   }
 
   /**
@@ -38,7 +35,7 @@ export class TimeoutPolicy implements Policy {
     if (signal?.aborted) return Promise.reject(toAbortedError(signal))
     const controller = new AbortController()
     const unlink = linkSignal(signal, controller)
-    const context: PolicyContext = { signal: controller.signal, attempt: 0 }
+    const context: PolicyContext = { signal: controller.signal, attempt: 1 }
     return new Promise<T>((resolve, reject) => {
       let settled = false
       const settle = (): boolean => {

@@ -1,7 +1,6 @@
-import { systemClock } from '../core/clock.js'
 import { parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOptions, optionalBoolean, optionalNumber, optionKeys } from '../core/validate.js'
+import { expectOptions, optionalBoolean, optionalClock, optionalNumber, optionKeys } from '../core/validate.js'
 import { validateKey, validateTags } from './keys.js'
 import type {
   CacheBreakerOptions,
@@ -82,7 +81,7 @@ export function resolveCacheOptions(options: CacheOptions | undefined): Resolved
     breaker: resolveBreaker(o.breaker),
     lock,
     serializer: expectPort('serializer', o.serializer, ['serialize', 'deserialize']) ?? jsonSerializer,
-    clock: expectPort('clock', o.clock, ['now', 'setTimeout', 'clearTimeout']) ?? systemClock,
+    clock: optionalClock('clock', o.clock),
     maxKeyLength,
   }
 }

@@ -1,6 +1,7 @@
-// The root `bulwark` export: errors, durations and the clock port. Internal helpers (`TypedEmitter`,
-// `anySignal`, `sleep`) stay importable only from inside the package.
+// The root `bulwark` export: errors, durations (and the backoff shape built on them) and the clock port.
+// Internal helpers (`TypedEmitter`, `anySignal`, `sleep`) stay importable only from inside the package.
 export { throwIfAborted } from './abort.js'
+export type { Backoff } from './backoff.js'
 export type { Clock, TimerHandle } from './clock.js'
 export { systemClock } from './clock.js'
 export type { Duration, DurationUnit } from './duration.js'

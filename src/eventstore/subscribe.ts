@@ -1,7 +1,14 @@
-import { type Clock, systemClock, type TimerHandle } from '../core/clock.js'
-import { type Duration, parseOptionalDuration } from '../core/duration.js'
+import type { Clock, TimerHandle } from '../core/clock.js'
+import type { Duration } from '../core/duration.js'
 import { AbortedError, isBulwarkError, ValidationError } from '../core/errors.js'
-import { expectOptions, optionalFunction, optionalNumber, optionKeys } from '../core/validate.js'
+import {
+  expectOptions,
+  optionalClock,
+  optionalDuration,
+  optionalFunction,
+  optionalNumber,
+  optionKeys,
+} from '../core/validate.js'
 import { isPlainObject } from './internal/json.js'
 import { validateCount, validateEventType, validateId } from './internal/validate.js'
 import type { EventStore, RecordedEvent } from './types.js'
@@ -125,9 +132,9 @@ class CatchUpSubscription implements Subscription {
     const from = options.from ?? 'start'
     this.#from = from === 'start' || from === 'end' ? from : validateCount(from, 'from')
     this.#batchSize = optionalNumber('batchSize', options.batchSize, 500, { min: 1, integer: true })
-    this.#pollInterval = parseOptionalDuration(options.pollInterval, 'pollInterval', 1000)
-    this.#retryDelay = parseOptionalDuration(options.retryDelay, 'retryDelay', 1000)
-    this.#clock = options.clock ?? systemClock
+    this.#pollInterval = optionalDuration('pollInterval', options.pollInterval, 1000)
+    this.#retryDelay = optionalDuration('retryDelay', options.retryDelay, 1000)
+    this.#clock = optionalClock('clock', options.clock)
     this.#onError =
       optionalFunction('onError', options.onError) ??
       ((error, event) => console.error(`bulwark: subscription ${this.subscriptionId} failed`, event?.id, error))

@@ -3,9 +3,8 @@
  * against the rules (names, kinds, options) and returns a new definition, so an invalid saga fails where
  * it is written, not when it first runs.
  */
-import { parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOptions, optionKeys } from '../core/validate.js'
+import { expectDuration, expectOptions, optionKeys } from '../core/validate.js'
 import { SagaDefinitionError } from './errors.js'
 import type { PlannedStep } from './events.js'
 import { type StepPolicies, validateStepPolicies } from './policies.js'
@@ -209,8 +208,7 @@ export function defineSaga<Input>(name: string, options?: SagaDefinitionOptions)
   try {
     const checked = expectOptions('options', options, optionKeys<SagaDefinitionOptions>({ deadline: true }))
     if (checked.deadline !== undefined) {
-      deadline = parseDuration(checked.deadline, 'deadline')
-      if (deadline <= 0) throw new ValidationError('deadline', 'a duration > 0', checked.deadline)
+      deadline = expectDuration('deadline', checked.deadline, { positive: true })
     }
   } catch (error) {
     throw new SagaDefinitionError(name, undefined, 'saga-options', (error as Error).message)

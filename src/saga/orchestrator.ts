@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { throwIfAborted } from '../core/abort.js'
-import { parseDuration } from '../core/duration.js'
+import type { Duration } from '../core/duration.js'
 import { AbortedError, ValidationError } from '../core/errors.js'
 import { TypedEmitter } from '../core/events.js'
-import { expectOneOf, expectOptions, optionalNumber, optionKeys } from '../core/validate.js'
+import { expectDuration, expectOneOf, expectOptions, optionalNumber, optionKeys } from '../core/validate.js'
 import { type DefinedStep, SagaDefinition } from './define.js'
 import { SagaDefinitionError, SagaNotFoundError, SagaStateError } from './errors.js'
 import { lastDriver, sagaEvent, sagaStreamId } from './events.js'
@@ -28,7 +28,7 @@ export interface StartSagaOptions {
    */
   sagaId?: string
   /** Overrides the definition's deadline for this saga. @default the definition's `deadline` */
-  deadline?: number | string
+  deadline?: Duration
 }
 
 /** Filters of `list()`. */
@@ -36,7 +36,7 @@ export interface ListSagasOptions {
   /** Only sagas with this status. */
   status?: SagaStatus
   /** Only unfinished sagas (running, compensating, parked) with no transition for at least this long. */
-  stalledFor?: number | string
+  stalledFor?: Duration
   /** At most this many, oldest first. @default no limit */
   limit?: number
 }
@@ -123,7 +123,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
       throw new SagaDefinitionError(definition.name, undefined, 'no-steps', 'a saga needs at least one step')
     const o = expectOptions('options', options, optionKeys<StartSagaOptions>({ sagaId: true, deadline: true }))
     const sagaId = o.sagaId === undefined ? randomUUID() : validateSagaId(o.sagaId)
-    const deadlineMs = o.deadline === undefined ? definition.deadline : parseDuration(o.deadline, 'deadline')
+    const deadlineMs = o.deadline === undefined ? definition.deadline : expectDuration('deadline', o.deadline)
     const running = this.#inFlight.get(sagaId)
     if (running) return running as Promise<SagaState<Outputs>>
     const at = this.#options.clock.now()
@@ -266,7 +266,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
       optionKeys<ListSagasOptions>({ status: true, stalledFor: true, limit: true }),
     )
     const status = o.status === undefined ? undefined : expectOneOf('status', o.status, STATUSES)
-    const stalledFor = o.stalledFor === undefined ? undefined : parseDuration(o.stalledFor, 'stalledFor')
+    const stalledFor = o.stalledFor === undefined ? undefined : expectDuration('stalledFor', o.stalledFor)
     const limit = optionalNumber('limit', o.limit, Number.POSITIVE_INFINITY, { min: 1, integer: true })
     const scan = await scanLifecycle(this.#options.store, 0)
     const now = this.#options.clock.now()

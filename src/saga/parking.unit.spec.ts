@@ -60,8 +60,8 @@ describe('parking', () => {
     await expect(orchestrator.resolve('rv', 'again')).rejects.toSatisfy((e) => isBulwarkError(e, 'E_SAGA_STATE'))
   })
 
-  it('parks a retriable step past retriableRetry.maxAttempts; resolve continues it forward', async () => {
-    const { orchestrator, clock } = harness({ retriableRetry: { maxAttempts: 2, initialDelay: 100, maxDelay: 100 } })
+  it('parks a retriable step after retriableRetry.attempts failed runs; resolve continues it forward', async () => {
+    const { orchestrator, clock } = harness({ retriableRetry: { attempts: 2, backoff: { initial: 100, max: 100 } } })
     const log: string[] = []
     const saga = defineSaga('fwd')
       .step('ship', { kind: 'pivot', run: () => 'S' })

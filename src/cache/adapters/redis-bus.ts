@@ -4,10 +4,10 @@
  * On one Redis (plain or Sentinel) that is `NodeTransport`; on a cluster, `ClusterTransport`.
  */
 import type { Cluster, Redis } from 'ioredis'
-import { type Clock, systemClock } from '../../core/clock.js'
-import { parseOptionalDuration } from '../../core/duration.js'
+import type { Clock } from '../../core/clock.js'
+import type { Duration } from '../../core/duration.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
-import { expectOptions, optionalFunction, optionKeys } from '../../core/validate.js'
+import { expectOptions, optionalClock, optionalDuration, optionalFunction, optionKeys } from '../../core/validate.js'
 import type { BusConnectionHandlers, BusMessage, CacheBus } from '../types.js'
 import { ClusterTransport } from './redis-bus-cluster.js'
 import { decodeMessage, encodeMessage } from './redis-bus-codec.js'
@@ -29,7 +29,7 @@ export interface RedisBusOptions extends RedisConnectionOptions {
    * `E_CACHE_BUS`, calls `disconnected()`, and keeps trying: `reconnected()` follows when it succeeds.
    * @default 5000
    */
-  subscribeTimeout?: number | string
+  subscribeTimeout?: Duration
   /**
    * Clock for the subscribe timeout (the first-connection wait runs on real time).
    * @default systemClock
@@ -101,8 +101,8 @@ export class RedisBus implements CacheBus {
     if (o.shardedPubSub !== undefined && typeof o.shardedPubSub !== 'boolean') {
       throw new ValidationError('shardedPubSub', 'a boolean', o.shardedPubSub)
     }
-    this.#clock = o.clock ?? systemClock
-    this.#timeout = parseOptionalDuration(o.subscribeTimeout, 'subscribeTimeout', 5_000)
+    this.#clock = optionalClock('clock', o.clock)
+    this.#timeout = optionalDuration('subscribeTimeout', o.subscribeTimeout, 5_000)
     this.#onError = optionalFunction('onError', o.onError, () => {})
     this.#ownsPublisher = o.client === undefined
     this.#publisher = o.client ?? createOwned(o)

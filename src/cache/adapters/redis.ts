@@ -6,9 +6,9 @@
  */
 import type { Cluster, Redis } from 'ioredis'
 import { throwIfAborted, toAbortedError } from '../../core/abort.js'
-import { type Clock, systemClock } from '../../core/clock.js'
+import type { Clock } from '../../core/clock.js'
 import { ValidationError } from '../../core/errors.js'
-import { expectOptions, optionalNumber, optionKeys } from '../../core/validate.js'
+import { expectOptions, optionalClock, optionalNumber, optionKeys } from '../../core/validate.js'
 import type { L2Driver, L2Entry } from '../types.js'
 import { RedisClusterStore } from './redis-cluster-store.js'
 import { decodeEntry, encodeEntry } from './redis-codec.js'
@@ -105,8 +105,7 @@ export class RedisCacheDriver implements L2Driver {
     validateConnection(o)
     const keyPrefix = o.keyPrefix ?? 'bulwark:'
     if (typeof keyPrefix !== 'string') throw new ValidationError('keyPrefix', 'a string', keyPrefix)
-    this.#clock = o.clock ?? systemClock
-    if (typeof this.#clock.now !== 'function') throw new ValidationError('clock', 'a Clock', o.clock)
+    this.#clock = optionalClock('clock', o.clock)
     const batch = optionalNumber('clearBatchSize', o.clearBatchSize, 500, { min: 1, integer: true })
     const groups = optionalNumber('slotGroups', o.slotGroups, 256, { min: 1, max: MAX_GROUPS, integer: true })
     const onCluster = o.cluster !== undefined || (o.client !== undefined && isCluster(o.client))
