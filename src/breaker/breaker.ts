@@ -119,8 +119,8 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#endClock = this.#timesCalls ? this.#callClock : this.#ticks
     this.#exactCallClock = this.#timesCalls && this.#callClock === this.#clock
     this.#failuresTrip = o.throttling?.mode !== 'instead-of-open'
-    this.#throttled = new Rejection(new ThrottledError({ name: this.name }))
-    this.#setRejection(new BrokenCircuitError(undefined, { name: this.name }))
+    this.#throttled = new Rejection(new ThrottledError({ context: { name: this.name } }))
+    this.#setRejection(new BrokenCircuitError({ context: { name: this.name } }))
     this.#probeHost = {
       name: this.name,
       // A probe's caller waits on its deadline timer: it keeps the process alive.
@@ -181,7 +181,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
 
   /** Forces the circuit open (FORCED_OPEN) until `reset()`: calls are rejected with `E_CIRCUIT_ISOLATED`. */
   isolate(): void {
-    this.#setRejection(new IsolatedCircuitError({ name: this.name }))
+    this.#setRejection(new IsolatedCircuitError({ context: { name: this.name } }))
     this.#transition(FORCED_OPEN, this.#clock.now())
   }
 
@@ -524,7 +524,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   #open(now = this.#clock.now()): void {
     this.#consecutiveOpens++
     this.#openUntil = now + this.#o.openDuration(this.#consecutiveOpens)
-    this.#setRejection(new BrokenCircuitError(undefined, { name: this.name, openUntil: this.#openUntil }))
+    this.#setRejection(new BrokenCircuitError({ context: { name: this.name, openUntil: this.#openUntil } }))
     this.#transition(OPEN, now)
   }
 
@@ -563,7 +563,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
       // HALF_OPEN restarts as OPEN until the saved time: its probes did not survive the restart.
       this.#state = OPEN
       this.#openUntil = s.openUntil as number
-      this.#setRejection(new BrokenCircuitError(undefined, { name: this.name, openUntil: this.#openUntil }))
+      this.#setRejection(new BrokenCircuitError({ context: { name: this.name, openUntil: this.#openUntil } }))
     }
   }
 }

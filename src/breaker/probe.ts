@@ -53,8 +53,7 @@ export function runProbe<T>(
     }
     const timer = host.clock.setTimeout(() => {
       const error = new TimeoutError(`A half-open probe of '${host.name}' ran past its deadline`, {
-        name: host.name,
-        deadline: host.deadline,
+        context: { name: host.name, deadline: host.deadline },
       })
       if (!finish(FAILED, error)) return
       controller.abort(error)

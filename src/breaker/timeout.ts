@@ -51,7 +51,9 @@ export class TimeoutPolicy implements Policy {
       }
       const timer = this.#clock.setTimeout(() => {
         if (!settle()) return
-        const error = new TimeoutError(`The call timed out after ${this.duration} ms`, { timeout: this.duration })
+        const error = new TimeoutError(`The call timed out after ${this.duration} ms`, {
+          context: { timeout: this.duration },
+        })
         controller.abort(error)
         reject(error)
       }, this.duration)

@@ -342,5 +342,6 @@ export class Cache {
 }
 
 function expectLoader(loader: unknown): void {
-  if (typeof loader !== 'function') throw new ValidationError('loader', 'a function', loader, 'E_INVALID_ARGUMENT')
+  if (typeof loader !== 'function')
+    throw new ValidationError('loader', 'a function', loader, { code: 'E_INVALID_ARGUMENT' })
 }

@@ -106,7 +106,7 @@ export function expectOneOf<T extends string>(name: string, value: unknown, choi
  *
  * @example
  * ```ts
- * const RETRY_OPTIONS = optionKeys<RetryOptions>({ attempts: true, initialDelay: true, ... })
+ * const RETRY_OPTIONS = optionKeys<RetryOptions>({ attempts: true, backoff: true, ... })
  * ```
  */
 export function optionKeys<T extends object>(keys: { [K in keyof Required<T>]: true }): readonly string[] {
@@ -141,7 +141,6 @@ const RENAMED: Readonly<Record<string, readonly [to: string, note?: string]>> = 
   maxDelay: ['backoff.max'],
   factor: ['backoff.multiplier'],
   maxAttempts: ['attempts', 'attempts in all, the first included'],
-  maxRetries: ['attempts', 'attempts in all, the first included: maxRetries + 1'],
 }
 
 function renamedTo(key: string, known: readonly string[]): readonly [to: string, note?: string] | undefined {

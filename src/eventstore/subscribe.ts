@@ -152,7 +152,8 @@ class CatchUpSubscription implements Subscription {
   waitFor(position: number): Promise<void> {
     validateCount(position, 'position')
     if (this.#position >= position) return Promise.resolve()
-    if (this.#stopping) return Promise.reject(new AbortedError(`Subscription ${this.subscriptionId} is stopped`))
+    if (this.#stopping)
+      return Promise.reject(new AbortedError({ message: `Subscription ${this.subscriptionId} is stopped` }))
     return new Promise((resolve, reject) => this.#waiters.push({ position, resolve, reject }))
   }
 
@@ -162,7 +163,9 @@ class CatchUpSubscription implements Subscription {
     this.#wake?.()
     await this.#done
     for (const w of this.#waiters.splice(0))
-      w.reject(new AbortedError(`Subscription ${this.subscriptionId} stopped before position ${w.position}`))
+      w.reject(
+        new AbortedError({ message: `Subscription ${this.subscriptionId} stopped before position ${w.position}` }),
+      )
   }
 
   async #run(): Promise<void> {

@@ -89,7 +89,6 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
       if (known && known !== definition) {
         throw new SagaDefinitionError(
           definition.name,
-          undefined,
           'duplicate-saga',
           'another definition with this name is registered',
         )
@@ -120,7 +119,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
     throwIfAborted(this.#shutdown.signal)
     this.register(definition)
     if (definition.steps.length === 0)
-      throw new SagaDefinitionError(definition.name, undefined, 'no-steps', 'a saga needs at least one step')
+      throw new SagaDefinitionError(definition.name, 'no-steps', 'a saga needs at least one step')
     const o = expectOptions('options', options, optionKeys<StartSagaOptions>({ sagaId: true, deadline: true }))
     const sagaId = o.sagaId === undefined ? randomUUID() : validateSagaId(o.sagaId)
     const deadlineMs = o.deadline === undefined ? definition.deadline : expectDuration('deadline', o.deadline)
@@ -182,7 +181,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
     throwIfAborted(this.#shutdown.signal)
     validateSagaId(sagaId)
     if (typeof note !== 'string' || note.trim() === '')
-      throw new ValidationError('note', 'a non-empty string', note, 'E_INVALID_ARGUMENT')
+      throw new ValidationError('note', 'a non-empty string', note, { code: 'E_INVALID_ARGUMENT' })
     const state = await this.#load(sagaId)
     if (state.status !== 'parked' || this.#inFlight.has(sagaId))
       throw new SagaStateError(sagaId, state.status, 'only a parked saga can be resolved')
@@ -221,7 +220,9 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
       else if (!this.#definitions.has(saga.name)) {
         result.failed.push({
           sagaId: saga.sagaId,
-          error: new SagaNotFoundError(saga.sagaId, `no definition named ${JSON.stringify(saga.name)} is registered`),
+          error: new SagaNotFoundError(saga.sagaId, {
+            detail: `no definition named ${JSON.stringify(saga.name)} is registered`,
+          }),
         })
       } else queue.push(saga.sagaId)
     }
@@ -293,7 +294,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
    * store for `recover()` by the next orchestrator.
    */
   async close(): Promise<void> {
-    this.#shutdown.abort(new AbortedError('The saga orchestrator was closed'))
+    this.#shutdown.abort(new AbortedError({ message: 'The saga orchestrator was closed' }))
     this.#leases.stopAll(this.#shutdown.signal.reason)
     await Promise.allSettled([...this.#inFlight.values()])
   }
@@ -327,7 +328,9 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
     const definition = this.#definitions.get(state.name)
     if (!definition)
       return Promise.reject(
-        new SagaNotFoundError(state.sagaId, `no definition named ${JSON.stringify(state.name)} is registered`),
+        new SagaNotFoundError(state.sagaId, {
+          detail: `no definition named ${JSON.stringify(state.name)} is registered`,
+        }),
       )
     checkPlan(definition, state)
     const runner = new SagaRunner(this.#context(), definition, state, pending)
@@ -374,7 +377,9 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
 
 function validateSagaId(sagaId: unknown): string {
   if (typeof sagaId !== 'string' || sagaId === '' || sagaId.length > 200) {
-    throw new ValidationError('sagaId', 'a non-empty string of at most 200 characters', sagaId, 'E_INVALID_ARGUMENT')
+    throw new ValidationError('sagaId', 'a non-empty string of at most 200 characters', sagaId, {
+      code: 'E_INVALID_ARGUMENT',
+    })
   }
   return sagaId
 }
@@ -386,7 +391,6 @@ function checkPlan(definition: AnyDefinition, state: SagaState): void {
   if (recorded !== current) {
     throw new SagaDefinitionError(
       definition.name,
-      undefined,
       'plan-mismatch',
       `saga ${state.sagaId} was recorded with steps [${recorded}], the registered definition has [${current}]`,
     )

@@ -126,10 +126,10 @@ export class RedisBus implements CacheBus {
 
   async subscribe(channel: string, handlers: BusConnectionHandlers): Promise<void> {
     if (typeof channel !== 'string' || channel.length === 0) {
-      throw new ValidationError('channel', 'a non-empty string', channel, 'E_INVALID_ARGUMENT')
+      throw new ValidationError('channel', 'a non-empty string', channel, { code: 'E_INVALID_ARGUMENT' })
     }
     if (typeof handlers?.message !== 'function') {
-      throw new ValidationError('handlers.message', 'a function', handlers?.message, 'E_INVALID_ARGUMENT')
+      throw new ValidationError('handlers.message', 'a function', handlers?.message, { code: 'E_INVALID_ARGUMENT' })
     }
     if (this.#closed) throw new BulwarkError('E_CACHE_BUS', 'The Redis bus is disconnected')
     const subscription: Subscription = { channel, handlers, lost: false, waiter: undefined }

@@ -203,7 +203,7 @@ export class RedisCacheDriver implements L2Driver {
 
   async acquireLock(key: string, token: string, ttlMs: number, signal?: AbortSignal): Promise<boolean> {
     throwIfAborted(signal)
-    if (!(ttlMs >= 1)) throw new ValidationError('ttlMs', 'a number >= 1', ttlMs, 'E_INVALID_ARGUMENT')
+    if (!(ttlMs >= 1)) throw new ValidationError('ttlMs', 'a number >= 1', ttlMs, { code: 'E_INVALID_ARGUMENT' })
     if (this.#opening) await raceSignal(this.#opening, signal)
     try {
       const reply = await raceSignal(
