@@ -75,7 +75,7 @@ export function resolveCacheOptions(options: CacheOptions | undefined): Resolved
     policy: resolvePolicy(base, { ...o, lock: undefined }, maxKeyLength, ''),
     l1: resolveL1(o.l1),
     l2: expectPort('l2', o.l2, ['get', 'getMany', 'set', 'setMany', 'delete', 'deleteByTags', 'clear']),
-    bus: expectPort('bus', o.bus, ['subscribe', 'publish', 'disconnect']),
+    bus: expectPort('bus', o.bus, ['subscribe', 'publish', 'close']),
     // A derived channel is not a user key: only a channel the user passes is held to `maxKeyLength`.
     channel: o.channel === undefined ? `bulwark:cache:${namespace}` : validateKey(o.channel, maxKeyLength, 'channel'),
     breaker: resolveBreaker(o.breaker),

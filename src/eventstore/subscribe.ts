@@ -49,10 +49,14 @@ export interface Subscription {
   readonly subscriptionId: string
   /** The last position handled and checkpointed (0 before the first). */
   readonly position: number
-  /** Resolves once every event up to `position` has been handled and checkpointed. Rejects if the subscription stops first. */
+  /** Resolves once every event up to `position` has been handled and checkpointed. Rejects if the subscription is closed first. */
   waitFor(position: number): Promise<void>
-  /** Stops: waits for the handler that is running, stores the checkpoint of what was handled, then resolves. */
-  stop(): Promise<void>
+  /**
+   * Stops reading and releases the store's `watch`: waits for the handler that is running, stores the
+   * checkpoint of what was handled, then resolves. (`close()`, like a store's, a cache's and an
+   * orchestrator's: what holds resources is released with `close()`.)
+   */
+  close(): Promise<void>
 }
 
 /**
@@ -73,7 +77,7 @@ export interface Subscription {
  *   handler: async (event) => sendConfirmation(event.data),
  * })
  * // ...
- * await sub.stop()
+ * await sub.close()
  * ```
  */
 export function subscribe(store: EventStore, options: SubscribeOptions): Subscription {
@@ -153,18 +157,18 @@ class CatchUpSubscription implements Subscription {
     validateCount(position, 'position')
     if (this.#position >= position) return Promise.resolve()
     if (this.#stopping)
-      return Promise.reject(new AbortedError({ message: `Subscription ${this.subscriptionId} is stopped` }))
+      return Promise.reject(new AbortedError({ message: `Subscription ${this.subscriptionId} is closed` }))
     return new Promise((resolve, reject) => this.#waiters.push({ position, resolve, reject }))
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     this.#stopping = true
     this.#unwatch?.()
     this.#wake?.()
     await this.#done
     for (const w of this.#waiters.splice(0))
       w.reject(
-        new AbortedError({ message: `Subscription ${this.subscriptionId} stopped before position ${w.position}` }),
+        new AbortedError({ message: `Subscription ${this.subscriptionId} was closed before position ${w.position}` }),
       )
   }
 
@@ -262,7 +266,7 @@ class CatchUpSubscription implements Subscription {
         resolve()
       }
       timer = this.#clock.setTimeout(done, ms)
-      // A retry wait ignores new events (they would fail the same way) but not stop().
+      // A retry wait ignores new events (they would fail the same way) but not close().
       this.#wake = wakeable
         ? done
         : () => {

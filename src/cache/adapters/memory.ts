@@ -99,7 +99,7 @@ export class MemoryCacheDriver implements L2Driver {
     if (this.#locks.get(key)?.token === token) this.#locks.delete(key)
   }
 
-  async disconnect(): Promise<void> {}
+  async close(): Promise<void> {}
 
   #live(key: string): L2Entry | undefined {
     const entry = this.#entries.get(key)

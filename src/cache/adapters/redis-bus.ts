@@ -131,7 +131,7 @@ export class RedisBus implements CacheBus {
     if (typeof handlers?.message !== 'function') {
       throw new ValidationError('handlers.message', 'a function', handlers?.message, { code: 'E_INVALID_ARGUMENT' })
     }
-    if (this.#closed) throw new BulwarkError('E_CACHE_BUS', 'The Redis bus is disconnected')
+    if (this.#closed) throw new BulwarkError('E_CACHE_BUS', 'The Redis bus is closed')
     const subscription: Subscription = { channel, handlers, lost: false, waiter: undefined }
     const subscribed = new Promise<void>((resolve, reject) => {
       subscription.waiter = { resolve, reject }
@@ -149,7 +149,7 @@ export class RedisBus implements CacheBus {
   }
 
   async publish(channel: string, message: BusMessage): Promise<void> {
-    if (this.#closed) throw new BulwarkError('E_CACHE_BUS', 'The Redis bus is disconnected')
+    if (this.#closed) throw new BulwarkError('E_CACHE_BUS', 'The Redis bus is closed')
     if (this.#opening) await this.#opening
     try {
       await this.#transport.publish(channel, encodeMessage(message))
@@ -161,10 +161,10 @@ export class RedisBus implements CacheBus {
     }
   }
 
-  async disconnect(): Promise<void> {
+  async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    const closed = new BulwarkError('E_CACHE_BUS', 'The Redis bus was disconnected before subscribing')
+    const closed = new BulwarkError('E_CACHE_BUS', 'The Redis bus was closed before subscribing')
     for (const subscription of this.#subscriptions()) this.#settle(subscription, closed)
     this.#channels.clear()
     await this.#transport.close(this.#ownsPublisher)

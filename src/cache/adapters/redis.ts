@@ -225,7 +225,7 @@ export class RedisCacheDriver implements L2Driver {
     }
   }
 
-  async disconnect(): Promise<void> {
+  async close(): Promise<void> {
     if (this.#owned) await closeClient(this.#client)
   }
 
@@ -263,7 +263,7 @@ export class RedisCacheDriver implements L2Driver {
 }
 
 /**
- * Creates a {@link RedisCacheDriver}: give it a ready ioredis client (left open on `disconnect`), or a
+ * Creates a {@link RedisCacheDriver}: give it a ready ioredis client (left open on `close`), or a
  * `url` / ioredis `connection` options for a client it creates with fail-fast settings and closes.
  *
  * @example

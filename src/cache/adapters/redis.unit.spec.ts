@@ -154,7 +154,7 @@ describe('clients the adapters create', () => {
       expect(driver.client.options.enableAutoPipelining).toBe(true)
       expect(off.client.options.enableAutoPipelining).toBe(false)
     } finally {
-      await Promise.all([driver.disconnect(), off.disconnect()])
+      await Promise.all([driver.close(), off.close()])
     }
   })
 
@@ -166,7 +166,7 @@ describe('clients the adapters create', () => {
       expect(driver.client.isCluster).toBe(true)
       expect(driver.client.options.enableAutoPipelining).toBe(false)
     } finally {
-      await driver.disconnect()
+      await driver.close()
     }
   })
 })
