@@ -83,6 +83,20 @@ describe('parking', () => {
     expect(log).toEqual(['closed'])
   })
 
+  it('waits the backoff between failed runs, initial * multiplier^(n-1), and parks after `attempts` runs', async () => {
+    const { orchestrator, clock } = harness({
+      compensationRetry: { attempts: 4, backoff: { initial: 100, max: 1_000, multiplier: 3 } },
+    })
+    const calls: number[] = []
+    const saga = refundSaga(() => {
+      calls.push(clock.now())
+      throw new Error('ledger locked')
+    })
+    const state = await settle(clock, orchestrator.start(saga, null, { sagaId: 'bo' }), 10)
+    expect(state.parkedReason).toBe('compensation of step "a" failed 4 times: ledger locked')
+    expect(calls.slice(1).map((at, i) => at - calls[i]!)).toEqual([100, 300, 900])
+  })
+
   it('a parallel group whose compensations partly fail parks on the failing one only', async () => {
     const { orchestrator, clock } = harness()
     const undone: string[] = []

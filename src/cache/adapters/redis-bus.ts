@@ -27,7 +27,7 @@ export interface RedisBusOptions extends RedisConnectionOptions {
   /**
    * How long `subscribe` waits for its first subscription. Past it, `subscribe` rejects with
    * `E_CACHE_BUS`, calls `disconnected()`, and keeps trying: `reconnected()` follows when it succeeds.
-   * @default 5000
+   * @default '5s'
    */
   subscribeTimeout?: Duration
   /**
