@@ -98,7 +98,7 @@ export async function clusterBench(): Promise<ClusterBenchResult> {
     const ratio = (a: string, b: string) =>
       round2(median(rounds.map((r) => (r[a]?.p50 ?? Number.NaN) / (r[b]?.p50 ?? Number.NaN))))
     await cache.clear()
-    await cache.disconnect()
+    await cache.close()
     const pairs = (of: (a: string, b: string) => number): ClusterBenchResult['ratios'] => ({
       l2_hit_vs_raw_cluster: of('bulwark getOrSet L2 hit on the cluster (L1 off)', 'ioredis Cluster get + JSON.parse'),
       get_or_set_many_100_vs_raw_pipelined: of(

@@ -170,7 +170,7 @@ export async function concurrentL2(url: string, runId: string, rounds = 3): Prom
   }
   await unlinkMatching(plain.client, `${keyPrefix}*`)
   for (const side of [plain, pipelined]) {
-    await side.cache.disconnect()
+    await side.cache.close()
     side.client.disconnect()
   }
   return result

@@ -187,7 +187,7 @@ async function stampede(): Promise<number> {
   }
   const values = await Promise.all(Array.from({ length: 1_000 }, () => cache.getOrSet('hot', slowLoader)))
   if (values.some((v) => v !== VALUE && (v as typeof VALUE).id !== 42)) throw new Error('stampede: wrong value')
-  await cache.disconnect()
+  await cache.close()
   return calls
 }
 const stampedeLoaderCalls = await stampede()
@@ -198,7 +198,7 @@ const concurrent = await concurrentL2(REDIS_URL, run_id)
 
 // --- Clean up, report ---------------------------------------------------------------------------------
 await unlinkMatching(raw, `${run_id}:*`)
-await Promise.all([l2Only.disconnect(), ours.disconnect(), bento.disconnect(), cacheManager.disconnect()])
+await Promise.all([l2Only.close(), ours.close(), bento.disconnect(), cacheManager.disconnect()])
 raw.disconnect()
 
 const targets = {

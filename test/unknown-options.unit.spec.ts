@@ -54,6 +54,23 @@ describe('unknown option keys', () => {
     )
   })
 
+  it('name the new option when an option was renamed before 1.0 (there are no aliases)', () => {
+    expect(rejection(() => retry({ initialDelay: '1s' } as never))).toBe(
+      'Unknown option `initialDelay`; did you mean `backoff.initial`? (renamed)',
+    )
+    expect(rejection(() => retry({ maxDelay: '1s' } as never))).toContain('did you mean `backoff.max`?')
+    expect(rejection(() => createSagaOrchestrator({ store, compensationRetry: { maxAttempts: 3 } } as never))).toBe(
+      'Unknown option `compensationRetry.maxAttempts`; did you mean `compensationRetry.attempts`? (renamed; attempts in all, the first included)',
+    )
+    expect(rejection(() => createSagaOrchestrator({ store, retriableRetry: { factor: 3 } } as never))).toContain(
+      'did you mean `retriableRetry.backoff.multiplier`?',
+    )
+    // Only where the new name exists: elsewhere an old name gets the ordinary hint.
+    expect(rejection(() => bulkhead({ maxConcurrent: 1, maxDelay: 1 } as never))).toBe(
+      'Unknown option `maxDelay`; known options: `maxConcurrent`, `maxQueue`',
+    )
+  })
+
   it('list the known options when none is close', () => {
     expect(rejection(() => bulkhead({ maxConcurrent: 1, colour: 'red' } as never))).toBe(
       'Unknown option `colour`; known options: `maxConcurrent`, `maxQueue`',

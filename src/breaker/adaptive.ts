@@ -1,6 +1,6 @@
-import { type Duration, parseDuration } from '../core/duration.js'
+import type { Duration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOptions, optionalNumber, optionKeys } from '../core/validate.js'
+import { expectOptions, optionalDuration, optionalNumber, optionKeys } from '../core/validate.js'
 
 /** A slow-call threshold learned from the latencies the breaker observes. */
 export interface AdaptiveSlowCallOptions {
@@ -40,8 +40,8 @@ export function resolveAdaptive(input: AdaptiveSlowCallOptions): ResolvedAdaptiv
       halfLife: true,
     }),
   )
-  const floor = o.floor === undefined ? 50 : parseDuration(o.floor, 'adaptiveSlowCall.floor')
-  const ceiling = o.ceiling === undefined ? 30_000 : parseDuration(o.ceiling, 'adaptiveSlowCall.ceiling')
+  const floor = optionalDuration('adaptiveSlowCall.floor', o.floor, 50)
+  const ceiling = optionalDuration('adaptiveSlowCall.ceiling', o.ceiling, 30_000)
   if (ceiling < floor)
     throw new ValidationError('adaptiveSlowCall.ceiling', `a duration >= floor (${floor} ms)`, o.ceiling)
   return {

@@ -1,22 +1,19 @@
-import { type Duration, parseDuration } from '../core/duration.js'
+import { type Backoff, backoffDelay, resolveBackoff } from '../core/backoff.js'
+import type { Duration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOptions, optionalNumber } from '../core/validate.js'
+import { expectDuration } from '../core/validate.js'
 
-/** OPEN lasting `initial`, then `initial * multiplier^(n-1)` for the n-th consecutive opening, up to `max`. */
-export interface OpenBackoff {
-  /** How long the first opening lasts. */
-  initial: Duration
-  /** The longest an opening lasts. @default '5m' */
-  max?: Duration
-  /** Growth per consecutive opening. A number >= 1. @default 2 */
-  multiplier?: number
-}
+/** `openDuration`'s defaults when it is a {@link Backoff}: 30 s, doubling per consecutive opening, up to 5 min. */
+const OPEN_BACKOFF = { initial: 30_000, max: 300_000, multiplier: 2 } as const
 
-/** Turns the `openDuration` option into a function of the number of consecutive openings. */
+/**
+ * Turns the `openDuration` option into a function of the number of consecutive openings: a fixed
+ * duration, a {@link Backoff} (the n-th consecutive opening lasts its n-th wait), or a function.
+ */
 export function resolveOpenDuration(
-  input: Duration | OpenBackoff | ((consecutiveOpens: number) => number) | undefined,
+  input: Duration | Backoff | ((consecutiveOpens: number) => number) | undefined,
 ): (consecutiveOpens: number) => number {
-  if (input === undefined) return () => 30_000
+  if (input === undefined) return () => OPEN_BACKOFF.initial
   if (typeof input === 'function') {
     return (n) => {
       const ms = input(n)
@@ -26,14 +23,10 @@ export function resolveOpenDuration(
     }
   }
   if (typeof input === 'object' && input !== null) {
-    const o = expectOptions('openDuration', input, ['initial', 'max', 'multiplier'])
-    const initial = parseDuration(o.initial, 'openDuration.initial')
-    const max = o.max === undefined ? 300_000 : parseDuration(o.max, 'openDuration.max')
-    if (max < initial) throw new ValidationError('openDuration.max', `a duration >= initial (${initial} ms)`, o.max)
-    const multiplier = optionalNumber('openDuration.multiplier', o.multiplier, 2, { min: 1 })
-    return (n) => Math.min(max, initial * multiplier ** Math.max(0, n - 1))
+    const backoff = resolveBackoff('openDuration', input, OPEN_BACKOFF)
+    return (n) => backoffDelay(backoff, n)
   }
-  const fixed = parseDuration(input, 'openDuration')
+  const fixed = expectDuration('openDuration', input)
   return () => fixed
 }
 

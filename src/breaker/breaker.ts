@@ -142,7 +142,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#endClock = this.#timesCalls ? this.#callClock : this.#ticks
     this.#exactCallClock = this.#timesCalls && this.#callClock === this.#clock
     this.#failuresTrip = o.throttling?.mode !== 'instead-of-open'
-    this.#throttled = new Rejection(new ThrottledError({ name: this.name }))
+    this.#throttled = new Rejection(new ThrottledError({ context: { name: this.name } }))
     this.#phase = closed(this.#clock.now())
     this.#bindClosed(this.#phase)
     if (o.initialState !== undefined) this.#restore(validateSnapshot(o.initialState))
@@ -195,7 +195,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
 
   /** Forces the circuit open (FORCED_OPEN) until `reset()`: calls are rejected with `E_CIRCUIT_ISOLATED`. */
   isolate(): void {
-    const rejection = new Rejection(new IsolatedCircuitError({ name: this.name }))
+    const rejection = new Rejection(new IsolatedCircuitError({ context: { name: this.name } }))
     this.#transition(forcedOpen(this.#clock.now(), rejection))
   }
 
@@ -561,7 +561,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
 
   /** One error (and one outcome) per open period, reused for every rejection in it. */
   #openRejection(openUntil: number): Rejection {
-    return new Rejection(new BrokenCircuitError(undefined, { name: this.name, openUntil }))
+    return new Rejection(new BrokenCircuitError({ context: { name: this.name, openUntil } }))
   }
 
   #transition(next: Phase): void {

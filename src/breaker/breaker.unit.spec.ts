@@ -14,7 +14,7 @@ describe('circuitBreaker: closed -> open', () => {
   it('passes calls and results through while closed', async () => {
     const breaker = circuitBreaker({ clock: fakeClock() })
     expect(await breaker.execute(({ attempt, signal }) => ({ attempt, aborted: signal.aborted }))).toEqual({
-      attempt: 0,
+      attempt: 1,
       aborted: false,
     })
     expect(breaker.state).toBe('closed')

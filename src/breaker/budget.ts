@@ -1,8 +1,6 @@
 import type { Clock } from '../core/clock.js'
-import { systemClock } from '../core/clock.js'
-import { type Duration, parseDuration } from '../core/duration.js'
-import { ValidationError } from '../core/errors.js'
-import { expectOptions, optionalNumber, optionKeys } from '../core/validate.js'
+import type { Duration } from '../core/duration.js'
+import { expectOptions, optionalClock, optionalDuration, optionalNumber, optionKeys } from '../core/validate.js'
 import { FAILED, TimeWindow } from './window.js'
 
 /** Options of {@link retryBudget}. */
@@ -35,12 +33,11 @@ export class RetryBudget {
       options,
       optionKeys<RetryBudgetOptions>({ ratio: true, minRetriesPerSecond: true, window: true, clock: true }),
     )
-    const window = o.window === undefined ? 10_000 : parseDuration(o.window, 'window')
-    if (window <= 0) throw new ValidationError('window', 'a duration > 0', o.window)
+    const window = optionalDuration('window', o.window, 10_000, { positive: true })
     this.#window = new TimeWindow(window, 10)
     this.#ratio = optionalNumber('ratio', o.ratio, 0.2, { min: 0 })
     this.#floor = optionalNumber('minRetriesPerSecond', o.minRetriesPerSecond, 1, { min: 0 }) * (window / 1000)
-    this.#clock = o.clock ?? systemClock
+    this.#clock = optionalClock('clock', o.clock)
   }
 
   /** Counts a first attempt. */

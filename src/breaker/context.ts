@@ -19,11 +19,11 @@ function neverAborted(): AbortSignal {
 }
 
 /** The context of a first attempt without a caller signal: shared and frozen, so it costs no allocation. */
-export const IDLE_CONTEXT: PolicyContext = Object.freeze({ signal: NEVER_ABORTED, attempt: 0 })
+export const IDLE_CONTEXT: PolicyContext = Object.freeze({ signal: NEVER_ABORTED, attempt: 1 })
 
-/** The context for `signal` and `attempt`, reusing {@link IDLE_CONTEXT} when it fits. */
-export function contextFor(signal: AbortSignal | undefined, attempt = 0): PolicyContext {
-  return signal === undefined && attempt === 0 ? IDLE_CONTEXT : { signal: signal ?? NEVER_ABORTED, attempt }
+/** The context for `signal` and `attempt` (1 for the first call), reusing {@link IDLE_CONTEXT} when it fits. */
+export function contextFor(signal: AbortSignal | undefined, attempt = 1): PolicyContext {
+  return signal === undefined && attempt === 1 ? IDLE_CONTEXT : { signal: signal ?? NEVER_ABORTED, attempt }
 }
 
 /**

@@ -1,6 +1,6 @@
-import { type Duration, parseDuration } from '../core/duration.js'
+import type { Duration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectNumber, expectOptions } from '../core/validate.js'
+import { expectDuration, expectNumber, expectOptions } from '../core/validate.js'
 
 /**
  * "N failures within T": opens on the `threshold`-th failure within `within`, whatever the successes.
@@ -44,8 +44,7 @@ export function resolveCountTrips(failureCount: unknown, consecutiveFailures: un
   if (failureCount !== undefined) {
     const o = expectOptions('failureCount', failureCount as FailureCountOptions)
     const threshold = expectNumber('failureCount.threshold', o.threshold, { min: 1, max: MAX_COUNT, integer: true })
-    const within = parseDuration(o.within, 'failureCount.within')
-    if (within <= 0) throw new ValidationError('failureCount.within', 'a duration > 0', o.within)
+    const within = expectDuration('failureCount.within', o.within, { positive: true })
     count = { threshold, within }
   }
   const consecutive =

@@ -64,7 +64,7 @@ export function raceDeadline<T>(
     const onAbort = () => finish(ABORTED, undefined)
     const timer = deadline.clock.setTimeout(() => finish(TIMED_OUT, deadline.timeoutError()), deadline.ms)
     signal?.addEventListener('abort', onAbort, { once: true })
-    invoke(fn, { signal: controller.signal, attempt: 0 }).then(
+    invoke(fn, { signal: controller.signal, attempt: 1 }).then(
       (value) => finish(VALUE, value),
       (error: unknown) => finish(ERROR, error),
     )

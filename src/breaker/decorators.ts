@@ -95,11 +95,11 @@ function policySource(policy: Policy | (() => Policy)): () => Policy {
   if (typeof policy === 'function') {
     return () => {
       const found = policy()
-      if (!isPolicy(found)) throw new ValidationError('policy()', 'a policy', found, 'E_INVALID_ARGUMENT')
+      if (!isPolicy(found)) throw new ValidationError('policy()', 'a policy', found, { code: 'E_INVALID_ARGUMENT' })
       return found
     }
   }
-  if (!isPolicy(policy)) throw new ValidationError('policy', 'a policy', policy, 'E_INVALID_ARGUMENT')
+  if (!isPolicy(policy)) throw new ValidationError('policy', 'a policy', policy, { code: 'E_INVALID_ARGUMENT' })
   return () => policy
 }
 
@@ -120,7 +120,9 @@ let defaultRegistry: BreakerRegistry | undefined
  */
 export function setDefaultBreakerRegistry(registry: BreakerRegistry | undefined): void {
   if (registry !== undefined && !(registry instanceof BreakerRegistry)) {
-    throw new ValidationError('registry', 'a registry from createBreakerRegistry()', registry, 'E_INVALID_ARGUMENT')
+    throw new ValidationError('registry', 'a registry from createBreakerRegistry()', registry, {
+      code: 'E_INVALID_ARGUMENT',
+    })
   }
   defaultRegistry = registry
 }
@@ -169,7 +171,7 @@ export function withBreaker(
  * @example
  * ```ts
  * class Inventory {
- *   @withRetry({ attempts: 3, initialDelay: '50ms' })
+ *   @withRetry({ attempts: 3, backoff: { initial: '50ms' } })
  *   async reserve(sku: string, qty: number): Promise<void> { await this.api.post('/reserve', { sku, qty }) }
  * }
  * ```

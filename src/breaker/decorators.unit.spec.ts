@@ -40,7 +40,7 @@ describe('decorators (standard)', () => {
     const clock = fakeClock(0)
     let calls = 0
     class Service {
-      @withRetry(retry({ attempts: 3, initialDelay: 1, clock }))
+      @withRetry(retry({ attempts: 3, backoff: { initial: 1 }, clock }))
       async flaky(): Promise<number> {
         calls++
         if (calls < 3) throw new Error('again')

@@ -1,32 +1,54 @@
 import { BulwarkError, isBulwarkError } from '../core/errors.js'
 
+/** Options of a breaker's rejections ({@link BrokenCircuitError}, {@link IsolatedCircuitError}, {@link ThrottledError}). */
+export interface RejectionErrorOptions {
+  /** What a caller needs to act on it: the breaker's `name`, `openUntil`... @default {} */
+  context?: Record<string, unknown>
+}
+
+/** Options of {@link BrokenCircuitError}. */
+export interface BrokenCircuitErrorOptions extends RejectionErrorOptions {
+  /** @default 'The circuit is open; the call was not attempted' */
+  message?: string
+  /** `E_CIRCUIT_ISOLATED` for {@link IsolatedCircuitError}. @default 'E_CIRCUIT_OPEN' */
+  code?: 'E_CIRCUIT_OPEN' | 'E_CIRCUIT_ISOLATED'
+}
+
 /**
  * Thrown instead of calling the function while a breaker is open. It carries no stack: the rejection is
  * the hot path of an open circuit, and the stack would say nothing useful. One instance is made per open
  * period and reused for every rejection in it, so a flood of rejected calls allocates nothing.
+ *
+ * @example
+ * ```ts
+ * new BrokenCircuitError({ context: { name: 'payments', openUntil } })
+ * ```
  */
 export class BrokenCircuitError extends BulwarkError {
-  constructor(
-    message = 'The circuit is open; the call was not attempted',
-    context: Record<string, unknown> = {},
-    code: 'E_CIRCUIT_OPEN' | 'E_CIRCUIT_ISOLATED' = 'E_CIRCUIT_OPEN',
-  ) {
-    super(code, message, { context, noStack: true })
+  constructor(options: BrokenCircuitErrorOptions = {}) {
+    super(options.code ?? 'E_CIRCUIT_OPEN', options.message ?? 'The circuit is open; the call was not attempted', {
+      context: options.context ?? {},
+      noStack: true,
+    })
   }
 }
 
 /** Thrown while a breaker is forced open with `isolate()`. A {@link BrokenCircuitError} too. */
 export class IsolatedCircuitError extends BrokenCircuitError {
-  constructor(context: Record<string, unknown> = {}) {
-    super('The circuit is isolated (forced open); the call was not attempted', context, 'E_CIRCUIT_ISOLATED')
+  constructor(options: RejectionErrorOptions = {}) {
+    super({
+      message: 'The circuit is isolated (forced open); the call was not attempted',
+      context: options.context,
+      code: 'E_CIRCUIT_ISOLATED',
+    })
   }
 }
 
 /** Thrown when adaptive throttling rejects a call locally (code `E_THROTTLED`). No stack, like a broken circuit. */
 export class ThrottledError extends BulwarkError {
-  constructor(context: Record<string, unknown> = {}) {
+  constructor(options: RejectionErrorOptions = {}) {
     super('E_THROTTLED', 'The call was throttled: the dependency is rejecting too many requests', {
-      context,
+      context: options.context ?? {},
       noStack: true,
     })
   }

@@ -52,7 +52,7 @@ it('quick start', async () => {
   })
   const prices = wrap(
     fallback<number[]>([]), // served when everything below gives up
-    retry({ attempts: 3, initialDelay: '100ms', budget: { ratio: 0.2 } }),
+    retry({ attempts: 3, backoff: { initial: '100ms' }, budget: { ratio: 0.2 } }),
     breaker, // retry never retries while this breaker is open
     timeout('1s'), // each attempt gets 1 s and an AbortSignal
   )

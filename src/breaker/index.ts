@@ -1,5 +1,4 @@
 export type { AdaptiveSlowCallOptions } from './adaptive.js'
-export type { OpenBackoff } from './backoff.js'
 export { CircuitBreaker, circuitBreaker } from './breaker.js'
 export type { RetryBudgetOptions } from './budget.js'
 export { RetryBudget, retryBudget } from './budget.js'
@@ -8,6 +7,7 @@ export { BulkheadPolicy, bulkhead } from './bulkhead.js'
 export type { CountTripsSnapshot, FailureCountOptions } from './count-trips.js'
 export type { PolicyMethodDecorator } from './decorators.js'
 export { setDefaultBreakerRegistry, withBreaker, withPolicy, withRetry, withTimeout } from './decorators.js'
+export type { BrokenCircuitErrorOptions, RejectionErrorOptions } from './errors.js'
 export {
   BrokenCircuitError,
   BulkheadRejectedError,
@@ -20,7 +20,7 @@ export type { BreakerEvents, BreakerMetrics, FailureReason, RejectionReason } fr
 export type { FallbackOptions } from './fallback.js'
 export { FallbackPolicy, fallback } from './fallback.js'
 export type { CircuitBreakerOptions, HalfOpenOptions, WindowOptions } from './options.js'
-export type { BreakerRegistryOptions, RegisteredBreaker } from './registry.js'
+export type { BreakerRegistryOptions, KeyedBreakersOptions, RegisteredBreaker } from './registry.js'
 export { BreakerRegistry, createBreakerRegistry, KeyedBreakers } from './registry.js'
 export type { RetryEvents, RetryOptions } from './retry.js'
 export { RetryPolicy, retry } from './retry.js'

@@ -1,10 +1,19 @@
+import type { Backoff } from '../core/backoff.js'
 import type { Clock } from '../core/clock.js'
-import { systemClock } from '../core/clock.js'
-import { type Duration, parseDuration } from '../core/duration.js'
+import type { Duration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOneOf, expectOptions, optionalFunction, optionalNumber, optionKeys } from '../core/validate.js'
+import {
+  expectDuration,
+  expectOneOf,
+  expectOptions,
+  optionalClock,
+  optionalDuration,
+  optionalFunction,
+  optionalNumber,
+  optionKeys,
+} from '../core/validate.js'
 import { type AdaptiveSlowCallOptions, type ResolvedAdaptive, resolveAdaptive } from './adaptive.js'
-import { type OpenBackoff, resolveOpenDuration } from './backoff.js'
+import { resolveOpenDuration } from './backoff.js'
 import { type FailureCountOptions, type ResolvedCountTrips, resolveCountTrips } from './count-trips.js'
 import type { BreakerSnapshot } from './snapshot.js'
 import { type ResolvedThrottling, resolveThrottling, type ThrottlingOptions } from './throttle.js'
@@ -78,11 +87,12 @@ export interface CircuitBreakerOptions {
   /** @default { type: 'count', size: 100 } */
   window?: WindowOptions
   /**
-   * How long OPEN lasts before probing: a duration, an exponential backoff over consecutive openings, or a
+   * How long OPEN lasts before probing: a duration; a {@link Backoff} over consecutive openings (the n-th
+   * lasts `initial * multiplier^(n-1)`, defaults `{ initial: '30s', max: '5m', multiplier: 2 }`); or a
    * function of the number of consecutive openings (1 for the first) returning milliseconds.
    * @default '30s'
    */
-  openDuration?: Duration | OpenBackoff | ((consecutiveOpens: number) => number)
+  openDuration?: Duration | Backoff | ((consecutiveOpens: number) => number)
   /** @default { permittedCalls: 3, deadline: '10s' } */
   halfOpen?: HalfOpenOptions
   /**
@@ -163,9 +173,7 @@ export function resolveBreakerOptions(input: CircuitBreakerOptions | undefined):
     o.halfOpen,
     optionKeys<HalfOpenOptions>({ permittedCalls: true, deadline: true }),
   )
-  const clock = o.clock ?? systemClock
-  if (typeof clock?.now !== 'function' || typeof clock.setTimeout !== 'function')
-    throw new ValidationError('clock', 'a Clock (now, setTimeout, clearTimeout)', o.clock)
+  const clock = optionalClock('clock', o.clock)
   return {
     name: o.name ?? 'breaker',
     failureRateThreshold:
@@ -174,14 +182,14 @@ export function resolveBreakerOptions(input: CircuitBreakerOptions | undefined):
         : optionalNumber('failureRateThreshold', o.failureRateThreshold, 0.5, RATE),
     slowCallRateThreshold: optionalNumber('slowCallRateThreshold', o.slowCallRateThreshold, 1, RATE),
     slowCallDuration:
-      o.slowCallDuration === undefined ? undefined : parseDuration(o.slowCallDuration, 'slowCallDuration'),
+      o.slowCallDuration === undefined ? undefined : expectDuration('slowCallDuration', o.slowCallDuration),
     adaptive: o.adaptiveSlowCall === undefined ? undefined : resolveAdaptive(o.adaptiveSlowCall),
     minimumCalls: optionalNumber('minimumCalls', o.minimumCalls, 10, COUNT),
     counts: resolveCountTrips(o.failureCount, o.consecutiveFailures),
     window: resolveWindow(o.window),
     openDuration: resolveOpenDuration(o.openDuration),
     permittedCalls: optionalNumber('halfOpen.permittedCalls', halfOpen.permittedCalls, 3, COUNT),
-    halfOpenDeadline: halfOpen.deadline === undefined ? 10_000 : parseDuration(halfOpen.deadline, 'halfOpen.deadline'),
+    halfOpenDeadline: optionalDuration('halfOpen.deadline', halfOpen.deadline, 10_000),
     isFailure: optionalFunction('isFailure', o.isFailure, () => true),
     isResultFailure: optionalFunction('isResultFailure', o.isResultFailure),
     throttling: o.throttling === undefined ? undefined : resolveThrottling(o.throttling),
@@ -204,8 +212,7 @@ function resolveWindow(input: WindowOptions | undefined): ResolvedBreakerOptions
   }
   const type = expectOneOf('window.type', w.type, ['count', 'time'] as const)
   if (type === 'time') {
-    const duration = w.duration === undefined ? 10_000 : parseDuration(w.duration, 'window.duration')
-    if (duration <= 0) throw new ValidationError('window.duration', 'a duration > 0', w.duration)
+    const duration = optionalDuration('window.duration', w.duration, 10_000, { positive: true })
     const buckets = optionalNumber('window.buckets', w.buckets, 10, { min: 1, max: 10_000, integer: true })
     return { type, duration, buckets }
   }

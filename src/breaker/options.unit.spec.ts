@@ -121,8 +121,11 @@ describe('circuitBreaker options', () => {
 describe('policy options', () => {
   it.each([
     ['attempts', () => retry({ attempts: 0 })],
-    ['initialDelay', () => retry({ initialDelay: 'x' as never })],
-    ['maxDelay', () => retry({ initialDelay: '1s', maxDelay: '10ms' })],
+    ['backoff.initial', () => retry({ backoff: { initial: 'x' as never } })],
+    ['backoff.max', () => retry({ backoff: { initial: '1s', max: '10ms' } })],
+    ['backoff.multiplier', () => retry({ backoff: { multiplier: 0.5 }, jitter: 'none' })],
+    ['backoff.multiplier', () => retry({ backoff: { multiplier: 2 } })],
+    ['backoff.initialDelay', () => retry({ backoff: { initialDelay: '1s' } as never })],
     ['jitter', () => retry({ jitter: 'full' as never })],
     ['isRetryable', () => retry({ isRetryable: 1 as never })],
     ['breakers', () => retry({ breakers: {} as never })],

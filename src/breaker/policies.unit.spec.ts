@@ -13,7 +13,7 @@ const settle = (p: Promise<unknown>) =>
 describe('retry', () => {
   it('retries up to `attempts` in all, passing the attempt number, with decorrelated jitter', async () => {
     const clock = fakeClock(0)
-    const policy = retry({ attempts: 4, initialDelay: 100, maxDelay: 1_000, clock, random: () => 1 })
+    const policy = retry({ attempts: 4, backoff: { initial: 100, max: 1_000 }, clock, random: () => 1 })
     const delays: number[] = []
     policy.on('retry', (_e, _attempt, delay) => delays.push(delay))
     const attempts: number[] = []
@@ -25,15 +25,16 @@ describe('retry', () => {
     )
     await clock.advanceAsync(10_000)
     const { error } = (await call) as { error: Error }
-    expect(error.message).toBe('fail 3')
-    expect(attempts).toEqual([0, 1, 2, 3])
+    expect(error.message).toBe('fail 4')
+    // Attempt 1 is the first call.
+    expect(attempts).toEqual([1, 2, 3, 4])
     // random() = 1 takes the top of [initial, previous * 3]: 300, 900, then capped at 1000.
     expect(delays).toEqual([300, 900, 1_000])
   })
 
-  it('draws each delay between initialDelay and three times the previous one', async () => {
+  it('draws each delay between backoff.initial and three times the previous one', async () => {
     const clock = fakeClock(0)
-    const policy = retry({ attempts: 3, initialDelay: 100, maxDelay: 10_000, clock, random: () => 0 })
+    const policy = retry({ attempts: 3, backoff: { initial: 100, max: 10_000 }, clock, random: () => 0 })
     const delays: number[] = []
     policy.on('retry', (_e, _a, delay) => delays.push(delay))
     const call = settle(policy.execute(boom))
@@ -44,7 +45,7 @@ describe('retry', () => {
 
   it('uses plain doubling with jitter: none, and stops at the first success', async () => {
     const clock = fakeClock(0)
-    const policy = retry({ attempts: 5, initialDelay: 10, jitter: 'none', clock })
+    const policy = retry({ attempts: 5, backoff: { initial: 10 }, jitter: 'none', clock })
     const delays: number[] = []
     policy.on('retry', (_e, _a, delay) => delays.push(delay))
     let n = 0
@@ -52,6 +53,23 @@ describe('retry', () => {
     await clock.advanceAsync(1_000)
     expect(await call).toBe('done')
     expect(delays).toEqual([10, 20, 40])
+  })
+
+  it('follows the backoff exactly with jitter: none: initial * multiplier^(n-1), capped at max', async () => {
+    const clock = fakeClock(0)
+    const policy = retry({ attempts: 5, backoff: { initial: 10, max: 200, multiplier: 3 }, jitter: 'none', clock })
+    const seen: [number, number][] = []
+    policy.on('retry', (_e, attempt, delay) => seen.push([attempt, delay]))
+    const call = settle(policy.execute(boom))
+    await clock.advanceAsync(1_000)
+    await call
+    // The attempt that failed, 1 for the first call, and the wait before the next.
+    expect(seen).toEqual([
+      [1, 10],
+      [2, 30],
+      [3, 90],
+      [4, 200],
+    ])
   })
 
   it('does not retry errors isRetryable rejects, aborts, or broken circuits', async () => {
@@ -97,7 +115,7 @@ describe('retry', () => {
   it('stops when the retry budget is spent, with a typed error carrying the last failure', async () => {
     const clock = fakeClock(0)
     const budget = retryBudget({ ratio: 0.5, minRetriesPerSecond: 0, window: '10s', clock })
-    const policy = retry({ attempts: 10, initialDelay: 1, maxDelay: 1, budget, clock })
+    const policy = retry({ attempts: 10, backoff: { initial: 1, max: 1 }, budget, clock })
     for (let i = 0; i < 4; i++) await policy.execute(ok)
     let attempts = 0
     const failing = () => {
@@ -123,8 +141,7 @@ describe('retry', () => {
     const clock = fakeClock(0)
     const policy = retry({
       attempts: 10,
-      initialDelay: 1,
-      maxDelay: 1,
+      backoff: { initial: 1, max: 1 },
       clock,
       budget: { ratio: 0, minRetriesPerSecond: 0.2, window: '10s' },
     })
@@ -143,7 +160,7 @@ describe('retry', () => {
   it('stops sleeping when its signal aborts', async () => {
     const clock = fakeClock(0)
     const controller = new AbortController()
-    const call = settle(retry({ attempts: 3, initialDelay: 1_000, clock }).execute(boom, controller.signal))
+    const call = settle(retry({ attempts: 3, backoff: { initial: 1_000 }, clock }).execute(boom, controller.signal))
     await flush()
     controller.abort()
     expect(isBulwarkError(((await call) as { error: unknown }).error, 'E_ABORTED')).toBe(true)
@@ -260,22 +277,27 @@ describe('wrap', () => {
     const tag = (name: string) => ({
       execute: <T>(fn: (c: { signal: AbortSignal; attempt: number }) => PromiseLike<T> | T, signal?: AbortSignal) => {
         order.push(name)
-        return Promise.resolve(fn({ signal: signal ?? new AbortController().signal, attempt: 0 }))
+        return Promise.resolve(fn({ signal: signal ?? new AbortController().signal, attempt: 1 }))
       },
     })
     const seen: { attempt: number; aborted: boolean }[] = []
-    const policy = wrap(tag('a'), retry({ attempts: 2, initialDelay: 1, clock }), tag('b'), timeout(50, { clock }))
+    const policy = wrap(
+      tag('a'),
+      retry({ attempts: 2, backoff: { initial: 1 }, clock }),
+      tag('b'),
+      timeout(50, { clock }),
+    )
     const call = policy.execute(({ attempt, signal }) => {
       seen.push({ attempt, aborted: signal.aborted })
-      if (attempt === 0) throw new Error('once')
+      if (attempt === 1) throw new Error('once')
       return 'second'
     })
     await clock.advanceAsync(10)
     expect(await call).toBe('second')
     expect(order).toEqual(['a', 'b', 'b'])
     expect(seen).toEqual([
-      { attempt: 0, aborted: false },
       { attempt: 1, aborted: false },
+      { attempt: 2, aborted: false },
     ])
   })
 

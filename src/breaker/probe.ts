@@ -40,7 +40,10 @@ export class HalfOpenProbes {
       // A probe's caller waits on its deadline timer: it keeps the process alive.
       clock: keepingAlive(options.clock),
       ms: deadline,
-      timeoutError: () => new TimeoutError(`A half-open probe of '${name}' ran past its deadline`, { name, deadline }),
+      timeoutError: () =>
+        new TimeoutError(`A half-open probe of '${name}' ran past its deadline`, {
+          context: { name, deadline },
+        }),
     }
   }
 

@@ -1,9 +1,8 @@
 import { LRUCache } from 'lru-cache'
 import type { Clock } from '../core/clock.js'
-import { systemClock } from '../core/clock.js'
-import { type Duration, parseDuration } from '../core/duration.js'
+import type { Duration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOptions, optionalNumber, optionKeys } from '../core/validate.js'
+import { expectOptions, optionalClock, optionalDuration, optionalNumber, optionKeys } from '../core/validate.js'
 import { CircuitBreaker } from './breaker.js'
 import type { BreakerMetrics } from './events.js'
 import type { CircuitBreakerOptions } from './options.js'
@@ -29,27 +28,56 @@ export interface RegisteredBreaker {
   breaker: CircuitBreaker
 }
 
-/** Per-key breakers of one group: one breaker per host, tenant... created on first use, evicted when idle. */
+/** Options of {@link KeyedBreakers}. */
+export interface KeyedBreakersOptions {
+  /** The group's name (`'webhooks'`). Required. */
+  name: string
+  /** Makes the breaker of a key on its first use. Required. */
+  create: (key: string) => CircuitBreaker
+  /** Breakers kept at most; the least recently used is evicted beyond. @default 10000 */
+  maxKeys?: number
+  /** A breaker unused for this long is evicted (it starts closed if the key comes back). @default '10m' */
+  idleTtl?: Duration
+  /** For idle eviction. @default systemClock */
+  clock?: Clock
+}
+
+/**
+ * Per-key breakers of one group: one breaker per host, tenant... created on first use, evicted when idle.
+ * A registry's `keyed(name)` makes one with the registry's options.
+ *
+ * @example
+ * ```ts
+ * const perHost = new KeyedBreakers({ name: 'webhooks', create: (host) => circuitBreaker({ name: host }) })
+ * await perHost.execute(new URL(url).host, () => post(url, body))
+ * ```
+ */
 export class KeyedBreakers {
+  readonly name: string
   readonly #cache: LRUCache<string, CircuitBreaker>
   readonly #make: (key: string) => CircuitBreaker
 
-  constructor(
-    readonly name: string,
-    make: (key: string) => CircuitBreaker,
-    maxKeys: number,
-    idleTtl: number,
-    clock: Clock,
-  ) {
-    this.#make = make
+  constructor(options: KeyedBreakersOptions) {
+    const o = expectOptions(
+      'options',
+      options,
+      optionKeys<KeyedBreakersOptions>({ name: true, create: true, maxKeys: true, idleTtl: true, clock: true }),
+    )
+    if (typeof o.name !== 'string' || o.name === '') throw new ValidationError('name', 'a non-empty string', o.name)
+    this.name = o.name
+    if (typeof o.create !== 'function') throw new ValidationError('create', 'a function (key) => breaker', o.create)
+    this.#make = o.create
+    const max = optionalNumber('maxKeys', o.maxKeys, 10_000, { min: 1, integer: true })
+    const ttl = optionalDuration('idleTtl', o.idleTtl, 600_000, { positive: true })
+    const clock = optionalClock('clock', o.clock)
     // ttlResolution 0: read the (possibly fake) clock on every check instead of caching it behind a timer.
-    this.#cache = new LRUCache({ max: maxKeys, ttl: idleTtl, updateAgeOnGet: true, ttlResolution: 0, perf: clock })
+    this.#cache = new LRUCache({ max, ttl, updateAgeOnGet: true, ttlResolution: 0, perf: clock })
   }
 
   /** The breaker for `key`, created with the group's options on first use. */
   get(key: string): CircuitBreaker {
     if (typeof key !== 'string' || key === '')
-      throw new ValidationError('key', 'a non-empty string', key, 'E_INVALID_KEY')
+      throw new ValidationError('key', 'a non-empty string', key, { code: 'E_INVALID_KEY' })
     let breaker = this.#cache.get(key)
     if (breaker === undefined) {
       breaker = this.#make(key)
@@ -98,9 +126,8 @@ export class BreakerRegistry {
     )
     this.#defaults = expectOptions('defaults', o.defaults)
     this.#maxKeys = optionalNumber('maxKeys', o.maxKeys, 10_000, { min: 1, integer: true })
-    this.#idleTtl = o.idleTtl === undefined ? 600_000 : parseDuration(o.idleTtl, 'idleTtl')
-    if (this.#idleTtl <= 0) throw new ValidationError('idleTtl', 'a duration > 0', o.idleTtl)
-    this.#clock = o.clock ?? this.#defaults.clock ?? systemClock
+    this.#idleTtl = optionalDuration('idleTtl', o.idleTtl, 600_000, { positive: true })
+    this.#clock = optionalClock('clock', o.clock ?? this.#defaults.clock)
     // Fail at construction, not at the first call, if the defaults are invalid.
     new CircuitBreaker(this.#options('defaults', undefined))
   }
@@ -123,13 +150,13 @@ export class BreakerRegistry {
     if (group === undefined) {
       const base = this.#options(name, options)
       new CircuitBreaker(base) // validate now
-      group = new KeyedBreakers(
+      group = new KeyedBreakers({
         name,
-        (key) => new CircuitBreaker({ ...base, name: `${name}:${key}` }),
-        this.#maxKeys,
-        this.#idleTtl,
-        this.#clock,
-      )
+        create: (key) => new CircuitBreaker({ ...base, name: `${name}:${key}` }),
+        maxKeys: this.#maxKeys,
+        idleTtl: this.#idleTtl,
+        clock: this.#clock,
+      })
       this.#groups.set(name, group)
     }
     return group
@@ -156,7 +183,7 @@ export class BreakerRegistry {
 
 function expectName(name: unknown): void {
   if (typeof name !== 'string' || name === '')
-    throw new ValidationError('name', 'a non-empty string', name, 'E_INVALID_ARGUMENT')
+    throw new ValidationError('name', 'a non-empty string', name, { code: 'E_INVALID_ARGUMENT' })
 }
 
 /**

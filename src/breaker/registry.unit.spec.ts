@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { boom, ok } from '../../test/breaker/helpers.js'
 import { isBulwarkError } from '../core/errors.js'
 import { fakeClock } from '../testing/index.js'
-import { createBreakerRegistry } from './index.js'
+import { circuitBreaker, createBreakerRegistry, KeyedBreakers } from './index.js'
 
 describe('createBreakerRegistry', () => {
   it('returns one breaker per name, built from the defaults and per-name options', async () => {
@@ -49,6 +49,32 @@ describe('createBreakerRegistry', () => {
     clock.advance(61_000)
     expect(tenants.size).toBe(0)
     expect(tenants.get('t1')).not.toBe(first) // it starts over, closed
+  })
+
+  it('makes a standalone group of per-key breakers from an options object', async () => {
+    const clock = fakeClock()
+    const perHost = new KeyedBreakers({
+      name: 'webhooks',
+      create: (host) => circuitBreaker({ name: host, clock, minimumCalls: 1 }),
+      maxKeys: 2,
+      idleTtl: '1m',
+      clock,
+    })
+    await perHost.execute('a.example', boom).catch(() => {})
+    expect(perHost.get('a.example').state).toBe('open')
+    expect(perHost.get('b.example').name).toBe('b.example')
+    perHost.get('c.example')
+    expect(perHost.size).toBe(2)
+    clock.advance(61_000)
+    expect(perHost.size).toBe(0)
+    for (const options of [
+      {},
+      { name: 'x' },
+      { name: '', create: () => circuitBreaker() },
+      { name: 'x', create: () => circuitBreaker(), idleTtl: 0 },
+    ]) {
+      expect(() => new KeyedBreakers(options as never)).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }))
+    }
   })
 
   it('rejects bad options and names with typed errors', () => {

@@ -1,10 +1,16 @@
 import { sleep, throwIfAborted } from '../core/abort.js'
+import { type Backoff, backoffDelay, type ResolvedBackoff, resolveBackoff } from '../core/backoff.js'
 import type { Clock } from '../core/clock.js'
-import { systemClock } from '../core/clock.js'
-import { type Duration, parseDuration } from '../core/duration.js'
 import { isBulwarkError, ValidationError } from '../core/errors.js'
 import { TypedEmitter } from '../core/events.js'
-import { expectOneOf, expectOptions, optionalFunction, optionalNumber, optionKeys } from '../core/validate.js'
+import {
+  expectOneOf,
+  expectOptions,
+  optionalClock,
+  optionalFunction,
+  optionalNumber,
+  optionKeys,
+} from '../core/validate.js'
 import { decorrelatedJitter } from './backoff.js'
 import type { CircuitBreaker } from './breaker.js'
 import { RetryBudget, type RetryBudgetOptions } from './budget.js'
@@ -16,17 +22,27 @@ import type { Policy, PolicyFn } from './types.js'
 
 /** Options of {@link retry}. */
 export interface RetryOptions {
-  /** Attempts in all, the first included. An integer >= 1. @default 3 */
+  /**
+   * Attempts in all, the first call included: `attempts: 3` is one call and at most two retries. An integer
+   * >= 1. @default 3
+   */
   attempts?: number
-  /** The first delay, and the lower bound of every delay. @default '100ms' */
-  initialDelay?: Duration
-  /** The longest delay. @default '10s' */
-  maxDelay?: Duration
-  /** `'decorrelated'` jitter, or `'none'` for plain doubling (initialDelay * 2^n). @default 'decorrelated' */
+  /**
+   * The waits between attempts. `initial` is the first wait and the lower bound of every wait, `max` the
+   * longest. With `jitter: 'none'` the n-th retry waits `initial * multiplier^(n-1)` (capped at `max`).
+   * @default { initial: '100ms', max: '10s', multiplier: 2 }
+   */
+  backoff?: Backoff
+  /**
+   * `'decorrelated'`: each wait is drawn from [`backoff.initial`, 3 × the previous wait], capped at
+   * `backoff.max` (decorrelated jitter grows by its own factor: `backoff.multiplier` is then rejected).
+   * `'none'`: the waits follow `backoff` exactly. @default 'decorrelated'
+   */
   jitter?: 'decorrelated' | 'none'
   /**
-   * Which errors are worth retrying. Never retried whatever it says: a broken circuit, an abort, a retry
-   * budget or bulkhead rejection, and invalid options. @default every other error
+   * Which errors are worth retrying; `attempt` is the number of the attempt that failed (1 for the first
+   * call). Never retried whatever it says: a broken circuit, an abort, a retry budget or bulkhead rejection,
+   * and invalid options. @default every other error
    */
   isRetryable?: (error: unknown, attempt: number) => boolean
   /** A shared {@link RetryBudget}, or options to make one for this policy. @default undefined (no budget) */
@@ -44,11 +60,14 @@ export interface RetryOptions {
 
 /** Events of a retry policy. */
 export interface RetryEvents {
-  /** A retry is scheduled after `delayMs`; `attempt` is the attempt that failed (0 for the first). */
+  /** A retry is scheduled after `delayMs`; `attempt` is the attempt that failed (1 for the first call). */
   retry: (error: unknown, attempt: number, delayMs: number) => void
   /** The policy gave up and rethrows `error` after `attempts` attempts. */
   giveUp: (error: unknown, attempts: number) => void
 }
+
+/** `backoff`'s defaults: 100 ms, doubling (with `jitter: 'none'`), up to 10 s. */
+const RETRY_BACKOFF = { initial: 100, max: 10_000, multiplier: 2 } as const
 
 const NEVER_RETRIED = [
   'E_ABORTED',
@@ -61,8 +80,7 @@ const NEVER_RETRIED = [
 /** A policy that runs a call again when it fails (see {@link retry}). */
 export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy, Guarded {
   readonly attempts: number
-  readonly #initial: number
-  readonly #max: number
+  readonly #backoff: ResolvedBackoff
   readonly #jitter: 'decorrelated' | 'none'
   readonly #isRetryable: (error: unknown, attempt: number) => boolean
   readonly #budget: RetryBudget | undefined
@@ -79,8 +97,7 @@ export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy, Gu
       options,
       optionKeys<RetryOptions>({
         attempts: true,
-        initialDelay: true,
-        maxDelay: true,
+        backoff: true,
         jitter: true,
         isRetryable: true,
         budget: true,
@@ -90,13 +107,17 @@ export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy, Gu
       }),
     )
     this.attempts = optionalNumber('attempts', o.attempts, 3, { min: 1, integer: true })
-    this.#initial = o.initialDelay === undefined ? 100 : parseDuration(o.initialDelay, 'initialDelay')
-    this.#max = o.maxDelay === undefined ? 10_000 : parseDuration(o.maxDelay, 'maxDelay')
-    if (this.#max < this.#initial)
-      throw new ValidationError('maxDelay', `a duration >= initialDelay (${this.#initial} ms)`, o.maxDelay)
+    this.#backoff = resolveBackoff('backoff', o.backoff, RETRY_BACKOFF)
     this.#jitter = o.jitter === undefined ? 'decorrelated' : expectOneOf('jitter', o.jitter, ['decorrelated', 'none'])
+    if (this.#jitter === 'decorrelated' && o.backoff?.multiplier !== undefined) {
+      throw new ValidationError(
+        'backoff.multiplier',
+        "unset with jitter 'decorrelated' (each wait is drawn from [initial, 3 x the previous wait]; use jitter 'none' for a multiplier)",
+        o.backoff.multiplier,
+      )
+    }
     this.#isRetryable = optionalFunction('isRetryable', o.isRetryable, () => true)
-    this.#clock = o.clock ?? systemClock
+    this.#clock = optionalClock('clock', o.clock)
     this.#waitClock = keepingAlive(this.#clock)
     this.#budget =
       o.budget === undefined || o.budget instanceof RetryBudget
@@ -123,30 +144,32 @@ export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy, Gu
     breakers: readonly GuardingBreaker[],
   ): Promise<T> {
     this.#budget?.recordCall()
+    const { initial, max } = this.#backoff
     // Decorrelated jitter starts from the initial delay: the first retry waits in [initial, 3 * initial].
-    let delay = this.#initial
-    for (let attempt = 0; ; attempt++) {
+    let delay = initial
+    // Attempt 1 is the first call.
+    for (let attempt = 1; ; attempt++) {
       throwIfAborted(signal)
       try {
         return await fn(contextFor(signal, attempt))
       } catch (error) {
         if (!this.#shouldRetry(error, attempt, signal, breakers)) {
-          this.emit('giveUp', error, attempt + 1)
+          this.emit('giveUp', error, attempt)
           throw error
         }
         if (this.#budget !== undefined && !this.#budget.tryRetry()) {
-          this.emit('giveUp', error, attempt + 1)
-          throw new RetryBudgetExhaustedError(error, attempt + 1)
+          this.emit('giveUp', error, attempt)
+          throw new RetryBudgetExhaustedError(error, attempt)
         }
         delay =
           this.#jitter === 'decorrelated'
-            ? decorrelatedJitter(delay, this.#initial, this.#max, this.#random)
-            : Math.min(this.#max, this.#initial * 2 ** attempt)
+            ? decorrelatedJitter(delay, initial, max, this.#random)
+            : backoffDelay(this.#backoff, attempt)
         this.emit('retry', error, attempt, delay)
         await sleep(delay, { signal, clock: this.#waitClock })
         // The breaker may have opened while we waited: then the retry would only be rejected.
         if (anyOpen(breakers)) {
-          this.emit('giveUp', error, attempt + 1)
+          this.emit('giveUp', error, attempt)
           throw error
         }
       }
@@ -159,7 +182,7 @@ export class RetryPolicy extends TypedEmitter<RetryEvents> implements Policy, Gu
     signal: AbortSignal | undefined,
     breakers: readonly GuardingBreaker[],
   ): boolean {
-    if (attempt + 1 >= this.attempts || signal?.aborted || isBrokenCircuitError(error)) return false
+    if (attempt >= this.attempts || signal?.aborted || isBrokenCircuitError(error)) return false
     if (NEVER_RETRIED.some((code) => isBulwarkError(error, code))) return false
     return !anyOpen(breakers) && this.#isRetryable(error, attempt)
   }
@@ -179,7 +202,7 @@ function anyOpen(breakers: readonly GuardingBreaker[]): boolean {
  *
  * @example
  * ```ts
- * const resilient = wrap(retry({ attempts: 4, initialDelay: '200ms', budget: { ratio: 0.1 } }), circuitBreaker())
+ * const resilient = wrap(retry({ attempts: 4, backoff: { initial: '200ms' }, budget: { ratio: 0.1 } }), circuitBreaker())
  * const order = await resilient.execute(({ signal, attempt }) => api.getOrder(id, { signal, attempt }))
  * ```
  */

@@ -1,6 +1,12 @@
-import { type Duration, parseDuration } from '../core/duration.js'
-import { ValidationError } from '../core/errors.js'
-import { expectOneOf, expectOptions, optionalFunction, optionalNumber, optionKeys } from '../core/validate.js'
+import type { Duration } from '../core/duration.js'
+import {
+  expectOneOf,
+  expectOptions,
+  optionalDuration,
+  optionalFunction,
+  optionalNumber,
+  optionKeys,
+} from '../core/validate.js'
 import { FAILED, TimeWindow } from './window.js'
 
 /** Google SRE client-side adaptive throttling ("Handling Overload", Site Reliability Engineering, ch. 21). */
@@ -38,8 +44,7 @@ export function resolveThrottling(input: ThrottlingOptions): ResolvedThrottling 
     input,
     optionKeys<ThrottlingOptions>({ k: true, window: true, buckets: true, mode: true, random: true }),
   )
-  const window = o.window === undefined ? 60_000 : parseDuration(o.window, 'throttling.window')
-  if (window <= 0) throw new ValidationError('throttling.window', 'a duration > 0', o.window)
+  const window = optionalDuration('throttling.window', o.window, 60_000, { positive: true })
   return {
     k: optionalNumber('throttling.k', o.k, 2, { min: 1 }),
     window,

@@ -1,9 +1,8 @@
 import { toAbortedError } from '../core/abort.js'
 import type { Clock } from '../core/clock.js'
-import { systemClock } from '../core/clock.js'
-import { type Duration, parseDuration } from '../core/duration.js'
-import { TimeoutError, ValidationError } from '../core/errors.js'
-import { expectOptions, optionKeys } from '../core/validate.js'
+import type { Duration } from '../core/duration.js'
+import { TimeoutError } from '../core/errors.js'
+import { expectDuration, expectOptions, optionalClock, optionKeys } from '../core/validate.js'
 import { type Deadline, raceDeadline } from './deadline.js'
 import { keepingAlive } from './keep-alive.js'
 import type { Policy, PolicyFn } from './types.js'
@@ -23,14 +22,16 @@ export class TimeoutPolicy implements Policy {
 
   constructor(options: TimeoutOptions) {
     const o = expectOptions('options', options, optionKeys<TimeoutOptions>({ duration: true, clock: true }))
-    this.duration = parseDuration(o.duration, 'duration')
-    const clock = o.clock ?? systemClock
-    if (typeof clock.setTimeout !== 'function') throw new ValidationError('clock', 'a Clock', o.clock)
+    this.duration = expectDuration('duration', o.duration)
+    const clock = optionalClock('clock', o.clock)
     this.#deadline = {
       // The caller waits on the deadline timer: it keeps the process alive.
       clock: keepingAlive(clock),
       ms: this.duration,
-      timeoutError: () => new TimeoutError(`The call timed out after ${this.duration} ms`, { timeout: this.duration }),
+      timeoutError: () =>
+        new TimeoutError(`The call timed out after ${this.duration} ms`, {
+          context: { timeout: this.duration },
+        }),
     }
   }
 

@@ -2,7 +2,10 @@
 export interface PolicyContext {
   /** Aborts when the caller's signal aborts or a policy (a timeout, a half-open deadline) gives up on the call. */
   readonly signal: AbortSignal
-  /** 0 for the first attempt, then 1, 2... when a `retry` policy runs the function again. */
+  /**
+   * The number of this call: 1 for the first, then 2, 3... when a `retry` policy runs the function again.
+   * (Counted the same way as a saga step's `StepContext.attempt`.)
+   */
   readonly attempt: number
 }
 

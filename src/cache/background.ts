@@ -1,6 +1,6 @@
 /**
  * Work the cache does after answering a caller (L2 writes after a load, refreshes, lock releases).
- * Tracked so `settled()` and `disconnect()` can wait for it. Tracked promises must not reject.
+ * Tracked so `settled()` and `close()` can wait for it. Tracked promises must not reject.
  */
 export class Background {
   readonly #pending = new Set<Promise<unknown>>()

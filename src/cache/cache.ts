@@ -280,11 +280,11 @@ export class Cache {
    *
    * @example
    * ```ts
-   * process.on('SIGTERM', () => cache.disconnect())
+   * process.on('SIGTERM', () => cache.close())
    * ```
    */
-  disconnect(): Promise<void> {
-    return this.#ctx.disconnect()
+  close(): Promise<void> {
+    return this.#ctx.close()
   }
 
   /** @internal The decorators' hit path: the fresh L1 entry of `key` (counted as a hit), or `undefined`. */
@@ -342,5 +342,6 @@ export class Cache {
 }
 
 function expectLoader(loader: unknown): void {
-  if (typeof loader !== 'function') throw new ValidationError('loader', 'a function', loader, 'E_INVALID_ARGUMENT')
+  if (typeof loader !== 'function')
+    throw new ValidationError('loader', 'a function', loader, { code: 'E_INVALID_ARGUMENT' })
 }

@@ -83,9 +83,9 @@ export class CacheContext {
   }
 
   /** Waits for background work, then closes the bus and the driver, once. Never rejects. */
-  disconnect(): Promise<void> {
+  close(): Promise<void> {
     this.#closing ??= this.background.settled().then(async () => {
-      await Promise.allSettled([this.options.bus?.disconnect(), this.l2?.driver.disconnect()])
+      await Promise.allSettled([this.options.bus?.close(), this.l2?.driver.close()])
     })
     return this.#closing
   }

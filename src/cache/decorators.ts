@@ -98,7 +98,7 @@ let defaultCache: Cache | undefined
  */
 export function setDefaultCache(cache: Cache | undefined): void {
   if (cache !== undefined && !isCache(cache)) {
-    throw new ValidationError('cache', 'a cache from createCache()', cache, 'E_INVALID_ARGUMENT')
+    throw new ValidationError('cache', 'a cache from createCache()', cache, { code: 'E_INVALID_ARGUMENT' })
   }
   defaultCache = cache
 }

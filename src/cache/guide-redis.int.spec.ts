@@ -28,7 +28,7 @@ describeWithRedis('docs/cache.md with Redis', () => {
 
     const product = await cache.getOrSet('product:42', () => db.find('42'))
 
-    await cache.disconnect() // closes both connections: without it the process never exits
+    await cache.close() // closes both connections: without it the process never exits
     // #endregion redis-quick-start
     expect(product.name).toBe('Espresso machine')
     await expect.poll(sockets).toBe(before)

@@ -119,10 +119,10 @@ describe('invalidation over the bus', () => {
     expect(b.stats().busErrors).toBe(1)
   })
 
-  it('disconnect closes the bus: nothing more is received', async () => {
+  it('close closes the bus: nothing more is received', async () => {
     const { a, b, busB } = await twoProcesses()
     await b.set('k', 1)
-    await b.disconnect()
+    await b.close()
     expect(busB.connected).toBe(false)
     await a.set('k', 2)
     expect(b.stats().invalidationsReceived).toBe(0)

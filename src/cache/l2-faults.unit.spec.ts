@@ -99,7 +99,7 @@ const hungBus = () => {
       bus.publishes++
       return new Promise<void>(() => {})
     },
-    disconnect: async () => {},
+    close: async () => {},
   }
   return bus
 }

@@ -1,7 +1,6 @@
-import { systemClock } from '../core/clock.js'
 import { parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOptions, optionalBoolean, optionalNumber, optionKeys } from '../core/validate.js'
+import { expectOptions, optionalBoolean, optionalClock, optionalNumber, optionKeys } from '../core/validate.js'
 import { validateKey, validateTags } from './keys.js'
 import type {
   CacheBreakerOptions,
@@ -76,13 +75,13 @@ export function resolveCacheOptions(options: CacheOptions | undefined): Resolved
     policy: resolvePolicy(base, { ...o, lock: undefined }, maxKeyLength, ''),
     l1: resolveL1(o.l1),
     l2: expectPort('l2', o.l2, ['get', 'getMany', 'set', 'setMany', 'delete', 'deleteByTags', 'clear']),
-    bus: expectPort('bus', o.bus, ['subscribe', 'publish', 'disconnect']),
+    bus: expectPort('bus', o.bus, ['subscribe', 'publish', 'close']),
     // A derived channel is not a user key: only a channel the user passes is held to `maxKeyLength`.
     channel: o.channel === undefined ? `bulwark:cache:${namespace}` : validateKey(o.channel, maxKeyLength, 'channel'),
     breaker: resolveBreaker(o.breaker),
     lock,
     serializer: expectPort('serializer', o.serializer, ['serialize', 'deserialize']) ?? jsonSerializer,
-    clock: expectPort('clock', o.clock, ['now', 'setTimeout', 'clearTimeout']) ?? systemClock,
+    clock: optionalClock('clock', o.clock),
     maxKeyLength,
   }
 }

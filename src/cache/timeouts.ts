@@ -127,11 +127,11 @@ export class Deadlines {
 }
 
 function noTimeLeft(): TimeoutError {
-  return new TimeoutError('No time left before the deadline', { timeoutMs: 0 }, { noStack: true })
+  return new TimeoutError('No time left before the deadline', { context: { timeoutMs: 0 }, noStack: true })
 }
 
 function timedOut(ms: number): TimeoutError {
-  return new TimeoutError(`Timed out after ${ms} ms`, { timeoutMs: ms }, { noStack: true })
+  return new TimeoutError(`Timed out after ${ms} ms`, { context: { timeoutMs: ms }, noStack: true })
 }
 
 /**

@@ -66,7 +66,7 @@ export interface L2Driver {
   /** Releases a lock only if it still holds `token`. */
   releaseLock?(key: string, token: string): Promise<void>
   /** Closes connections the driver opened itself (a client passed in by the user is left open). */
-  disconnect(): Promise<void>
+  close(): Promise<void>
 }
 
 /** An invalidation message. Each process ignores messages whose `source` is its own id. */
@@ -93,7 +93,7 @@ export interface CacheBus {
   /** Publishes a message on `channel`. */
   publish(channel: string, message: BusMessage): Promise<void>
   /** Stops listening and closes connections the bus opened itself. */
-  disconnect(): Promise<void>
+  close(): Promise<void>
 }
 
 /** Turns values into strings for L2 and back. The default is JSON, hardened against `__proto__` keys. */

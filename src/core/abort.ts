@@ -11,7 +11,7 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 export function toAbortedError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason
   if (reason instanceof Error && (reason as { isBulwarkError?: unknown }).isBulwarkError === true) return reason
-  return new AbortedError('The operation was aborted', reason)
+  return new AbortedError({ cause: reason })
 }
 
 /**

@@ -11,6 +11,9 @@ const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/
 
 /**
  * Turns a {@link Duration} into milliseconds, or throws a {@link ValidationError} naming the option.
+ * (Inside Bulwark, options are read with `expectDuration(name, value)` and `optionalDuration(name, value,
+ * fallback)` from `core/validate.ts`, which take the name first like every validation helper; this public
+ * parser takes the value first, the name being only for the message.)
  *
  * @param value the duration to parse
  * @param name the option's name, used in the error message
@@ -29,9 +32,4 @@ export function parseDuration(value: Duration | undefined | unknown, name: strin
     if (match) return Number(match[1]) * UNIT_MS[match[2] as DurationUnit]
   }
   throw new ValidationError(name, "a duration (ms >= 0, or a string like '250ms', '30s', '5m', '1h')", value)
-}
-
-/** Like {@link parseDuration}, but returns `fallback` when `value` is `undefined`. */
-export function parseOptionalDuration(value: unknown, name: string, fallback: number): number {
-  return value === undefined ? fallback : parseDuration(value, name)
 }

@@ -98,30 +98,65 @@ export function isBulwarkError(value: unknown, code?: BulwarkErrorCode): value i
   return code === undefined || candidate.code === code
 }
 
-/** Thrown when an option or argument fails validation. `context.name` is the option's name. */
+// Error constructors take what they always need positionally (at most three values) and everything
+// optional in one options object last, so a call never passes `undefined` to reach a later argument.
+
+/** Options of {@link ValidationError}. */
+export interface ValidationErrorOptions {
+  /** `E_INVALID_ARGUMENT` for a method's argument, `E_INVALID_KEY`... @default 'E_INVALID_OPTION' */
+  code?: BulwarkErrorCode
+}
+
+/**
+ * Thrown when an option or argument fails validation. `context.name` is the option's name.
+ *
+ * @example
+ * ```ts
+ * throw new ValidationError('ttl', 'a duration > 0', 0) // Expected `ttl` to be a duration > 0, got 0
+ * throw new ValidationError('id', 'a non-empty string', '', { code: 'E_INVALID_ARGUMENT' })
+ * ```
+ */
 export class ValidationError extends BulwarkError {
-  constructor(name: string, expected: string, received: unknown, code: BulwarkErrorCode = 'E_INVALID_OPTION') {
-    super(code, `Expected \`${name}\` to be ${expected}, got ${describe(received)}`, {
+  constructor(name: string, expected: string, received: unknown, options: ValidationErrorOptions = {}) {
+    super(options.code ?? 'E_INVALID_OPTION', `Expected \`${name}\` to be ${expected}, got ${describe(received)}`, {
       context: { name, received },
     })
   }
 }
 
-/** Thrown when an operation runs past its deadline. */
+/**
+ * Thrown when an operation runs past its deadline.
+ *
+ * @example
+ * ```ts
+ * new TimeoutError('The call timed out after 2000 ms', { context: { timeout: 2000 } })
+ * ```
+ */
 export class TimeoutError extends BulwarkError {
-  constructor(
-    message: string,
-    context: Record<string, unknown> = {},
-    options: Omit<BulwarkErrorOptions, 'context'> = {},
-  ) {
-    super('E_TIMEOUT', message, { ...options, context })
+  constructor(message: string, options: BulwarkErrorOptions = {}) {
+    super('E_TIMEOUT', message, options)
   }
 }
 
-/** Thrown when an operation is cancelled through its `AbortSignal`. */
+/** Options of {@link AbortedError}. */
+export interface AbortedErrorOptions {
+  /** @default 'The operation was aborted' */
+  message?: string
+  /** The signal's reason, when it was not an error of ours. */
+  cause?: unknown
+}
+
+/**
+ * Thrown when an operation is cancelled through its `AbortSignal`.
+ *
+ * @example
+ * ```ts
+ * new AbortedError({ cause: signal.reason })
+ * ```
+ */
 export class AbortedError extends BulwarkError {
-  constructor(message = 'The operation was aborted', cause?: unknown) {
-    super('E_ABORTED', message, { cause })
+  constructor(options: AbortedErrorOptions = {}) {
+    super('E_ABORTED', options.message ?? 'The operation was aborted', { cause: options.cause })
   }
 }
 

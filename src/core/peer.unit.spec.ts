@@ -47,7 +47,7 @@ const cases = [
     subpath: 'bulwark/cache/redis',
     source: 'src/cache/adapters/redis.ts',
     peer: 'ioredis',
-    use: `const d = m.redisCacheDriver({ url: 'redis://127.0.0.1:1' }); await d.disconnect()`,
+    use: `const d = m.redisCacheDriver({ url: 'redis://127.0.0.1:1' }); await d.close()`,
   },
 ]
 

@@ -1,4 +1,9 @@
+import { type Clock, systemClock } from './clock.js'
+import { parseDuration } from './duration.js'
 import { BulwarkError, ValidationError } from './errors.js'
+
+// Every helper here takes the option's name first, then the value, then what else it needs (bounds, a
+// fallback, choices), as `new ValidationError(name, expected, received)` does.
 
 /** Bounds for {@link expectNumber}. `min`/`max` are inclusive unless `exclusiveMin`/`exclusiveMax` are set. */
 export interface NumberBounds {
@@ -31,6 +36,47 @@ export function optionalNumber(name: string, value: unknown, fallback: number, b
   return value === undefined ? fallback : expectNumber(name, value, bounds)
 }
 
+/** Bounds for {@link expectDuration}: `positive` rejects 0 (a window, a lease, a timeout). */
+export interface DurationBounds {
+  positive?: boolean
+}
+
+/**
+ * Validates a {@link Duration} option and returns it in milliseconds, or throws a {@link ValidationError}
+ * naming the option (see `parseDuration`, the public parser).
+ *
+ * @example
+ * ```ts
+ * expectDuration('window', '10s', { positive: true }) // 10000
+ * ```
+ */
+export function expectDuration(name: string, value: unknown, bounds: DurationBounds = {}): number {
+  const ms = parseDuration(value, name)
+  if (bounds.positive && ms <= 0) throw new ValidationError(name, 'a duration > 0', value)
+  return ms
+}
+
+/** Like {@link expectDuration}, returning `fallback` (in ms) when `value` is `undefined`. */
+export function optionalDuration(name: string, value: unknown, fallback: number, bounds: DurationBounds = {}): number {
+  return value === undefined ? fallback : expectDuration(name, value, bounds)
+}
+
+/** Validates a `clock` option: a {@link Clock} with `now`, `setTimeout` and `clearTimeout`; `systemClock` when `undefined`. */
+export function optionalClock(name: string, value: unknown): Clock {
+  if (value === undefined) return systemClock
+  const clock = value as Partial<Clock> | null
+  if (
+    typeof clock !== 'object' ||
+    clock === null ||
+    typeof clock.now !== 'function' ||
+    typeof clock.setTimeout !== 'function' ||
+    typeof clock.clearTimeout !== 'function'
+  ) {
+    throw new ValidationError(name, 'a Clock { now, setTimeout, clearTimeout }', value)
+  }
+  return value as Clock
+}
+
 /** Validates a boolean option. */
 export function optionalBoolean(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback
@@ -60,7 +106,7 @@ export function expectOneOf<T extends string>(name: string, value: unknown, choi
  *
  * @example
  * ```ts
- * const RETRY_OPTIONS = optionKeys<RetryOptions>({ attempts: true, initialDelay: true, ... })
+ * const RETRY_OPTIONS = optionKeys<RetryOptions>({ attempts: true, backoff: true, ... })
  * ```
  */
 export function optionKeys<T extends object>(keys: { [K in keyof Required<T>]: true }): readonly string[] {
@@ -85,8 +131,34 @@ export function expectOptions<T extends object>(name: string, value: T | undefin
   return value
 }
 
+/**
+ * Options renamed before 1.0, by old name, with what a user must know to move. An old name is an unknown
+ * option like any other (there are no aliases); this only makes its message name the new one. An entry
+ * applies where the new name's first segment is a known option.
+ */
+const RENAMED: Readonly<Record<string, readonly [to: string, note?: string]>> = {
+  initialDelay: ['backoff.initial'],
+  maxDelay: ['backoff.max'],
+  factor: ['backoff.multiplier'],
+  maxAttempts: ['attempts', 'attempts in all, the first included'],
+}
+
+function renamedTo(key: string, known: readonly string[]): readonly [to: string, note?: string] | undefined {
+  const renamed = Object.hasOwn(RENAMED, key) ? RENAMED[key] : undefined
+  return renamed !== undefined && known.includes(renamed[0].split('.')[0] as string) ? renamed : undefined
+}
+
 function unknownOption(name: string, key: string, known: readonly string[]): BulwarkError {
   const path = (option: string) => (name === 'options' ? option : `${name}.${option}`)
+  const renamed = renamedTo(key, known)
+  if (renamed !== undefined) {
+    const [to, note] = renamed
+    return new BulwarkError(
+      'E_INVALID_OPTION',
+      `Unknown option \`${path(key)}\`; did you mean \`${path(to)}\`? (renamed${note ? `; ${note}` : ''})`,
+      { context: { name: path(key), suggestion: path(to), known } },
+    )
+  }
   const closest = closestName(key, known)
   const hint =
     closest === undefined

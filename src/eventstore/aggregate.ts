@@ -217,7 +217,7 @@ export function aggregateRepository<State, E extends DomainEvent, Command = neve
     handle,
     async aggregateStateAt(id, at) {
       if (!(at instanceof Date) || Number.isNaN(at.getTime()))
-        throw new ValidationError('at', 'a valid Date', at, 'E_INVALID_ARGUMENT')
+        throw new ValidationError('at', 'a valid Date', at, { code: 'E_INVALID_ARGUMENT' })
       return fold(streamOf(id), { state: aggregate.initialState(), version: 0 }, { until: at })
     },
   }

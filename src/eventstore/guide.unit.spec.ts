@@ -60,7 +60,7 @@ it('quick start', async () => {
   })
   // #endregion quick-start
   await revenueProjection.waitFor(await store.headPosition())
-  await revenueProjection.stop()
+  await revenueProjection.close()
   expect([state, version, revenue]).toEqual([{ status: 'paid', total: 99 }, 2, 99])
   await store.close()
 })
@@ -111,7 +111,7 @@ it('subscriptions', async () => {
     onError: (error, event) => console.error('will retry', event?.id, error),
   })
   // ... on shutdown: waits for the running handler, stores the checkpoint
-  await subscription.stop()
+  await subscription.close()
   // #endregion subscribe
   await store.appendToStream('o', [{ type: 'OrderPlaced', data: 1 }])
   const again = subscribe(store, {
@@ -120,7 +120,7 @@ it('subscriptions', async () => {
     handler: idempotent(async (event) => mailer.send(event.data), { store, key: 'order-emails:sent' }),
   })
   await again.waitFor(1)
-  await again.stop()
+  await again.close()
   expect(printed.mock.calls).toEqual([['mail', 1]])
 })
 

@@ -1,7 +1,14 @@
-import { type Clock, systemClock, type TimerHandle } from '../core/clock.js'
-import { type Duration, parseOptionalDuration } from '../core/duration.js'
+import type { Clock, TimerHandle } from '../core/clock.js'
+import type { Duration } from '../core/duration.js'
 import { AbortedError, isBulwarkError, ValidationError } from '../core/errors.js'
-import { expectOptions, optionalFunction, optionalNumber, optionKeys } from '../core/validate.js'
+import {
+  expectOptions,
+  optionalClock,
+  optionalDuration,
+  optionalFunction,
+  optionalNumber,
+  optionKeys,
+} from '../core/validate.js'
 import { isPlainObject } from './internal/json.js'
 import { validateCount, validateEventType, validateId } from './internal/validate.js'
 import type { EventStore, RecordedEvent } from './types.js'
@@ -42,10 +49,14 @@ export interface Subscription {
   readonly subscriptionId: string
   /** The last position handled and checkpointed (0 before the first). */
   readonly position: number
-  /** Resolves once every event up to `position` has been handled and checkpointed. Rejects if the subscription stops first. */
+  /** Resolves once every event up to `position` has been handled and checkpointed. Rejects if the subscription is closed first. */
   waitFor(position: number): Promise<void>
-  /** Stops: waits for the handler that is running, stores the checkpoint of what was handled, then resolves. */
-  stop(): Promise<void>
+  /**
+   * Stops reading and releases the store's `watch`: waits for the handler that is running, stores the
+   * checkpoint of what was handled, then resolves. (`close()`, like a store's, a cache's and an
+   * orchestrator's: what holds resources is released with `close()`.)
+   */
+  close(): Promise<void>
 }
 
 /**
@@ -66,7 +77,7 @@ export interface Subscription {
  *   handler: async (event) => sendConfirmation(event.data),
  * })
  * // ...
- * await sub.stop()
+ * await sub.close()
  * ```
  */
 export function subscribe(store: EventStore, options: SubscribeOptions): Subscription {
@@ -125,9 +136,9 @@ class CatchUpSubscription implements Subscription {
     const from = options.from ?? 'start'
     this.#from = from === 'start' || from === 'end' ? from : validateCount(from, 'from')
     this.#batchSize = optionalNumber('batchSize', options.batchSize, 500, { min: 1, integer: true })
-    this.#pollInterval = parseOptionalDuration(options.pollInterval, 'pollInterval', 1000)
-    this.#retryDelay = parseOptionalDuration(options.retryDelay, 'retryDelay', 1000)
-    this.#clock = options.clock ?? systemClock
+    this.#pollInterval = optionalDuration('pollInterval', options.pollInterval, 1000)
+    this.#retryDelay = optionalDuration('retryDelay', options.retryDelay, 1000)
+    this.#clock = optionalClock('clock', options.clock)
     this.#onError =
       optionalFunction('onError', options.onError) ??
       ((error, event) => console.error(`bulwark: subscription ${this.subscriptionId} failed`, event?.id, error))
@@ -145,17 +156,20 @@ class CatchUpSubscription implements Subscription {
   waitFor(position: number): Promise<void> {
     validateCount(position, 'position')
     if (this.#position >= position) return Promise.resolve()
-    if (this.#stopping) return Promise.reject(new AbortedError(`Subscription ${this.subscriptionId} is stopped`))
+    if (this.#stopping)
+      return Promise.reject(new AbortedError({ message: `Subscription ${this.subscriptionId} is closed` }))
     return new Promise((resolve, reject) => this.#waiters.push({ position, resolve, reject }))
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     this.#stopping = true
     this.#unwatch?.()
     this.#wake?.()
     await this.#done
     for (const w of this.#waiters.splice(0))
-      w.reject(new AbortedError(`Subscription ${this.subscriptionId} stopped before position ${w.position}`))
+      w.reject(
+        new AbortedError({ message: `Subscription ${this.subscriptionId} was closed before position ${w.position}` }),
+      )
   }
 
   async #run(): Promise<void> {
@@ -252,7 +266,7 @@ class CatchUpSubscription implements Subscription {
         resolve()
       }
       timer = this.#clock.setTimeout(done, ms)
-      // A retry wait ignores new events (they would fail the same way) but not stop().
+      // A retry wait ignores new events (they would fail the same way) but not close().
       this.#wake = wakeable
         ? done
         : () => {

@@ -41,7 +41,7 @@ describe('subscribe', () => {
     await clock.advanceAsync(1)
     await sub.waitFor(2)
     expect(seen).toEqual([1, 2])
-    await sub.stop()
+    await sub.close()
   })
 
   it('with watch, wakes on a commit without waiting for the poll', async () => {
@@ -57,7 +57,7 @@ describe('subscribe', () => {
     await store.appendToStream('s', events(3))
     await sub.waitFor(3)
     expect(seen).toEqual([1, 2, 3])
-    await sub.stop()
+    await sub.close()
   })
 
   it('a failing handler is reported, retried after retryDelay, and nothing is skipped', async () => {
@@ -89,7 +89,7 @@ describe('subscribe', () => {
       ['flaky', 3],
     ])
     expect(seen).toEqual([1, 2, 3, 4])
-    await sub.stop()
+    await sub.close()
   })
 
   it('with a type filter, a handler failing mid-batch keeps the checkpoint before the failed event', async () => {
@@ -119,7 +119,7 @@ describe('subscribe', () => {
     await sub.waitFor(5)
     expect(seen).toEqual([1, 2, 3])
     expect(await store.loadCheckpoint('filtered-retry')).toBe(5)
-    await sub.stop()
+    await sub.close()
   })
 
   it('a failing store read is reported and retried', async () => {
@@ -147,10 +147,10 @@ describe('subscribe', () => {
     expect(sub.position).toBe(0)
     await clock.advanceAsync(500)
     await sub.waitFor(1)
-    await sub.stop()
+    await sub.close()
   })
 
-  it('stop() waits for the running handler and checkpoints it; waitFor then rejects', async () => {
+  it('close() waits for the running handler and checkpoints it; waitFor then rejects', async () => {
     const store = memoryEventStore()
     await store.appendToStream('s', events(3))
     const gate = deferred()
@@ -167,7 +167,7 @@ describe('subscribe', () => {
     await started.promise
     const pending = sub.waitFor(3).catch((e: unknown) => e)
     let stopped = false
-    const stopping = sub.stop().then(() => {
+    const stopping = sub.close().then(() => {
       stopped = true
     })
     await new Promise((r) => setImmediate(r))
@@ -198,7 +198,7 @@ describe('subscribe', () => {
     await clock.advanceAsync(10_000)
     expect(errors).toHaveLength(1)
     expect(clock.pendingTimers()).toBe(0)
-    await sub.stop()
+    await sub.close()
   })
 
   it('starts from a given position when no checkpoint is stored', async () => {
@@ -207,7 +207,7 @@ describe('subscribe', () => {
     const seen: number[] = []
     const sub = subscribe(store, { subscriptionId: 'from', from: 3, handler: (e) => void seen.push(e.globalPosition) })
     await sub.waitFor(5)
-    await sub.stop()
+    await sub.close()
     expect(seen).toEqual([4, 5])
   })
 
@@ -244,7 +244,7 @@ describe('projection', () => {
       },
     })
     await running.waitFor(await store.headPosition())
-    await running.stop()
+    await running.close()
     expect([...totals]).toEqual([['o-2', 20]])
     expect(() => projection(store, { projectionId: 'p', handlers: {} })).toThrowError(/handlers/)
   })

@@ -16,7 +16,7 @@ describe('ctx.attempt', () => {
       .step('ship', { kind: 'pivot', run: () => 'S' })
       .step('mail', {
         kind: 'retriable',
-        retry: { attempts: 2, initialDelay: 10, maxDelay: 10, jitter: 'none' },
+        retry: { attempts: 2, backoff: { initial: 10, max: 10 }, jitter: 'none' },
         run: ({ attempt }) => {
           attempts.push(attempt)
           if (attempts.length <= 5) throw new Error('mailer down')
@@ -44,7 +44,7 @@ describe('ctx.attempt', () => {
     let hangOn = 2
     const saga = defineSaga('pay').step('charge', {
       kind: 'pivot',
-      retry: { attempts: 3, initialDelay: 10, maxDelay: 10, jitter: 'none' },
+      retry: { attempts: 3, backoff: { initial: 10, max: 10 }, jitter: 'none' },
       run: async ({ attempt, signal }) => {
         attempts.push(attempt)
         // The process dies in the middle of this call (close() aborts its signal).
@@ -91,7 +91,7 @@ describe('ctx.attempt', () => {
     const calls: string[] = []
     const flaky = (name: string) => ({
       name,
-      retry: { attempts: 3, initialDelay: 10, maxDelay: 10, jitter: 'none' as const },
+      retry: { attempts: 3, backoff: { initial: 10, max: 10 }, jitter: 'none' as const },
       run: ({ attempt }: { attempt: number }) => {
         calls.push(`${name}${attempt}`)
         if (attempt < 3) throw new Error(`${name} flaky`)

@@ -3,9 +3,8 @@
  * against the rules (names, kinds, options) and returns a new definition, so an invalid saga fails where
  * it is written, not when it first runs.
  */
-import { parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOptions, optionKeys } from '../core/validate.js'
+import { expectDuration, expectOptions, optionKeys } from '../core/validate.js'
 import { SagaDefinitionError } from './errors.js'
 import type { PlannedStep } from './events.js'
 import { type StepPolicies, validateStepPolicies } from './policies.js'
@@ -106,7 +105,7 @@ export class SagaDefinition<Input, Outputs extends object = {}> {
     steps: Steps,
   ): SagaDefinition<Input, Simplify<Outputs & ParallelOutputs<Steps>>> {
     if (!Array.isArray(steps) || steps.length === 0) {
-      throw new SagaDefinitionError(this.name, undefined, 'parallel-empty', 'a parallel group needs at least one step')
+      throw new SagaDefinitionError(this.name, 'parallel-empty', 'a parallel group needs at least one step')
     }
     const group = this.#nextGroup()
     const added: DefinedStep[] = []
@@ -138,13 +137,12 @@ export class SagaDefinition<Input, Outputs extends object = {}> {
     if (typeof name !== 'string' || name.trim() === '') {
       throw new SagaDefinitionError(
         this.name,
-        undefined,
         'step-name',
         `a step name must be a non-empty string, got ${JSON.stringify(name)}`,
       )
     }
     const fail = (rule: string, message: string): never => {
-      throw new SagaDefinitionError(this.name, name, rule, message)
+      throw new SagaDefinitionError(this.name, rule, message, { step: name })
     }
     if (this.steps.some((s) => s.name === name)) fail('duplicate-step', 'a step with this name already exists')
     let options: StepOptions<unknown, object, unknown>
@@ -200,7 +198,6 @@ export function defineSaga<Input>(name: string, options?: SagaDefinitionOptions)
   if (typeof name !== 'string' || name.trim() === '') {
     throw new SagaDefinitionError(
       String(name),
-      undefined,
       'saga-name',
       `a saga name must be a non-empty string, got ${JSON.stringify(name)}`,
     )
@@ -209,11 +206,10 @@ export function defineSaga<Input>(name: string, options?: SagaDefinitionOptions)
   try {
     const checked = expectOptions('options', options, optionKeys<SagaDefinitionOptions>({ deadline: true }))
     if (checked.deadline !== undefined) {
-      deadline = parseDuration(checked.deadline, 'deadline')
-      if (deadline <= 0) throw new ValidationError('deadline', 'a duration > 0', checked.deadline)
+      deadline = expectDuration('deadline', checked.deadline, { positive: true })
     }
   } catch (error) {
-    throw new SagaDefinitionError(name, undefined, 'saga-options', (error as Error).message)
+    throw new SagaDefinitionError(name, 'saga-options', (error as Error).message)
   }
   return new SagaDefinition<Input, {}>(name, deadline, [])
 }

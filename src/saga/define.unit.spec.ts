@@ -116,7 +116,7 @@ describe('defineSaga: rules enforced when the saga is defined', () => {
       [{ run: noop, compensate: noop, timeout: 'soon' }, /steps\.a\.timeout/],
       [{ run: noop, compensate: noop, timeout: 0 }, /steps\.a\.timeout/],
       [{ run: noop, compensate: noop, retry: 0 }, /attempts/],
-      [{ run: noop, compensate: noop, retry: { attempts: 2, initialDelay: 'x' } }, /initialDelay/],
+      [{ run: noop, compensate: noop, retry: { attempts: 2, backoff: { initial: 'x' } } }, /backoff\.initial/],
       [{ run: noop, compensate: noop, policy: {} }, /steps\.a\.policy/],
       [null, /steps\.a/],
     ]

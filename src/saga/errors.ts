@@ -15,7 +15,13 @@ import { BulwarkError } from '../core/errors.js'
  * ```
  */
 export class SagaDefinitionError extends BulwarkError {
-  constructor(saga: string, step: string | undefined, rule: string, message: string) {
+  /**
+   * @param saga the saga's name
+   * @param rule which rule was broken (`'compensate-required'`, `'no-steps'`...): `context.rule`
+   * @param message what is wrong, after "Saga <name>[, step <step>]: "
+   */
+  constructor(saga: string, rule: string, message: string, options: { step?: string } = {}) {
+    const { step } = options
     const where =
       step === undefined ? `Saga ${JSON.stringify(saga)}` : `Saga ${JSON.stringify(saga)}, step ${JSON.stringify(step)}`
     super('E_SAGA_DEFINITION', `${where}: ${message}`, { context: { saga, step, rule } })
@@ -24,8 +30,10 @@ export class SagaDefinitionError extends BulwarkError {
 
 /** Thrown when a saga id is not in the store, or its definition is not registered. */
 export class SagaNotFoundError extends BulwarkError {
-  constructor(sagaId: string, detail?: string) {
+  /** `detail` says why, when the saga exists but cannot be driven (no definition registered under its name). */
+  constructor(sagaId: string, options: { detail?: string } = {}) {
     const message = `No saga with id ${JSON.stringify(sagaId)}`
+    const { detail } = options
     super('E_SAGA_NOT_FOUND', detail ? `${message}: ${detail}` : message, { context: { sagaId } })
   }
 }

@@ -1,23 +1,38 @@
 import { randomUUID } from 'node:crypto'
+import { type Backoff, type ResolvedBackoff, resolveBackoff } from '../core/backoff.js'
 import type { Clock } from '../core/clock.js'
-import { systemClock } from '../core/clock.js'
-import { type Duration, parseDuration } from '../core/duration.js'
+import type { Duration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectNumber, expectOptions, optionalFunction, optionalNumber, optionKeys } from '../core/validate.js'
+import {
+  expectOptions,
+  optionalClock,
+  optionalDuration,
+  optionalFunction,
+  optionalNumber,
+  optionKeys,
+} from '../core/validate.js'
 import type { EventStore } from '../eventstore/index.js'
 import type { SagaDefinition } from './define.js'
 import type { SagaEvent } from './events.js'
 
-/** Exponential backoff between attempts, and how many failures are tolerated before the saga is parked. */
+/**
+ * How often a failing step or compensation is run again before the saga is parked, and how long it waits
+ * in between.
+ *
+ * @example
+ * ```ts
+ * createSagaOrchestrator({ store, compensationRetry: { attempts: 10, backoff: { initial: '2s', max: '5m' } } })
+ * ```
+ */
 export interface SagaRetryOptions {
-  /** Failures tolerated (since the saga started or was last resumed) before the saga is parked. */
-  maxAttempts?: number
-  /** Delay after the first failure. @default '1s' */
-  initialDelay?: Duration
-  /** Longest delay. @default '1m' */
-  maxDelay?: Duration
-  /** Growth of the delay per failure. @default 2 */
-  factor?: number
+  /**
+   * Runs in all, the first included, since the saga started or was last resumed: after the `attempts`-th
+   * failed run the saga is parked. (A run is one call of the action or compensation, or, with the step's
+   * own `retry`, one whole series of its calls.) An integer >= 1, or `Infinity`.
+   */
+  attempts?: number
+  /** The wait after the n-th failed run is the backoff's n-th wait. @default { initial: '1s', max: '1m', multiplier: 2 } */
+  backoff?: Backoff
 }
 
 /**
@@ -40,9 +55,9 @@ export interface SagaOrchestratorOptions {
   /** Definitions `recover()` and `resume()` may need, by name. `start()` registers its definition too. @default [] */
   // biome-ignore lint/suspicious/noExplicitAny: definitions of any input and outputs
   sagas?: readonly SagaDefinition<any, any>[]
-  /** Retries of a failing compensation; past `maxAttempts` the saga is parked. @default { maxAttempts: 5, initialDelay: '1s', maxDelay: '1m', factor: 2 } */
+  /** Runs of a failing compensation; after `attempts` failed runs the saga is parked. @default { attempts: 5, backoff: { initial: '1s', max: '1m', multiplier: 2 } } */
   compensationRetry?: SagaRetryOptions
-  /** Retries of a failing retriable step (after the pivot). @default { maxAttempts: Infinity, initialDelay: '1s', maxDelay: '1m', factor: 2 } */
+  /** Runs of a failing retriable step (after the pivot). @default { attempts: Infinity, backoff: { initial: '1s', max: '1m', multiplier: 2 } } */
   retriableRetry?: SagaRetryOptions
   /** Sagas `recover()` drives at once. @default 16 */
   recoverConcurrency?: number
@@ -86,18 +101,16 @@ export interface SagaOrchestratorOptions {
   instanceId?: string
 }
 
-export interface ResolvedBackoff {
-  maxAttempts: number
-  initialDelay: number
-  maxDelay: number
-  factor: number
+export interface ResolvedSagaRetry {
+  attempts: number
+  backoff: ResolvedBackoff
 }
 
 export interface ResolvedSagaOptions {
   store: EventStore
   clock: Clock
-  compensationRetry: ResolvedBackoff
-  retriableRetry: ResolvedBackoff
+  compensationRetry: ResolvedSagaRetry
+  retriableRetry: ResolvedSagaRetry
   recoverConcurrency: number
   recoveryCheckpoint: string
   hooks: SagaHooks | undefined
@@ -129,10 +142,7 @@ export function resolveSagaOptions(input: SagaOrchestratorOptions): ResolvedSaga
   if (typeof store !== 'object' || store === null || typeof store.appendToStream !== 'function') {
     throw new ValidationError('store', 'an EventStore', store)
   }
-  const clock = options.clock ?? systemClock
-  if (typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function') {
-    throw new ValidationError('clock', 'a Clock { now, setTimeout, clearTimeout }', clock)
-  }
+  const clock = optionalClock('clock', options.clock)
   const hooks =
     options.hooks === undefined
       ? undefined
@@ -149,12 +159,12 @@ export function resolveSagaOptions(input: SagaOrchestratorOptions): ResolvedSaga
   return {
     store,
     clock,
-    compensationRetry: resolveBackoff('compensationRetry', options.compensationRetry, 5),
-    retriableRetry: resolveBackoff('retriableRetry', options.retriableRetry, Number.POSITIVE_INFINITY),
+    compensationRetry: resolveSagaRetry('compensationRetry', options.compensationRetry, 5),
+    retriableRetry: resolveSagaRetry('retriableRetry', options.retriableRetry, Number.POSITIVE_INFINITY),
     recoverConcurrency: optionalNumber('recoverConcurrency', options.recoverConcurrency, 16, { min: 1, integer: true }),
     recoveryCheckpoint: checkpoint,
     hooks: hooks && (hooks.beforeAppend || hooks.afterAppend) ? hooks : undefined,
-    lease: resolveLease(options.lease),
+    lease: optionalDuration('lease', options.lease, 30_000, { positive: true }),
     instanceId,
     appendMetadata: Object.freeze({ orchestrator: instanceId }),
   }
@@ -174,39 +184,16 @@ function resolveInstanceId(input: unknown): string {
   return input
 }
 
-function resolveLease(input: Duration | undefined): number {
-  if (input === undefined) return 30_000
-  const ms = parseDuration(input, 'lease')
-  if (ms <= 0) throw new ValidationError('lease', 'a duration > 0', input)
-  return ms
-}
+/** `backoff`'s defaults for saga retries: 1 s, doubling, up to 1 min. */
+const SAGA_BACKOFF = { initial: 1_000, max: 60_000, multiplier: 2 } as const
 
-function resolveBackoff(name: string, input: SagaRetryOptions | undefined, maxAttempts: number): ResolvedBackoff {
-  const o = expectOptions(
-    name,
-    input,
-    optionKeys<SagaRetryOptions>({ maxAttempts: true, initialDelay: true, maxDelay: true, factor: true }),
-  )
-  const resolved = {
-    maxAttempts:
-      o.maxAttempts === Number.POSITIVE_INFINITY
-        ? o.maxAttempts
-        : optionalNumber(`${name}.maxAttempts`, o.maxAttempts, maxAttempts, { min: 1, integer: true }),
-    initialDelay: o.initialDelay === undefined ? 1_000 : parseDuration(o.initialDelay, `${name}.initialDelay`),
-    maxDelay: o.maxDelay === undefined ? 60_000 : parseDuration(o.maxDelay, `${name}.maxDelay`),
-    factor: o.factor === undefined ? 2 : expectNumber(`${name}.factor`, o.factor, { min: 1 }),
+function resolveSagaRetry(name: string, input: SagaRetryOptions | undefined, attempts: number): ResolvedSagaRetry {
+  const o = expectOptions(name, input, optionKeys<SagaRetryOptions>({ attempts: true, backoff: true }))
+  return {
+    attempts:
+      o.attempts === Number.POSITIVE_INFINITY
+        ? o.attempts
+        : optionalNumber(`${name}.attempts`, o.attempts, attempts, { min: 1, integer: true }),
+    backoff: resolveBackoff(`${name}.backoff`, o.backoff, SAGA_BACKOFF),
   }
-  if (resolved.maxDelay < resolved.initialDelay) {
-    throw new ValidationError(
-      `${name}.maxDelay`,
-      `a duration >= initialDelay (${resolved.initialDelay} ms)`,
-      o.maxDelay,
-    )
-  }
-  return resolved
-}
-
-/** The delay after the `failures`-th failure (1-based). */
-export function backoffDelay(backoff: ResolvedBackoff, failures: number): number {
-  return Math.min(backoff.maxDelay, backoff.initialDelay * backoff.factor ** Math.max(0, failures - 1))
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { throwIfAborted } from '../core/abort.js'
-import { parseDuration } from '../core/duration.js'
+import type { Duration } from '../core/duration.js'
 import { AbortedError, ValidationError } from '../core/errors.js'
 import { TypedEmitter } from '../core/events.js'
-import { expectOneOf, expectOptions, optionalNumber, optionKeys } from '../core/validate.js'
+import { expectDuration, expectOneOf, expectOptions, optionalNumber, optionKeys } from '../core/validate.js'
 import { type DefinedStep, SagaDefinition } from './define.js'
 import { SagaDefinitionError, SagaNotFoundError, SagaStateError } from './errors.js'
 import { lastDriver, sagaEvent, sagaStreamId } from './events.js'
@@ -28,7 +28,7 @@ export interface StartSagaOptions {
    */
   sagaId?: string
   /** Overrides the definition's deadline for this saga. @default the definition's `deadline` */
-  deadline?: number | string
+  deadline?: Duration
 }
 
 /** Filters of `list()`. */
@@ -36,7 +36,7 @@ export interface ListSagasOptions {
   /** Only sagas with this status. */
   status?: SagaStatus
   /** Only unfinished sagas (running, compensating, parked) with no transition for at least this long. */
-  stalledFor?: number | string
+  stalledFor?: Duration
   /** At most this many, oldest first. @default no limit */
   limit?: number
 }
@@ -100,7 +100,6 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
       if (known && known !== definition) {
         throw new SagaDefinitionError(
           definition.name,
-          undefined,
           'duplicate-saga',
           'another definition with this name is registered',
         )
@@ -131,10 +130,10 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
     throwIfAborted(this.#shutdown.signal)
     this.register(definition)
     if (definition.steps.length === 0)
-      throw new SagaDefinitionError(definition.name, undefined, 'no-steps', 'a saga needs at least one step')
+      throw new SagaDefinitionError(definition.name, 'no-steps', 'a saga needs at least one step')
     const o = expectOptions('options', options, optionKeys<StartSagaOptions>({ sagaId: true, deadline: true }))
     const sagaId = o.sagaId === undefined ? randomUUID() : validateSagaId(o.sagaId)
-    const deadlineMs = o.deadline === undefined ? definition.deadline : parseDuration(o.deadline, 'deadline')
+    const deadlineMs = o.deadline === undefined ? definition.deadline : expectDuration('deadline', o.deadline)
     const running = this.#inFlight.get(sagaId)
     if (running) return running as Promise<SagaState<Outputs>>
     const at = this.#options.clock.now()
@@ -193,7 +192,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
     throwIfAborted(this.#shutdown.signal)
     validateSagaId(sagaId)
     if (typeof note !== 'string' || note.trim() === '')
-      throw new ValidationError('note', 'a non-empty string', note, 'E_INVALID_ARGUMENT')
+      throw new ValidationError('note', 'a non-empty string', note, { code: 'E_INVALID_ARGUMENT' })
     const state = await this.#load(sagaId)
     if (state.status !== 'parked' || this.#inFlight.has(sagaId))
       throw new SagaStateError(sagaId, state.status, 'only a parked saga can be resolved')
@@ -232,7 +231,9 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
       else if (!this.#definitions.has(saga.name)) {
         result.failed.push({
           sagaId: saga.sagaId,
-          error: new SagaNotFoundError(saga.sagaId, `no definition named ${JSON.stringify(saga.name)} is registered`),
+          error: new SagaNotFoundError(saga.sagaId, {
+            detail: `no definition named ${JSON.stringify(saga.name)} is registered`,
+          }),
         })
       } else queue.push(saga.sagaId)
     }
@@ -277,7 +278,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
       optionKeys<ListSagasOptions>({ status: true, stalledFor: true, limit: true }),
     )
     const status = o.status === undefined ? undefined : expectOneOf('status', o.status, STATUSES)
-    const stalledFor = o.stalledFor === undefined ? undefined : parseDuration(o.stalledFor, 'stalledFor')
+    const stalledFor = o.stalledFor === undefined ? undefined : expectDuration('stalledFor', o.stalledFor)
     const limit = optionalNumber('limit', o.limit, Number.POSITIVE_INFINITY, { min: 1, integer: true })
     const scan = await scanLifecycle(this.#options.store, 0)
     const now = this.#options.clock.now()
@@ -304,7 +305,7 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
    * store for `recover()` by the next orchestrator.
    */
   async close(): Promise<void> {
-    this.#shutdown.abort(new AbortedError('The saga orchestrator was closed'))
+    this.#shutdown.abort(new AbortedError({ message: 'The saga orchestrator was closed' }))
     this.#leases.stopAll(this.#shutdown.signal.reason)
     await Promise.allSettled([...this.#inFlight.values()])
   }
@@ -338,7 +339,9 @@ export class SagaOrchestrator extends TypedEmitter<SagaOrchestratorEvents> {
     const definition = this.#definitions.get(state.name)
     if (!definition)
       return Promise.reject(
-        new SagaNotFoundError(state.sagaId, `no definition named ${JSON.stringify(state.name)} is registered`),
+        new SagaNotFoundError(state.sagaId, {
+          detail: `no definition named ${JSON.stringify(state.name)} is registered`,
+        }),
       )
     checkPlan(definition, state)
     const runner = new SagaRunner(this.#context(), definition, state, pending)
@@ -385,7 +388,9 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
 
 function validateSagaId(sagaId: unknown): string {
   if (typeof sagaId !== 'string' || sagaId === '' || sagaId.length > 200) {
-    throw new ValidationError('sagaId', 'a non-empty string of at most 200 characters', sagaId, 'E_INVALID_ARGUMENT')
+    throw new ValidationError('sagaId', 'a non-empty string of at most 200 characters', sagaId, {
+      code: 'E_INVALID_ARGUMENT',
+    })
   }
   return sagaId
 }
@@ -397,7 +402,6 @@ function checkPlan(definition: AnyDefinition, state: SagaState): void {
   if (recorded !== current) {
     throw new SagaDefinitionError(
       definition.name,
-      undefined,
       'plan-mismatch',
       `saga ${state.sagaId} was recorded with steps [${recorded}], the registered definition has [${current}]`,
     )

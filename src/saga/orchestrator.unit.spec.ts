@@ -315,7 +315,7 @@ describe('orchestrator: policies, timeouts and deadline', () => {
     const attempts: number[] = []
     const saga = defineSaga('flaky').step('a', {
       kind: 'pivot',
-      retry: { attempts: 3, initialDelay: 10, maxDelay: 10, jitter: 'none' },
+      retry: { attempts: 3, backoff: { initial: 10, max: 10 }, jitter: 'none' },
       run: ({ attempt }) => {
         attempts.push(attempt)
         if (attempt < 3) throw new Error('flaky')
@@ -426,12 +426,12 @@ describe('orchestrator: validation', () => {
     const { orchestrator, store } = harness()
     const { createSagaOrchestrator } = await import('./orchestrator.js')
     expect(() => createSagaOrchestrator({} as never)).toThrowError(/`store`/)
-    expect(() => createSagaOrchestrator({ store, compensationRetry: { maxAttempts: 0 } })).toThrowError(
-      'Expected `compensationRetry.maxAttempts` to be an integer >= 1, got 0',
+    expect(() => createSagaOrchestrator({ store, compensationRetry: { attempts: 0 } })).toThrowError(
+      'Expected `compensationRetry.attempts` to be an integer >= 1, got 0',
     )
     expect(() =>
-      createSagaOrchestrator({ store, retriableRetry: { initialDelay: '2s', maxDelay: '1s' } }),
-    ).toThrowError(/retriableRetry\.maxDelay/)
+      createSagaOrchestrator({ store, retriableRetry: { backoff: { initial: '2s', max: '1s' } } }),
+    ).toThrowError(/retriableRetry\.backoff\.max/)
     expect(() => createSagaOrchestrator({ store, lease: 0 })).toThrowError(
       'Expected `lease` to be a duration > 0, got 0',
     )

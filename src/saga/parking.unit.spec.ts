@@ -60,8 +60,8 @@ describe('parking', () => {
     await expect(orchestrator.resolve('rv', 'again')).rejects.toSatisfy((e) => isBulwarkError(e, 'E_SAGA_STATE'))
   })
 
-  it('parks a retriable step past retriableRetry.maxAttempts; resolve continues it forward', async () => {
-    const { orchestrator, clock } = harness({ retriableRetry: { maxAttempts: 2, initialDelay: 100, maxDelay: 100 } })
+  it('parks a retriable step after retriableRetry.attempts failed runs; resolve continues it forward', async () => {
+    const { orchestrator, clock } = harness({ retriableRetry: { attempts: 2, backoff: { initial: 100, max: 100 } } })
     const log: string[] = []
     const saga = defineSaga('fwd')
       .step('ship', { kind: 'pivot', run: () => 'S' })
@@ -81,6 +81,20 @@ describe('parking', () => {
     const state = await orchestrator.resolve('fw', 'sent the mail by hand')
     expect(state.status).toBe('completed')
     expect(log).toEqual(['closed'])
+  })
+
+  it('waits the backoff between failed runs, initial * multiplier^(n-1), and parks after `attempts` runs', async () => {
+    const { orchestrator, clock } = harness({
+      compensationRetry: { attempts: 4, backoff: { initial: 100, max: 1_000, multiplier: 3 } },
+    })
+    const calls: number[] = []
+    const saga = refundSaga(() => {
+      calls.push(clock.now())
+      throw new Error('ledger locked')
+    })
+    const state = await settle(clock, orchestrator.start(saga, null, { sagaId: 'bo' }), 10)
+    expect(state.parkedReason).toBe('compensation of step "a" failed 4 times: ledger locked')
+    expect(calls.slice(1).map((at, i) => at - calls[i]!)).toEqual([100, 300, 900])
   })
 
   it('a parallel group whose compensations partly fail parks on the failing one only', async () => {

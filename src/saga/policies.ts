@@ -7,9 +7,8 @@
 import { type Policy, type RetryOptions, retry, timeout, wrap } from '../breaker/index.js'
 import type { Clock } from '../core/clock.js'
 import { systemClock } from '../core/clock.js'
-import { parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
-import { expectOptions } from '../core/validate.js'
+import { expectDuration, expectOptions } from '../core/validate.js'
 import type { StepOptions, StepPolicy } from './types.js'
 
 /**
@@ -42,9 +41,7 @@ export function validateStepPolicies(name: string, options: StepOptions<unknown,
     policies.retry = retryOptions
   }
   if (options.timeout !== undefined) {
-    const ms = parseDuration(options.timeout, `steps.${name}.timeout`)
-    if (ms <= 0) throw new ValidationError(`steps.${name}.timeout`, 'a duration > 0', options.timeout)
-    policies.timeout = ms
+    policies.timeout = expectDuration(`steps.${name}.timeout`, options.timeout, { positive: true })
   }
   if (options.policy !== undefined) {
     const policy = options.policy as unknown
@@ -75,7 +72,7 @@ export function buildExecutor(policies: StepPolicies, clock: Clock): StepExecuto
       const record: Policy<unknown> = {
         async execute(next, s) {
           if (calls++ > 0) await beforeRetry()
-          return next({ signal: s ?? signal, attempt: calls - 1 })
+          return next({ signal: s ?? signal, attempt: calls })
         },
       }
       return wrap(retrying, record, ...inner).execute(fn, signal)

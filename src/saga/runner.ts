@@ -8,6 +8,7 @@
  * key, which is the at-least-once contract anyway.
  */
 import { sleep, toAbortedError } from '../core/abort.js'
+import { backoffDelay } from '../core/backoff.js'
 import { BulwarkError, isBulwarkError } from '../core/errors.js'
 import type { TypedEmitter } from '../core/events.js'
 import type { DefinedStep, SagaDefinition } from './define.js'
@@ -15,7 +16,7 @@ import { isUncertain, type SagaEvent, sagaEvent, sagaStreamId, toFailure, toNewE
 import { applySagaEvent } from './fold.js'
 import { holdProcess } from './keep-alive.js'
 import type { LeaseHolder, LeaseKeeper } from './lease.js'
-import { backoffDelay, type ResolvedSagaOptions } from './options.js'
+import type { ResolvedSagaOptions } from './options.js'
 import type { SagaOrchestratorEvents } from './orchestrator-events.js'
 import { buildExecutor, type StepExecutor } from './policies.js'
 import type { SagaFailure, SagaState, StepState } from './types.js'
@@ -228,14 +229,14 @@ export class SagaRunner implements LeaseHolder {
   async #backoffOrPark(
     phase: 'forward' | 'compensation',
     failed: DefinedStep[],
-    backoff: ResolvedSagaOptions['retriableRetry'],
+    retry: ResolvedSagaOptions['retriableRetry'],
   ): Promise<void> {
     const counts = failed.map((s) => {
       const st = this.#stepState(s.name)
       return phase === 'forward' ? st.failures : st.compensationFailures
     })
     const worst = Math.max(...counts)
-    if (worst >= backoff.maxAttempts) {
+    if (worst >= retry.attempts) {
       const step = failed[counts.indexOf(worst)]!
       const st = this.#stepState(step.name)
       const error = phase === 'forward' ? st.error : st.compensationError
@@ -243,7 +244,7 @@ export class SagaRunner implements LeaseHolder {
       const reason = `${what} ${JSON.stringify(step.name)} failed ${worst} times: ${error?.message ?? 'unknown error'}`
       return this.#commit([sagaEvent('SagaParked', { reason, step: step.name, at: this.#now() })])
     }
-    await sleep(backoffDelay(backoff, worst), { clock: this.#ctx.options.clock, signal: this.#signal })
+    await sleep(backoffDelay(retry.backoff, worst), { clock: this.#ctx.options.clock, signal: this.#signal })
   }
 
   async #runStep(step: DefinedStep, deadline: AbortSignal | undefined): Promise<Outcome> {

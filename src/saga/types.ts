@@ -31,7 +31,8 @@ export interface StepContext<Input, Outputs> {
   signal: AbortSignal
   /**
    * 1 on the first call of this step; grows with every call: retries by the step's `retry` policy, re-runs
-   * of a retriable step, and re-runs after a crash.
+   * of a retriable step, and re-runs after a crash. (The same base as `bulwark/breaker`'s
+   * `PolicyContext.attempt`: attempt 1 is the first call.)
    */
   attempt: number
 }

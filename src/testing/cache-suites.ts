@@ -54,7 +54,7 @@ export function cacheDriverSuite(name: string, factory: CacheDriverFactory): voi
     })
     afterEach(async () => {
       await driver.clear('')
-      await driver.disconnect()
+      await driver.close()
     })
 
     it('reads back exactly what it stored, and undefined for a missing key', async () => {
@@ -228,7 +228,7 @@ function listener() {
 /**
  * The bus conformance suite: every message type crosses intact and in order between two buses,
  * reaches the publisher's own subscription too (the cache filters by `source`), stays on its channel,
- * and stops after `disconnect`.
+ * and stops after `close`.
  *
  * @example
  * ```ts
@@ -251,7 +251,7 @@ export function cacheBusSuite(name: string, factory: CacheBusFactory): void {
       channel = `bulwark-suite:${process.pid}:${Date.now()}:${sequence++}`
     })
     afterEach(async () => {
-      await Promise.all(buses.map((bus) => bus.disconnect()))
+      await Promise.all(buses.map((bus) => bus.close()))
       buses = []
     })
 
@@ -298,13 +298,13 @@ export function cacheBusSuite(name: string, factory: CacheBusFactory): void {
       expect(mine.messages).toEqual([{ source: 'p1', type: 'clear', prefix: 'mine:' }])
     })
 
-    it('delivers nothing to a bus after its disconnect', async () => {
+    it('delivers nothing to a bus after its close', async () => {
       const [publisher, gone, stays] = [await open(), await open(), await open()]
       const goneListener = listener()
       const staysListener = listener()
       await gone.subscribe(channel, goneListener.handlers)
       await stays.subscribe(channel, staysListener.handlers)
-      await gone.disconnect()
+      await gone.close()
       await publisher.publish(channel, all[1] as BusMessage)
       await staysListener.received(1)
       expect(goneListener.messages).toEqual([])

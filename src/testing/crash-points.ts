@@ -1,5 +1,5 @@
 import { BulwarkError, ValidationError } from '../core/errors.js'
-import { expectNumber, expectOptions, optionalFunction, optionKeys } from '../core/validate.js'
+import { expectNumber, expectOptions, optionalFunction, optionalNumber, optionKeys } from '../core/validate.js'
 
 /** Options of {@link crashPoints}. */
 export interface CrashPointsOptions {
@@ -64,8 +64,8 @@ export function crashPoints(options: CrashPointsOptions): CrashPoints {
     optionKeys<CrashPointsOptions>({ probability: true, seed: true, after: true, kill: true }),
   )
   const chance = resolveProbability(o.probability)
-  const next = mulberry32(o.seed === undefined ? 1 : expectNumber('seed', o.seed, { integer: true }))
-  const after = o.after === undefined ? 0 : expectNumber('after', o.after, { min: 0, integer: true })
+  const next = mulberry32(optionalNumber('seed', o.seed, 1, { integer: true }))
+  const after = optionalNumber('after', o.after, 0, { min: 0, integer: true })
   const kill = optionalFunction<(label: string) => void>('kill', o.kill, () => process.kill(process.pid, 'SIGKILL'))
   const counts = new Map<string, number>()
   let calls = 0

@@ -77,7 +77,7 @@ export function concurrencyTests({ open }: SuiteContext): void {
       await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)))
       const head = await store.headPosition()
       await Promise.all([subscription.waitFor(head), typed.waitFor(head)])
-      await Promise.all([subscription.stop(), typed.stop()])
+      await Promise.all([subscription.close(), typed.close()])
 
       const all = await store.readAll()
       expect(all.length).toBe(head)

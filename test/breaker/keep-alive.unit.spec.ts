@@ -46,7 +46,7 @@ it('await retry(...).execute(fn) alone completes when fn fails once', () => {
     'retry-once',
     `import { retry } from 'bulwark/breaker'
 let calls = 0
-const value = await retry({ attempts: 2, initialDelay: '20ms' }).execute(() => {
+const value = await retry({ attempts: 2, backoff: { initial: '20ms' } }).execute(() => {
   if (calls++ === 0) throw new Error('once')
   return 'second attempt'
 })

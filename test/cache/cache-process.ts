@@ -159,7 +159,7 @@ async function handle(request: Request): Promise<unknown> {
       return report
     }
     case 'close':
-      await cache?.disconnect()
+      await cache?.close()
       setImmediate(() => process.exit(0))
       return null
   }

@@ -32,7 +32,7 @@ describeWithRedis('cache with a failing Redis', () => {
   afterAll(() => server.close())
   afterEach(async () => {
     if (!server.running) await server.start()
-    await Promise.all(caches.map((cache) => cache.disconnect()))
+    await Promise.all(caches.map((cache) => cache.close()))
     caches = []
   })
 

@@ -28,7 +28,7 @@ describe('breaker decorators (legacy experimentalDecorators)', () => {
     const clock = fakeClock(0)
     let calls = 0
     class Service {
-      @withRetry(retry({ attempts: 2, initialDelay: 1, clock }))
+      @withRetry(retry({ attempts: 2, backoff: { initial: 1 }, clock }))
       async flaky(): Promise<number> {
         calls++
         if (calls < 2) throw new Error('again')

@@ -36,8 +36,8 @@ const placeOrder = defineSaga<OrderPlan>('place-order')
 const orchestrator = createSagaOrchestrator({
   store,
   sagas: [placeOrder],
-  compensationRetry: { maxAttempts: 4, initialDelay: 2, maxDelay: 10 },
-  retriableRetry: { initialDelay: 2, maxDelay: 10 },
+  compensationRetry: { attempts: 4, backoff: { initial: 2, max: 10 } },
+  retriableRetry: { backoff: { initial: 2, max: 10 } },
   // Every life is the same instance: recover() takes over at once what the killed previous life left.
   instanceId: 'crash-test:coordinator:0',
   hooks: {

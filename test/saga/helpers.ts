@@ -10,8 +10,8 @@ export function harness(options: Partial<SagaOrchestratorOptions> = {}) {
   const orchestrator = createSagaOrchestrator({
     store,
     clock,
-    compensationRetry: { maxAttempts: 3, initialDelay: 1_000, maxDelay: 10_000 },
-    retriableRetry: { initialDelay: 1_000, maxDelay: 10_000 },
+    compensationRetry: { attempts: 3, backoff: { initial: 1_000, max: 10_000 } },
+    retriableRetry: { backoff: { initial: 1_000, max: 10_000 } },
     hooks: { beforeAppend: (_id, events) => void appends.push(events.map((e) => e.type)) },
     ...options,
   })

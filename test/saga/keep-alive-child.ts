@@ -9,7 +9,7 @@ import { createSagaOrchestrator, defineSaga, type SagaDefinition } from '../../s
 const variant = process.argv[2]
 const orchestrator = createSagaOrchestrator({
   store: memoryEventStore(),
-  retriableRetry: { initialDelay: '100ms' },
+  retriableRetry: { backoff: { initial: '100ms' } },
 })
 /** A call that waits on nothing that keeps a process alive: only the saga's timers can end it. */
 const hangs = (signal: AbortSignal) => new Promise((_, reject) => signal.addEventListener('abort', reject))
@@ -28,7 +28,7 @@ const sagas = {
   // The step's retry policy backoff.
   retry: defineSaga('charge').step('charge', {
     kind: 'pivot',
-    retry: { attempts: 2, initialDelay: '100ms' },
+    retry: { attempts: 2, backoff: { initial: '100ms' } },
     run: ({ attempt }) => {
       if (attempt === 1) throw new Error('declined')
       return `paid on call ${attempt}`

@@ -97,7 +97,7 @@ export const settings = {
   syncReplyWithin: 2000,
   saga: {
     deadline: '30s',
-    compensationRetry: { maxAttempts: 5, initialDelay: '500ms', maxDelay: '5s', factor: 2 },
+    compensationRetry: { attempts: 5, backoff: { initial: '500ms', max: '5s', multiplier: 2 } },
     /**
      * A saga silent this long is taken over by another coordinator replica; each replica runs recover() once
      * per lease. A restarted replica (same instance id) takes its own sagas over at boot without waiting.

@@ -45,8 +45,7 @@ export function serviceClient(
   const retried: Policy = wrap(
     retry({
       attempts: config.settings.retryAttempts,
-      initialDelay: '50ms',
-      maxDelay: '500ms',
+      backoff: { initial: '50ms', max: '500ms' },
       // A 4xx says the request is wrong, not that the dependency is down: asking again changes nothing.
       isRetryable: (error) => !(error instanceof HttpError && error.status < 500),
     }),

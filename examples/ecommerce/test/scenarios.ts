@@ -6,7 +6,7 @@ export const testConfig = {
   breakerTable: { payment: { openDuration: '2s' }, inventory: { openDuration: '2s' } },
   settings: {
     carrier: { deliveryDelay: '1s' },
-    saga: { compensationRetry: { maxAttempts: 3, initialDelay: '100ms', maxDelay: '500ms', factor: 2 } },
+    saga: { compensationRetry: { attempts: 3, backoff: { initial: '100ms', max: '500ms', multiplier: 2 } } },
   },
   cacheTable: { statistics: { ttl: '2s', refreshAhead: 0.5 } },
 }

@@ -37,7 +37,9 @@ export class PrometheusBreakerExporter {
   constructor(source: BreakerSource, options: PrometheusExporterOptions = {}) {
     const o = expectOptions('options', options, optionKeys<PrometheusExporterOptions>({ registry: true, prefix: true }))
     if (!(source instanceof BreakerRegistry) && !Array.isArray(source))
-      throw new ValidationError('source', 'a BreakerRegistry or an array of breakers', source, 'E_INVALID_ARGUMENT')
+      throw new ValidationError('source', 'a BreakerRegistry or an array of breakers', source, {
+        code: 'E_INVALID_ARGUMENT',
+      })
     const prefix = o.prefix ?? 'bulwark_breaker_'
     if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix))
       throw new ValidationError('prefix', 'a Prometheus metric name prefix', prefix)

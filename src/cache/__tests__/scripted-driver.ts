@@ -80,7 +80,7 @@ export class ScriptedDriver implements L2Driver {
   releaseLock(key: string, token: string) {
     return this.inner.releaseLock(key, token)
   }
-  async disconnect() {}
+  async close() {}
 
   async #enter(operation: Operation): Promise<void> {
     this.calls[operation]++

@@ -68,7 +68,7 @@ export class MemoryBus implements CacheBus {
   }
 
   async subscribe(channel: string, handlers: BusConnectionHandlers): Promise<void> {
-    if (this.#closed) throw new BulwarkError('E_CACHE_BUS', 'The memory bus is disconnected')
+    if (this.#closed) throw new BulwarkError('E_CACHE_BUS', 'The memory bus is closed')
     this.hub.add({ bus: this, channel, handlers })
   }
 
@@ -78,7 +78,7 @@ export class MemoryBus implements CacheBus {
     this.hub.deliver(channel, message)
   }
 
-  async disconnect(): Promise<void> {
+  async close(): Promise<void> {
     this.#closed = true
     this.hub.removeAll(this)
   }

@@ -1,7 +1,6 @@
 import { throwIfAborted } from '../../core/abort.js'
 import type { Clock } from '../../core/clock.js'
-import { systemClock } from '../../core/clock.js'
-import { expectOptions, optionKeys } from '../../core/validate.js'
+import { expectOptions, optionalClock, optionKeys } from '../../core/validate.js'
 import type { L2Driver, L2Entry } from '../types.js'
 
 /** Options of {@link memoryCacheDriver}. */
@@ -30,8 +29,8 @@ export class MemoryCacheDriver implements L2Driver {
   readonly #locks = new Map<string, Lock>()
 
   constructor(options: MemoryCacheDriverOptions = {}) {
-    this.#clock =
-      expectOptions('options', options, optionKeys<MemoryCacheDriverOptions>({ clock: true })).clock ?? systemClock
+    const o = expectOptions('options', options, optionKeys<MemoryCacheDriverOptions>({ clock: true }))
+    this.#clock = optionalClock('clock', o.clock)
   }
 
   /** Live entries (not past `staleUntil`) now stored. */
@@ -100,7 +99,7 @@ export class MemoryCacheDriver implements L2Driver {
     if (this.#locks.get(key)?.token === token) this.#locks.delete(key)
   }
 
-  async disconnect(): Promise<void> {}
+  async close(): Promise<void> {}
 
   #live(key: string): L2Entry | undefined {
     const entry = this.#entries.get(key)

@@ -42,7 +42,7 @@ describeWithRedis('redis bus', () => {
       await bus.subscribe(channel, handlers)
       await client.publish(channel, '["other","c","from-client"]')
       await vi.waitFor(() => expect(events).toEqual(['message:from-client']))
-      await bus.disconnect()
+      await bus.close()
       expect(await client.ping()).toBe('PONG')
     })
   })
@@ -60,7 +60,7 @@ describeWithRedis('redis bus', () => {
     })
     afterAll(() => server.close())
     afterEach(async () => {
-      await Promise.all(buses.map((bus) => bus.disconnect()))
+      await Promise.all(buses.map((bus) => bus.close()))
       buses = []
       if (!server.running) await server.start()
     })
@@ -101,7 +101,7 @@ describeWithRedis('redis bus', () => {
       await vi.waitFor(() => expect(events).toEqual(['disconnected', 'reconnected', 'message:back']))
     })
 
-    it('disconnect does not hang on a frozen server that never answers QUIT', async () => {
+    it('close does not hang on a frozen server that never answers QUIT', async () => {
       // A user's client with no commandTimeout: only the bus's own bound on QUIT can end the wait.
       const client = new Redis(server.url)
       const bus = redisBus({ client })
@@ -110,9 +110,9 @@ describeWithRedis('redis bus', () => {
       server.freeze()
       try {
         const started = performance.now()
-        await bus.disconnect()
+        await bus.close()
         // A wall-clock bound: the QUIT grace (1 s) is a real timer racing a real socket, which no fake clock
-        // can drive. Generous, ten times the grace; without it, disconnect waits for as long as the freeze.
+        // can drive. Generous, ten times the grace; without it, close waits for as long as the freeze.
         expect(performance.now() - started).toBeLessThan(10_000)
       } finally {
         server.thaw()
@@ -146,7 +146,7 @@ describeWithRedis('redis bus', () => {
       await server.command('PUBLISH', channel, '["other","c","late"]')
       await vi.waitFor(() => expect(events).toEqual(['disconnected', 'reconnected', 'message:late']))
     } finally {
-      await bus.disconnect()
+      await bus.close()
       await server.close()
     }
   })

@@ -4,10 +4,10 @@
  * On one Redis (plain or Sentinel) that is `NodeTransport`; on a cluster, `ClusterTransport`.
  */
 import type { Cluster, Redis } from 'ioredis'
-import { type Clock, systemClock } from '../../core/clock.js'
-import { parseOptionalDuration } from '../../core/duration.js'
+import type { Clock } from '../../core/clock.js'
+import type { Duration } from '../../core/duration.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
-import { expectOptions, optionalFunction, optionKeys } from '../../core/validate.js'
+import { expectOptions, optionalClock, optionalDuration, optionalFunction, optionKeys } from '../../core/validate.js'
 import type { BusConnectionHandlers, BusMessage, CacheBus } from '../types.js'
 import { ClusterTransport } from './redis-bus-cluster.js'
 import { decodeMessage, encodeMessage } from './redis-bus-codec.js'
@@ -27,9 +27,9 @@ export interface RedisBusOptions extends RedisConnectionOptions {
   /**
    * How long `subscribe` waits for its first subscription. Past it, `subscribe` rejects with
    * `E_CACHE_BUS`, calls `disconnected()`, and keeps trying: `reconnected()` follows when it succeeds.
-   * @default 5000
+   * @default '5s'
    */
-  subscribeTimeout?: number | string
+  subscribeTimeout?: Duration
   /**
    * Clock for the subscribe timeout (the first-connection wait runs on real time).
    * @default systemClock
@@ -101,8 +101,8 @@ export class RedisBus implements CacheBus {
     if (o.shardedPubSub !== undefined && typeof o.shardedPubSub !== 'boolean') {
       throw new ValidationError('shardedPubSub', 'a boolean', o.shardedPubSub)
     }
-    this.#clock = o.clock ?? systemClock
-    this.#timeout = parseOptionalDuration(o.subscribeTimeout, 'subscribeTimeout', 5_000)
+    this.#clock = optionalClock('clock', o.clock)
+    this.#timeout = optionalDuration('subscribeTimeout', o.subscribeTimeout, 5_000)
     this.#onError = optionalFunction('onError', o.onError, () => {})
     this.#ownsPublisher = o.client === undefined
     this.#publisher = o.client ?? createOwned(o)
@@ -126,12 +126,12 @@ export class RedisBus implements CacheBus {
 
   async subscribe(channel: string, handlers: BusConnectionHandlers): Promise<void> {
     if (typeof channel !== 'string' || channel.length === 0) {
-      throw new ValidationError('channel', 'a non-empty string', channel, 'E_INVALID_ARGUMENT')
+      throw new ValidationError('channel', 'a non-empty string', channel, { code: 'E_INVALID_ARGUMENT' })
     }
     if (typeof handlers?.message !== 'function') {
-      throw new ValidationError('handlers.message', 'a function', handlers?.message, 'E_INVALID_ARGUMENT')
+      throw new ValidationError('handlers.message', 'a function', handlers?.message, { code: 'E_INVALID_ARGUMENT' })
     }
-    if (this.#closed) throw new BulwarkError('E_CACHE_BUS', 'The Redis bus is disconnected')
+    if (this.#closed) throw new BulwarkError('E_CACHE_BUS', 'The Redis bus is closed')
     const subscription: Subscription = { channel, handlers, lost: false, waiter: undefined }
     const subscribed = new Promise<void>((resolve, reject) => {
       subscription.waiter = { resolve, reject }
@@ -149,7 +149,7 @@ export class RedisBus implements CacheBus {
   }
 
   async publish(channel: string, message: BusMessage): Promise<void> {
-    if (this.#closed) throw new BulwarkError('E_CACHE_BUS', 'The Redis bus is disconnected')
+    if (this.#closed) throw new BulwarkError('E_CACHE_BUS', 'The Redis bus is closed')
     if (this.#opening) await this.#opening
     try {
       await this.#transport.publish(channel, encodeMessage(message))
@@ -161,10 +161,10 @@ export class RedisBus implements CacheBus {
     }
   }
 
-  async disconnect(): Promise<void> {
+  async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    const closed = new BulwarkError('E_CACHE_BUS', 'The Redis bus was disconnected before subscribing')
+    const closed = new BulwarkError('E_CACHE_BUS', 'The Redis bus was closed before subscribing')
     for (const subscription of this.#subscriptions()) this.#settle(subscription, closed)
     this.#channels.clear()
     await this.#transport.close(this.#ownsPublisher)

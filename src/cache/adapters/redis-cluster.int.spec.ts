@@ -90,7 +90,7 @@ describe('redis driver and bus on a three-master cluster', () => {
     await cache.deleteByTag('products') // one script per slot group, one pipeline per master
     // #endregion cluster-setup
     expect(await cache.has('product:42')).toBe(false)
-    await cache.disconnect()
+    await cache.close()
     redis.disconnect()
     const source = readFileSync(new URL(import.meta.url), 'utf8')
     const region = /\/\/ #region cluster-setup\n([\s\S]*?)\n\s*\/\/ #endregion cluster-setup/.exec(source)?.[1] ?? ''
@@ -145,7 +145,7 @@ describe('redis driver and bus on a three-master cluster', () => {
     expect(await cluster.command(owner, 'PUBSUB', 'CHANNELS', channel)).toEqual([])
     await bus.publish(channel, { source: 'x', type: 'clear', prefix: 'p:' })
     await vi.waitFor(() => expect(messages).toHaveLength(1))
-    await bus.disconnect()
+    await bus.close()
   })
 
   it('sharded pub/sub: two channels in two slots of one master, both on one bus', async () => {
@@ -163,7 +163,7 @@ describe('redis driver and bus on a three-master cluster', () => {
     await bus.publish(first, { source: 'x', type: 'clear', prefix: '' })
     await bus.publish(second, { source: 'x', type: 'clear', prefix: '' })
     await vi.waitFor(() => expect(received.sort()).toEqual([first, second].sort()))
-    await bus.disconnect()
+    await bus.close()
   })
 
   it('classic pub/sub keeps the order of one publisher messages', async () => {
@@ -178,7 +178,7 @@ describe('redis driver and bus on a three-master cluster', () => {
     await Promise.all(sent.map((prefix) => publisher.publish(channel, { source: 'x', type: 'clear', prefix })))
     await vi.waitFor(() => expect(received).toHaveLength(sent.length))
     expect(received).toEqual(sent)
-    await Promise.all([publisher.disconnect(), subscriber.disconnect()])
+    await Promise.all([publisher.close(), subscriber.close()])
   })
 
   it('moving the channel slot to another master: disconnected, then reconnected once re-subscribed there', async () => {
@@ -201,7 +201,7 @@ describe('redis driver and bus on a three-master cluster', () => {
     expect(await cluster.command(target, 'PUBSUB', 'SHARDCHANNELS', channel)).toEqual([channel])
     await bus.publish(channel, { source: 'x', type: 'clear', prefix: 'moved:' })
     await vi.waitFor(() => expect(events).toEqual(['disconnected', 'reconnected', 'message:moved:']))
-    await bus.disconnect()
+    await bus.close()
   })
 
   it('getOrSetMany over 1,000 keys in all slots: one read and one write round trip per master', async () => {
@@ -227,10 +227,10 @@ describe('redis driver and bus on a three-master cluster', () => {
       expect(await other.getOrSetMany(keys, loaded)).toEqual(values)
       expect(loaded).not.toHaveBeenCalled()
       expect([...writes.perMaster().values()]).toEqual([3, 3, 3])
-      await other.disconnect()
+      await other.close()
     } finally {
       writes.stop()
-      await cache.disconnect()
+      await cache.close()
       own.disconnect()
     }
   })
@@ -260,6 +260,6 @@ describe('redis bus on a cluster without sharded pub/sub (as Redis 6)', () => {
       cluster.ports.map((port) => cluster.command(port, 'PUBSUB', 'NUMSUB', channel) as Promise<[string, number]>),
     )
     expect(subscribed.reduce((sum, [, count]) => sum + count, 0)).toBe(1)
-    await bus.disconnect()
+    await bus.close()
   })
 })

@@ -14,7 +14,7 @@ export interface RedisConnectionOptions {
   /**
    * A ready ioredis client: a `Redis` (plain, or Sentinel-configured with `sentinels` and `name`) or a
    * `Cluster`. It is used as is (its own offline queue, retries and timeouts apply) and left open by
-   * `disconnect()`. Mutually exclusive with `url`, `connection` and `cluster`.
+   * `close()`. Mutually exclusive with `url`, `connection` and `cluster`.
    * @default undefined
    */
   client?: Redis | Cluster

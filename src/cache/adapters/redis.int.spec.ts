@@ -50,9 +50,9 @@ describeWithRedis('redis cache driver', () => {
     afterAll(() => client.disconnect())
     cacheDriverSuite('redis (client)', ({ clock }) => redisCacheDriver({ client, keyPrefix: nextPrefix(), clock }))
 
-    it('leaves a given client open on disconnect', async () => {
+    it('leaves a given client open on close', async () => {
       const driver = redisCacheDriver({ client, keyPrefix: nextPrefix() })
-      await driver.disconnect()
+      await driver.close()
       expect(await client.ping()).toBe('PONG')
     })
   })
@@ -60,7 +60,7 @@ describeWithRedis('redis cache driver', () => {
   describe('storage layout', () => {
     let driver: RedisCacheDriver
     let prefix: string
-    afterEach(() => driver.disconnect())
+    afterEach(() => driver.close())
 
     it('stores one string per entry, expiring at staleUntil', async () => {
       prefix = nextPrefix()
@@ -97,7 +97,7 @@ describeWithRedis('redis cache driver', () => {
       expect(await driver.get('a')).toBeUndefined()
       expect((await neighbour.get('a'))?.value).toBe('n')
       expect(await admin.get(`${run}:raw`)).toBe('raw')
-      await neighbour.disconnect()
+      await neighbour.close()
     })
 
     it('locks expire after their ttl on the server', async () => {
@@ -119,7 +119,7 @@ describeWithRedis('redis cache driver', () => {
         await driver.set('k', entry('"v"'))
         expect((await driver.get('k'))?.value).toBe('"v"')
       } finally {
-        await driver.disconnect()
+        await driver.close()
       }
     })
 
@@ -133,7 +133,7 @@ describeWithRedis('redis cache driver', () => {
         // drives them), and so does the signal. Generous, half the signal: before, it waited the whole signal.
         expect(performance.now() - started).toBeLessThan(10_000)
       } finally {
-        await driver.disconnect()
+        await driver.close()
       }
     })
   })
@@ -145,7 +145,7 @@ describeWithRedis('redis cache driver', () => {
       server = await startRedisServer()
     })
     afterAll(() => server.close())
-    afterEach(() => driver.disconnect())
+    afterEach(() => driver.close())
 
     it('reads any number of keys in one MGET and writes a batch in one MULTI/EXEC', async () => {
       driver = redisCacheDriver({ url: server.url })

@@ -6,9 +6,9 @@
  */
 import type { Cluster, Redis } from 'ioredis'
 import { throwIfAborted, toAbortedError } from '../../core/abort.js'
-import { type Clock, systemClock } from '../../core/clock.js'
+import type { Clock } from '../../core/clock.js'
 import { ValidationError } from '../../core/errors.js'
-import { expectOptions, optionalNumber, optionKeys } from '../../core/validate.js'
+import { expectOptions, optionalClock, optionalNumber, optionKeys } from '../../core/validate.js'
 import type { L2Driver, L2Entry } from '../types.js'
 import { RedisClusterStore } from './redis-cluster-store.js'
 import { decodeEntry, encodeEntry } from './redis-codec.js'
@@ -105,8 +105,7 @@ export class RedisCacheDriver implements L2Driver {
     validateConnection(o)
     const keyPrefix = o.keyPrefix ?? 'bulwark:'
     if (typeof keyPrefix !== 'string') throw new ValidationError('keyPrefix', 'a string', keyPrefix)
-    this.#clock = o.clock ?? systemClock
-    if (typeof this.#clock.now !== 'function') throw new ValidationError('clock', 'a Clock', o.clock)
+    this.#clock = optionalClock('clock', o.clock)
     const batch = optionalNumber('clearBatchSize', o.clearBatchSize, 500, { min: 1, integer: true })
     const groups = optionalNumber('slotGroups', o.slotGroups, 256, { min: 1, max: MAX_GROUPS, integer: true })
     const onCluster = o.cluster !== undefined || (o.client !== undefined && isCluster(o.client))
@@ -204,7 +203,7 @@ export class RedisCacheDriver implements L2Driver {
 
   async acquireLock(key: string, token: string, ttlMs: number, signal?: AbortSignal): Promise<boolean> {
     throwIfAborted(signal)
-    if (!(ttlMs >= 1)) throw new ValidationError('ttlMs', 'a number >= 1', ttlMs, 'E_INVALID_ARGUMENT')
+    if (!(ttlMs >= 1)) throw new ValidationError('ttlMs', 'a number >= 1', ttlMs, { code: 'E_INVALID_ARGUMENT' })
     if (this.#opening) await raceSignal(this.#opening, signal)
     try {
       const reply = await raceSignal(
@@ -226,7 +225,7 @@ export class RedisCacheDriver implements L2Driver {
     }
   }
 
-  async disconnect(): Promise<void> {
+  async close(): Promise<void> {
     if (this.#owned) await closeClient(this.#client)
   }
 
@@ -264,7 +263,7 @@ export class RedisCacheDriver implements L2Driver {
 }
 
 /**
- * Creates a {@link RedisCacheDriver}: give it a ready ioredis client (left open on `disconnect`), or a
+ * Creates a {@link RedisCacheDriver}: give it a ready ioredis client (left open on `close`), or a
  * `url` / ioredis `connection` options for a client it creates with fail-fast settings and closes.
  *
  * @example

@@ -75,7 +75,7 @@ describe('redis adapters: options', () => {
     ['clearBatchSize', () => redisCacheDriver({ clearBatchSize: 0, url: 'redis://x' }), /`clearBatchSize`/],
     ['options', () => redisCacheDriver('redis://x' as never), /`options` to be an options object/],
     ['bus url', () => redisBus({ url: 'localhost:6379' }), /`url`/],
-    ['subscribeTimeout', () => redisBus({ subscribeTimeout: 'soon', url: 'redis://x' }), /`subscribeTimeout`/],
+    ['subscribeTimeout', () => redisBus({ subscribeTimeout: 'soon' as never, url: 'redis://x' }), /`subscribeTimeout`/],
     ['onError', () => redisBus({ onError: 1 as never, url: 'redis://x' }), /`onError` to be a function/],
     ['slotGroups', () => redisCacheDriver({ slotGroups: 2_000, url: 'redis://x' }), /`slotGroups`/],
     ['slotGroups 0', () => redisCacheDriver({ slotGroups: 0, url: 'redis://x' }), /`slotGroups`/],
@@ -154,7 +154,7 @@ describe('clients the adapters create', () => {
       expect(driver.client.options.enableAutoPipelining).toBe(true)
       expect(off.client.options.enableAutoPipelining).toBe(false)
     } finally {
-      await Promise.all([driver.disconnect(), off.disconnect()])
+      await Promise.all([driver.close(), off.close()])
     }
   })
 
@@ -166,7 +166,7 @@ describe('clients the adapters create', () => {
       expect(driver.client.isCluster).toBe(true)
       expect(driver.client.options.enableAutoPipelining).toBe(false)
     } finally {
-      await driver.disconnect()
+      await driver.close()
     }
   })
 })

@@ -142,7 +142,7 @@ export function checkDocumentSize(
       name,
       `at most ${MAX_DOCUMENT_BYTES} bytes (16 MiB) as a MongoDB document, MongoDB's limit`,
       `a document of ${bytes} bytes`,
-      code,
+      { code },
     )
 }
 

@@ -15,9 +15,9 @@
  */
 import type { ClientSession, Collection, Db, MongoClient, ReadConcern } from 'mongodb'
 import type { Clock } from '../../core/clock.js'
-import { type Duration, parseDuration } from '../../core/duration.js'
+import type { Duration } from '../../core/duration.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
-import { expectOptions, optionKeys } from '../../core/validate.js'
+import { expectOptions, optionalDuration, optionKeys } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
 import {
   iterateAllPages,
@@ -154,7 +154,7 @@ export class MongoEventStore implements EventStore {
       throw new ValidationError('collectionPrefix', 'letters, digits, _, . or - (at most 64)', collectionPrefix)
     this.#clock = clock
     this.#upcast = upcast
-    const retryDelayMs = parseDuration(options.watchRetryDelay ?? 1_000, 'watchRetryDelay')
+    const retryDelayMs = optionalDuration('watchRetryDelay', options.watchRetryDelay, 1_000)
 
     this.#ownsClient = client === undefined
     this.#client = client ?? createClient(url as string)

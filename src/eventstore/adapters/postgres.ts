@@ -22,9 +22,9 @@
  */
 import type pg from 'pg'
 import type { Clock } from '../../core/clock.js'
-import { type Duration, parseDuration } from '../../core/duration.js'
+import type { Duration } from '../../core/duration.js'
 import { ValidationError } from '../../core/errors.js'
-import { expectOptions, optionalBoolean, optionalNumber, optionKeys } from '../../core/validate.js'
+import { expectOptions, optionalBoolean, optionalDuration, optionalNumber, optionKeys } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
 import { GroupCommit, type Outcome } from '../internal/group-commit.js'
 import {
@@ -160,7 +160,7 @@ export class PostgresEventStore implements EventStore {
     this.#upcast = upcast
     this.#autoMigrate = optionalBoolean('autoMigrate', options.autoMigrate, true)
     const notify = optionalBoolean('notify', options.notify, true)
-    const retryDelayMs = parseDuration(options.listenRetryDelay ?? 1_000, 'listenRetryDelay')
+    const retryDelayMs = optionalDuration('listenRetryDelay', options.listenRetryDelay, 1_000)
 
     this.#ownsPool = pool === undefined
     this.#pool = pool ?? new (loadPgDriver().Pool)({ connectionString, max: poolSize })

@@ -1,10 +1,10 @@
 import { resolve } from 'node:path'
 import type Database from 'better-sqlite3'
 import type { Clock } from '../../core/clock.js'
-import { type Duration, parseOptionalDuration } from '../../core/duration.js'
+import type { Duration } from '../../core/duration.js'
 import { BulwarkError, isBulwarkError, ValidationError } from '../../core/errors.js'
 import { loadPeer } from '../../core/peer.js'
-import { expectOneOf, expectOptions, optionKeys } from '../../core/validate.js'
+import { expectOneOf, expectOptions, optionalDuration, optionKeys } from '../../core/validate.js'
 import { StoreClosedError } from '../errors.js'
 import { GroupCommit } from '../internal/group-commit.js'
 import {
@@ -124,7 +124,7 @@ export class SqliteEventStore implements EventStore {
     if (typeof tablePrefix !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(tablePrefix))
       throw new ValidationError('tablePrefix', 'letters, digits and _ (not starting with a digit)', tablePrefix)
     const durability = expectOneOf('durability', options.durability ?? 'normal', ['normal', 'full'])
-    const busyTimeout = parseOptionalDuration(options.busyTimeout, 'busyTimeout', 5_000)
+    const busyTimeout = optionalDuration('busyTimeout', options.busyTimeout, 5_000)
     this.#prefix = tablePrefix
     this.#ownsDb = database === undefined
     // The driver is loaded only now: importing this module never needs it (E_MISSING_PEER when absent).

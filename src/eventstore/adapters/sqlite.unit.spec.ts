@@ -119,7 +119,7 @@ describe('sqliteEventStore', () => {
     )
     const head = await b.headPosition()
     await sub.waitFor(head)
-    await sub.stop()
+    await sub.close()
     unwatch()
     expect(woken).toBeGreaterThanOrEqual(100)
     expect(seen).toEqual(Array.from({ length: head }, (_, i) => i + 1))

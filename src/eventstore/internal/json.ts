@@ -50,28 +50,29 @@ function checkJson(value: unknown, path: string, code: BulwarkErrorCode, ancesto
       return true
     case 'number':
       if (Number.isFinite(value)) return true
-      throw new ValidationError(path, `${JSON_EXPECTED}; NaN and Infinity are not JSON`, value, code)
+      throw new ValidationError(path, `${JSON_EXPECTED}; NaN and Infinity are not JSON`, value, { code })
     case 'object':
       if (value === null) return true
       break
     default:
-      throw new ValidationError(path, JSON_EXPECTED, value, code)
+      throw new ValidationError(path, JSON_EXPECTED, value, { code })
   }
   const object = value as object
   // Depth is small in practice, so a linear scan of the ancestors beats a Set's allocation.
-  if (ancestors.includes(object)) throw new ValidationError(path, `${JSON_EXPECTED} without cycles`, 'a cycle', code)
+  if (ancestors.includes(object))
+    throw new ValidationError(path, `${JSON_EXPECTED} without cycles`, 'a cycle', { code })
   ancestors.push(object)
   let exact = true
   if (Array.isArray(object)) {
     for (let i = 0; i < object.length; i++) {
       // A hole or an undefined slot would come back as null.
-      if (object[i] === undefined) throw new ValidationError(`${path}[${i}]`, JSON_EXPECTED, undefined, code)
+      if (object[i] === undefined) throw new ValidationError(`${path}[${i}]`, JSON_EXPECTED, undefined, { code })
       exact = checkJson(object[i], `${path}[${i}]`, code, ancestors) && exact
     }
   } else {
     const proto = Object.getPrototypeOf(object)
     if (proto !== Object.prototype && proto !== null)
-      throw new ValidationError(path, `${JSON_EXPECTED}; convert class instances such as Date first`, object, code)
+      throw new ValidationError(path, `${JSON_EXPECTED}; convert class instances such as Date first`, object, { code })
     for (const [key, child] of Object.entries(object)) {
       if (child === undefined) exact = false
       else exact = checkJson(child, `${path}.${key}`, code, ancestors) && exact
@@ -84,7 +85,7 @@ function checkJson(value: unknown, path: string, code: BulwarkErrorCode, ancesto
 /** Throws naming the first string, key or `{ $ref, $id }` object of `value` that an adapter could not give back. */
 function checkStorable(value: unknown, path: string, code: BulwarkErrorCode): void {
   if (typeof value === 'string') {
-    if (!isStorableText(value)) throw new ValidationError(path, `a string of ${STORABLE_TEXT}`, value, code)
+    if (!isStorableText(value)) throw new ValidationError(path, `a string of ${STORABLE_TEXT}`, value, { code })
     return
   }
   if (typeof value !== 'object' || value === null) return
@@ -97,10 +98,11 @@ function checkStorable(value: unknown, path: string, code: BulwarkErrorCode): vo
       path,
       'an object MongoDB reads back as written; one with a string `$ref` and an `$id` comes back as a DBRef (rename either key)',
       value,
-      code,
+      { code },
     )
   for (const [key, child] of Object.entries(value)) {
-    if (!isStorableText(key)) throw new ValidationError(path, `an object whose keys are ${STORABLE_TEXT}`, key, code)
+    if (!isStorableText(key))
+      throw new ValidationError(path, `an object whose keys are ${STORABLE_TEXT}`, key, { code })
     if (child !== undefined) checkStorable(child, `${path}.${key}`, code)
   }
 }

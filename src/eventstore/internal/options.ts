@@ -1,5 +1,6 @@
-import { type Clock, systemClock } from '../../core/clock.js'
+import type { Clock } from '../../core/clock.js'
 import { ValidationError } from '../../core/errors.js'
+import { optionalClock } from '../../core/validate.js'
 import type { EventStoreOptions } from '../types.js'
 import { isPlainObject } from './json.js'
 import { makeUpcast, type UpcastFn } from './upcast.js'
@@ -14,15 +15,8 @@ export interface ResolvedStoreOptions {
 export function resolveStoreOptions(options: EventStoreOptions | undefined): ResolvedStoreOptions {
   if (options !== undefined && !isPlainObject(options))
     throw new ValidationError('options', 'an options object', options)
-  const { clock = systemClock, upcasters }: EventStoreOptions = options ?? {}
-  const candidate = clock as Partial<Clock> | null
-  const isClock =
-    typeof candidate === 'object' &&
-    candidate !== null &&
-    typeof candidate.now === 'function' &&
-    typeof candidate.setTimeout === 'function' &&
-    typeof candidate.clearTimeout === 'function'
-  if (!isClock) throw new ValidationError('clock', 'a Clock { now, setTimeout, clearTimeout }', clock)
+  const { upcasters }: EventStoreOptions = options ?? {}
+  const clock = optionalClock('clock', options?.clock)
   if (upcasters !== undefined && !isPlainObject(upcasters))
     throw new ValidationError('upcasters', 'upcasters built with upcasters({...})', upcasters)
   return { clock, upcast: makeUpcast(upcasters) }

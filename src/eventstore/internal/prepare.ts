@@ -32,7 +32,7 @@ export interface PreparedAppend {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 function invalid(name: string, expected: string, received: unknown): never {
-  throw new ValidationError(name, expected, received, 'E_INVALID_EVENT')
+  throw new ValidationError(name, expected, received, { code: 'E_INVALID_EVENT' })
 }
 
 /**
@@ -49,7 +49,7 @@ export function prepareAppend(
   const id = validateId(streamId)
   const expectedVersion = validateAppendOptions(options)
   if (!Array.isArray(events) || events.length === 0)
-    throw new ValidationError('events', 'a non-empty array of events', events, 'E_INVALID_ARGUMENT')
+    throw new ValidationError('events', 'a non-empty array of events', events, { code: 'E_INVALID_ARGUMENT' })
   const recordedAt = new Date(clock.now())
   const defaults = defaultMetadata(recordedAt.toISOString())
   const seen = new Set<string>()
@@ -124,12 +124,13 @@ export interface PreparedSnapshot {
 /** Validates a snapshot before `saveSnapshot` writes it. */
 export function prepareSnapshot(snapshot: unknown): PreparedSnapshot {
   if (!isPlainObject(snapshot))
-    throw new ValidationError('snapshot', 'a snapshot object', snapshot, 'E_INVALID_ARGUMENT')
+    throw new ValidationError('snapshot', 'a snapshot object', snapshot, { code: 'E_INVALID_ARGUMENT' })
   const s = snapshot as unknown as Snapshot
   const streamId = validateId(s.streamId, 'snapshot.streamId')
   const streamVersion = validateCount(s.streamVersion, 'snapshot.streamVersion')
   const schemaVersion = validateCount(s.schemaVersion, 'snapshot.schemaVersion')
-  if (s.state === undefined) throw new ValidationError('snapshot.state', 'JSON state', undefined, 'E_INVALID_ARGUMENT')
+  if (s.state === undefined)
+    throw new ValidationError('snapshot.state', 'JSON state', undefined, { code: 'E_INVALID_ARGUMENT' })
   const stateJson = toJson(s.state, 'snapshot.state', 'E_INVALID_ARGUMENT')
   return { snapshot: { streamId, streamVersion, schemaVersion, state: JSON.parse(stateJson) }, stateJson }
 }

@@ -33,7 +33,7 @@ function isValidName(value: unknown): value is string {
 const VALID_NAME = `a non-empty string of at most ${MAX_ID_LENGTH} characters of well-formed Unicode (no lone surrogate) without control characters`
 
 function fail(name: string, expected: string, received: unknown): never {
-  throw new ValidationError(name, expected, received, 'E_INVALID_ARGUMENT')
+  throw new ValidationError(name, expected, received, { code: 'E_INVALID_ARGUMENT' })
 }
 
 /** Validates a `watch` listener: the same code (`E_INVALID_ARGUMENT`) from every adapter. */
@@ -134,6 +134,6 @@ function optionalDate(value: unknown, name: string): Date | undefined {
 
 /** Validates an event type: the same rules as a stream id (see {@link isValidName}). */
 export function validateEventType(value: unknown, name: string, code: BulwarkErrorCode = 'E_INVALID_EVENT'): string {
-  if (!isValidName(value)) throw new ValidationError(name, VALID_NAME, value, code)
+  if (!isValidName(value)) throw new ValidationError(name, VALID_NAME, value, { code })
   return value
 }

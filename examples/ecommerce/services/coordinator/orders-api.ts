@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { Duration } from 'bulwark'
 import type { SagaOrchestrator, SagaState } from 'bulwark/saga'
 import { Type } from 'typebox'
 import { HttpError, ProblemError } from '../../lib/errors.js'
@@ -120,7 +121,8 @@ export function ordersApi(
       (
         await orchestrator.list({
           status: req.query.status as SagaState['status'] | undefined,
-          stalledFor: req.query.stalledFor,
+          // The schema's pattern admits only durations ('10m').
+          stalledFor: req.query.stalledFor as Duration | undefined,
           limit: req.query.limit ?? 100,
         })
       ).map(present),

@@ -26,8 +26,8 @@ await runService(rt, async ({ app, log, metrics }) => {
     caches: { products, statistics: statisticsCache },
     ready: () => stores.ping(),
     close: async () => {
-      await products.disconnect()
-      await statisticsCache.disconnect()
+      await products.close()
+      await statisticsCache.close()
       await stores.close()
     },
   }

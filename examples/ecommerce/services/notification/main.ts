@@ -102,7 +102,7 @@ await runService(rt, async ({ app, log, metrics }) => {
     close: async () => {
       clearInterval(worker)
       await draining
-      await templates.disconnect()
+      await templates.close()
       await stores.close()
     },
   }

@@ -23,8 +23,8 @@ await runService(rt, async ({ app, log, metrics }) => {
     caches: { customers: customerCache },
     ready: () => stores.ping(),
     close: async () => {
-      await book.stop()
-      await customerCache.disconnect()
+      await book.close()
+      await customerCache.close()
       await stores.close()
     },
   }

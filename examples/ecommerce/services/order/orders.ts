@@ -156,6 +156,6 @@ export function orders(store: EventStore, docs: DocTable, snapshotEvery: number)
     async indexCaughtUp() {
       await failures.waitFor(await store.headPosition())
     },
-    stop: () => failures.stop(),
+    close: () => failures.close(),
   }
 }
