@@ -1,14 +1,15 @@
 /**
  * The snippets of docs/eventstore.md, compiled and run. Each `#region` is copied into the guide as is,
  * with the imports the guide prints above it; the last test checks that every `ts` block of the guide
- * is such a region (here, in guide.int.spec.ts for the servers, or in memory.unit.spec.ts) and that
- * every name it imports exists.
+ * is such a region (here, in guide.int.spec.ts for the servers, or in memory.unit.spec.ts), that every
+ * region is shown, and that every name it imports exists.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, expect, it, onTestFinished, vi } from 'vitest'
 import { publicEntries } from '../../scripts/exports.js'
+import { guideRegions } from '../../test/support/guide-regions.js'
 import { fakeClock } from '../testing/fake-clock.js'
 import { sqliteEventStore } from './adapters/sqlite.js'
 import {
@@ -205,33 +206,21 @@ it('sqlite adapter', async () => {
   await store.close()
 })
 
-/** The regions of a spec file, without their common indentation. */
-function regionsOf(file: URL): Map<string, string> {
-  const source = readFileSync(file, 'utf8')
-  const regions = new Map<string, string>()
-  for (const [, name, body] of source.matchAll(/\/\/ #region ([\w-]+)\n([\s\S]*?)\n\s*\/\/ #endregion \1/g)) {
-    const lines = (body as string).split('\n')
-    const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length))
-    regions.set(name as string, lines.map((l) => l.slice(indent)).join('\n'))
-  }
-  return regions
-}
-
-it('every snippet of docs/eventstore.md is a tested region, and its imports exist', async () => {
+it('every snippet of docs/eventstore.md is a tested region, every region is in it, and its imports exist', async () => {
   const guide = readFileSync(new URL('../../docs/eventstore.md', import.meta.url), 'utf8')
-  const tested = [
-    ...regionsOf(new URL(import.meta.url)).values(),
-    ...regionsOf(new URL('./guide.int.spec.ts', import.meta.url)).values(),
-    ...regionsOf(new URL('./adapters/memory.unit.spec.ts', import.meta.url)).values(),
-  ]
+  const regions = [import.meta.url, './guide.int.spec.ts', './adapters/memory.unit.spec.ts'].flatMap((file) =>
+    guideRegions(new URL(file, import.meta.url)),
+  )
+  const tested = regions.map((r) => r.code)
   const blocks = [...guide.matchAll(/```ts\n([\s\S]*?)\n```/g)].map((m) => m[1] as string)
-  expect(blocks.length).toBeGreaterThanOrEqual(10)
   const modules = new Map(publicEntries(new URL('../../', import.meta.url)).map((e) => [e.specifier, e.source]))
+  const shown: string[] = []
   for (const block of blocks) {
     const lines = block.split('\n')
     const imports = lines.filter((l) => l.startsWith('import '))
     const body = lines.slice(imports.length).join('\n').replace(/^\n+/, '')
     expect(tested, `a tested region:\n${body}`).toContain(body)
+    shown.push(body)
     for (const line of imports) {
       const match = /^import (?:type )?(?:\{ (.+) \}|\w+) from '(.+)'$/.exec(line)
       expect(match, line).not.toBeNull()
@@ -242,4 +231,6 @@ it('every snippet of docs/eventstore.md is a tested region, and its imports exis
         expect(module[name], `${name} from ${specifier}`).toBeDefined()
     }
   }
+  for (const { name, code } of regions) expect(shown, `region ${name} is in the guide`).toContain(code)
+  expect(shown.length, 'each region is shown once').toBe(regions.length)
 })
