@@ -2,13 +2,13 @@
  * Model-based test: 10,000 random sequences of calls (success, failure, slow, hanging, aborted, throwing
  * synchronously), clock advances, concurrent half-open probes, isolate and reset, with any mix of the rate
  * trips and the count trips (failureCount, consecutiveFailures), run against the breaker
- * and against the reference model in test/breaker/model.ts. They must agree after every step on the state,
+ * and against the reference model in test/support/breaker-model.ts. They must agree after every step on the state,
  * the window's counts, the probes in flight, and whether each call was admitted or how it was rejected.
  */
 import fc from 'fast-check'
 import { expect, it } from 'vitest'
-import { type Deferred, deferred } from '../../test/breaker/helpers.js'
-import { BreakerModel, type ModelConfig } from '../../test/breaker/model.js'
+import { type Deferred, deferred } from '../../test/support/breaker.js'
+import { BreakerModel, type ModelConfig } from '../../test/support/breaker-model.js'
 import { fakeClock } from '../testing/index.js'
 import { circuitBreaker } from './index.js'
 

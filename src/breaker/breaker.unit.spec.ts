@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { boom, deferred, ok } from '../../test/breaker/helpers.js'
+import { boom, deferred, ok } from '../../test/support/breaker.js'
 import { isBulwarkError } from '../core/errors.js'
 import { fakeClock } from '../testing/index.js'
 import { type CircuitState, circuitBreaker, isBrokenCircuitError } from './index.js'

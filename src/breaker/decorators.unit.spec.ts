@@ -3,7 +3,7 @@ import {
   expectBreakerOnMethod,
   expectRetryAndTimeoutOnMethods,
   expectSignalWithoutCallerSignal,
-} from '../../test/breaker/decorator-scenarios.js'
+} from '../../test/support/breaker-decorator-cases.js'
 import { expectRouteMetadataKept, route } from '../../test/support/route-metadata.js'
 import { isBulwarkError } from '../core/errors.js'
 import { fakeClock } from '../testing/index.js'

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { expect, it } from 'vitest'
 
-const probe = fileURLToPath(new URL('../../test/breaker/memory-probe.ts', import.meta.url))
+const probe = fileURLToPath(new URL('../../test/support/breaker-memory-probe.ts', import.meta.url))
 
 it('one million calls through one breaker leave the heap flat (< 2 MB growth), for both window types', async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', probe], {

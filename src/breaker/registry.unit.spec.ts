@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { boom, ok } from '../../test/breaker/helpers.js'
+import { boom, ok } from '../../test/support/breaker.js'
 import { isBulwarkError } from '../core/errors.js'
 import { fakeClock } from '../testing/index.js'
 import { circuitBreaker, createBreakerRegistry, KeyedBreakers } from './index.js'

@@ -5,7 +5,7 @@
  * and `setTimeout`, which `systemClock` calls), so the coarse clock's 1 ms timer runs as it would for real.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { deferred } from '../../test/breaker/helpers.js'
+import { deferred } from '../../test/support/breaker.js'
 import { circuitBreaker } from './index.js'
 
 beforeEach(() => {

@@ -1,8 +1,13 @@
 import { beforeEach, describe, expect, expectTypeOf, it } from 'vitest'
+import {
+  type DecoratedRepository,
+  decoratorCases,
+  type Product,
+  productSource,
+} from '../../test/support/cache-decorator-cases.js'
 import { expectRouteMetadataKept, route } from '../../test/support/route-metadata.js'
 import { isBulwarkError } from '../core/errors.js'
 import { fakeClock } from '../testing/fake-clock.js'
-import { type DecoratedRepository, decoratorCases, type Product, productSource } from './__tests__/decorator-cases.js'
 import { memoryCacheDriver } from './adapters/memory.js'
 import type { Cache } from './cache.js'
 import { createCache } from './create-cache.js'

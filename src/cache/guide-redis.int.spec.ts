@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis'
 import { expect, it } from 'vitest'
-import { describeWithRedis, redisUrl } from '../../test/services.js'
+import { describeWithRedis, redisUrl } from '../../test/support/services.js'
 import { redisBus, redisCacheDriver } from './adapters/redis.js'
 import { createCache } from './index.js'
 

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { expect, it } from 'vitest'
+import { guideRegions } from '../../test/support/guide-regions.js'
 import { fakeClock } from '../testing/fake-clock.js'
 import {
   cached,
@@ -167,16 +168,10 @@ it('namespaces', async () => {
 })
 
 it('docs/cache.md shows these snippets as they are here', () => {
-  const source = ['./guide.unit.spec.ts', './guide-redis.int.spec.ts']
-    .map((file) => readFileSync(new URL(file, import.meta.url), 'utf8'))
-    .join('\n')
   const guide = readFileSync(new URL('../../docs/cache.md', import.meta.url), 'utf8')
-  const regions = [...source.matchAll(/\/\/ #region ([\w-]+)\n([\s\S]*?)\n\s*\/\/ #endregion \1/g)]
+  const regions = ['./guide.unit.spec.ts', './guide-redis.int.spec.ts'].flatMap((file) =>
+    guideRegions(new URL(file, import.meta.url)),
+  )
   expect(regions.length).toBe(8)
-  for (const [, name, body] of regions) {
-    const lines = (body as string).split('\n')
-    const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length))
-    const snippet = lines.map((l) => l.slice(indent)).join('\n')
-    expect(guide.includes(snippet), `region ${name} is in docs/cache.md`).toBe(true)
-  }
+  for (const { name, code } of regions) expect(guide.includes(code), `region ${name} is in docs/cache.md`).toBe(true)
 })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { deferred, ScriptedDriver } from '../../test/support/cache-scripted-driver.js'
 import { isBulwarkError } from '../core/errors.js'
 import { fakeClock } from '../testing/fake-clock.js'
-import { deferred, ScriptedDriver } from './__tests__/scripted-driver.js'
 import { createCache } from './create-cache.js'
 import type { CacheOptions } from './options.js'
 

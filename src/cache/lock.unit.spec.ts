@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { deferred, ScriptedDriver } from '../../test/support/cache-scripted-driver.js'
 import { fakeClock } from '../testing/fake-clock.js'
-import { deferred, ScriptedDriver } from './__tests__/scripted-driver.js'
 import { createCache } from './create-cache.js'
 import type { CacheOptions } from './options.js'
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { deferred } from '../../test/support/cache-scripted-driver.js'
 import { fakeClock } from '../testing/fake-clock.js'
-import { deferred } from './__tests__/scripted-driver.js'
 import { memoryCacheDriver } from './adapters/memory.js'
 import { MemoryBusHub, memoryBus } from './adapters/memory-bus.js'
 import { createCache } from './create-cache.js'

@@ -1,8 +1,8 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
+import { overrideStore } from '../../test/support/eventstore.js'
 import { isBulwarkError } from '../core/errors.js'
 import { memoryEventStore } from './adapters/memory.js'
 import { aggregateRepository, type RecordedOf } from './aggregate.js'
-import { overrideStore } from './spec-helpers.js'
 import type { EventStore } from './types.js'
 import { upcasters } from './upcasters.js'
 

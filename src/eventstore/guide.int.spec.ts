@@ -5,7 +5,7 @@
 import { MongoClient } from 'mongodb'
 import pg from 'pg'
 import { afterAll, expect, it } from 'vitest'
-import { describeWithMongo, describeWithPostgres, mongodbUrl, postgresUrl } from '../../test/services.js'
+import { describeWithMongo, describeWithPostgres, mongodbUrl, postgresUrl } from '../../test/support/services.js'
 import { isBulwarkError } from '../core/errors.js'
 import { MongoReplicaSetRequiredError, mongoEventStore } from './adapters/mongodb.js'
 import { postgresEventStore } from './adapters/postgres.js'

@@ -1,14 +1,15 @@
 /**
  * The snippets of docs/eventstore.md, compiled and run. Each `#region` is copied into the guide as is,
  * with the imports the guide prints above it; the last test checks that every `ts` block of the guide
- * is such a region (here, in guide.int.spec.ts for the servers, or in memory.unit.spec.ts) and that
- * every name it imports exists.
+ * is such a region (here, in guide.int.spec.ts for the servers, or in memory.unit.spec.ts), that every
+ * region is shown, and that every name it imports exists.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, expect, it, onTestFinished, vi } from 'vitest'
 import { publicEntries } from '../../scripts/exports.js'
+import { guideRegions } from '../../test/support/guide-regions.js'
 import { fakeClock } from '../testing/fake-clock.js'
 import { sqliteEventStore } from './adapters/sqlite.js'
 import {
@@ -68,18 +69,13 @@ it('quick start', async () => {
 it('appending and reading', async () => {
   // #region append
   const store = memoryEventStore()
-  const result = await store.appendToStream(
-    'order-7',
-    [
-      {
-        id: '1b4e28ba-2fa1-11d2-883f-0016d3cca427', // optional; makes a retry of this call a no-op
-        type: 'OrderPlaced',
-        data: { total: 42 },
-        metadata: { correlationId: 'req-9', causationId: 'cmd-3' },
-      },
-    ],
-    { expectedVersion: 'no_stream' },
-  )
+  const placed = {
+    id: '1b4e28ba-2fa1-11d2-883f-0016d3cca427', // optional; makes a retry of this call a no-op
+    type: 'OrderPlaced',
+    data: { total: 42 },
+    metadata: { correlationId: 'req-9', causationId: 'cmd-3' },
+  }
+  const result = await store.appendToStream('order-7', [placed], { expectedVersion: 'no_stream' })
   // result: { nextExpectedVersion: 1, firstPosition: 1, lastPosition: 1 }
   try {
     await store.appendToStream('order-7', [{ type: 'OrderPaid', data: { amount: 42 } }], { expectedVersion: 0 })
@@ -105,8 +101,6 @@ it('subscriptions', async () => {
   const subscription = subscribe(store, {
     subscriptionId: 'order-emails',
     types: ['OrderPlaced'],
-    batchSize: 100,
-    pollInterval: '1s',
     handler: idempotent(async (event) => mailer.send(event.data), { store, key: 'order-emails:sent' }),
     onError: (error, event) => console.error('will retry', event?.id, error),
   })
@@ -157,43 +151,6 @@ it('upcasters and temporal queries', async () => {
   expect(asOfMay1st).toEqual({ state: 'OrderPlaced', version: 1 })
 })
 
-it('aggregates', async () => {
-  // #region aggregates
-  const store = memoryEventStore()
-  type CartEvent = { type: 'ItemAdded'; data: { sku: string } } | { type: 'CheckedOut'; data: null }
-  type Cart = { items: string[]; checkedOut: boolean }
-
-  const carts = aggregateRepository(store, {
-    aggregate: {
-      // state of an empty stream
-      initialState: (): Cart => ({ items: [], checkedOut: false }),
-      // state after one event
-      evolve: (cart: Cart, event: RecordedOf<CartEvent>): Cart =>
-        event.type === 'ItemAdded'
-          ? { ...cart, items: [...cart.items, event.data.sku] }
-          : { ...cart, checkedOut: true },
-      // optional: the events a command produces ([] = none); throw to refuse it
-      decide: (command: { add: string } | { checkOut: true }, cart: Cart): CartEvent[] => {
-        if (cart.checkedOut) throw new Error('cart is checked out')
-        return 'add' in command
-          ? [{ type: 'ItemAdded', data: { sku: command.add } }]
-          : [{ type: 'CheckedOut', data: null }]
-      },
-    },
-    streamPrefix: 'cart-', // aggregate '7' lives in stream 'cart-7' (default '')
-    snapshots: { every: 100 }, // snapshot policy (default: none)
-    maxRetries: 3, // reload-decide-append attempts after a conflict (default 3)
-    onSnapshotError: (error, streamId) => console.warn('no snapshot for', streamId, error), // the default
-  })
-
-  const { version } = await carts.handle('7', { add: 'apple' }) // version 1
-  await carts.save('7', [{ type: 'ItemAdded', data: { sku: 'pear' } }], { expectedVersion: version })
-  const { state } = await carts.load('7') // { items: ['apple', 'pear'], checkedOut: false }
-  // #endregion aggregates
-  expect([state, version]).toEqual([{ items: ['apple', 'pear'], checkedOut: false }, 1])
-  expect((await store.readStream('cart-7')).length).toBe(2)
-})
-
 it('sqlite adapter', async () => {
   const cwd = process.cwd()
   process.chdir(dir)
@@ -205,33 +162,21 @@ it('sqlite adapter', async () => {
   await store.close()
 })
 
-/** The regions of a spec file, without their common indentation. */
-function regionsOf(file: URL): Map<string, string> {
-  const source = readFileSync(file, 'utf8')
-  const regions = new Map<string, string>()
-  for (const [, name, body] of source.matchAll(/\/\/ #region ([\w-]+)\n([\s\S]*?)\n\s*\/\/ #endregion \1/g)) {
-    const lines = (body as string).split('\n')
-    const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length))
-    regions.set(name as string, lines.map((l) => l.slice(indent)).join('\n'))
-  }
-  return regions
-}
-
-it('every snippet of docs/eventstore.md is a tested region, and its imports exist', async () => {
+it('every snippet of docs/eventstore.md is a tested region, every region is in it, and its imports exist', async () => {
   const guide = readFileSync(new URL('../../docs/eventstore.md', import.meta.url), 'utf8')
-  const tested = [
-    ...regionsOf(new URL(import.meta.url)).values(),
-    ...regionsOf(new URL('./guide.int.spec.ts', import.meta.url)).values(),
-    ...regionsOf(new URL('./adapters/memory.unit.spec.ts', import.meta.url)).values(),
-  ]
+  const regions = [import.meta.url, './guide.int.spec.ts', './adapters/memory.unit.spec.ts'].flatMap((file) =>
+    guideRegions(new URL(file, import.meta.url)),
+  )
+  const tested = regions.map((r) => r.code)
   const blocks = [...guide.matchAll(/```ts\n([\s\S]*?)\n```/g)].map((m) => m[1] as string)
-  expect(blocks.length).toBeGreaterThanOrEqual(10)
   const modules = new Map(publicEntries(new URL('../../', import.meta.url)).map((e) => [e.specifier, e.source]))
+  const shown: string[] = []
   for (const block of blocks) {
     const lines = block.split('\n')
     const imports = lines.filter((l) => l.startsWith('import '))
     const body = lines.slice(imports.length).join('\n').replace(/^\n+/, '')
     expect(tested, `a tested region:\n${body}`).toContain(body)
+    shown.push(body)
     for (const line of imports) {
       const match = /^import (?:type )?(?:\{ (.+) \}|\w+) from '(.+)'$/.exec(line)
       expect(match, line).not.toBeNull()
@@ -242,4 +187,6 @@ it('every snippet of docs/eventstore.md is a tested region, and its imports exis
         expect(module[name], `${name} from ${specifier}`).toBeDefined()
     }
   }
+  for (const { name, code } of regions) expect(shown, `region ${name} is in the guide`).toContain(code)
+  expect(shown.length, 'each region is shown once').toBe(regions.length)
 })

@@ -1,11 +1,11 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
+import { overrideStore } from '../../test/support/eventstore.js'
 import { isBulwarkError } from '../core/errors.js'
 import { fakeClock } from '../testing/fake-clock.js'
 import { memoryEventStore } from './adapters/memory.js'
 import type { DomainEvent } from './aggregate.js'
 import { idempotent } from './idempotent.js'
 import { type ProjectionHandlers, projection } from './projection.js'
-import { overrideStore } from './spec-helpers.js'
 import { subscribe } from './subscribe.js'
 import type { EventStore, RecordedEvent } from './types.js'
 

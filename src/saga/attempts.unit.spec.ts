@@ -4,7 +4,7 @@
  * new orchestrator continues where the last one stopped.
  */
 import { describe, expect, it } from 'vitest'
-import { harness, settle } from '../../test/saga/helpers.js'
+import { harness, settle } from '../../test/support/saga.js'
 import { defineSaga } from './define.js'
 import { createSagaOrchestrator } from './orchestrator.js'
 

@@ -4,8 +4,8 @@
  * report the saga without driving it, and take it over only once it has been silent for the lease.
  */
 import { describe, expect, it } from 'vitest'
-import { deferred } from '../../test/saga/helpers.js'
-import { sharedStores as backends, until } from '../../test/saga/shared-store.js'
+import { deferred } from '../../test/support/saga.js'
+import { sharedStores as backends, until } from '../../test/support/saga-shared-store.js'
 import type { EventStore } from '../eventstore/index.js'
 import { type FakeClock, fakeClock } from '../testing/fake-clock.js'
 import { defineSaga } from './define.js'

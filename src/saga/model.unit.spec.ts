@@ -1,7 +1,7 @@
 /** Property test: random saga shapes and failures, checked against the rules every saga must keep. */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { harness, settle } from '../../test/saga/helpers.js'
+import { harness, settle } from '../../test/support/saga.js'
 import { defineSaga, type SagaDefinition } from './define.js'
 import { foldSaga } from './fold.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { deferred, harness, settle, streamTypes } from '../../test/saga/helpers.js'
+import { deferred, harness, settle, streamTypes } from '../../test/support/saga.js'
 import { circuitBreaker } from '../breaker/index.js'
 import { isBulwarkError } from '../core/errors.js'
 import { defineSaga } from './define.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { harness, settle, streamTypes } from '../../test/saga/helpers.js'
+import { harness, settle, streamTypes } from '../../test/support/saga.js'
 import { isBulwarkError } from '../core/errors.js'
 import { defineSaga } from './define.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { harness, settle } from '../../test/saga/helpers.js'
+import { harness, settle } from '../../test/support/saga.js'
 import { defineSaga } from './define.js'
 import type { SagaEvent } from './events.js'
 import { createSagaOrchestrator } from './orchestrator.js'

@@ -3,8 +3,8 @@
  * instance id takes its unfinished sagas over at once; an orchestrator with another id waits for the lease.
  */
 import { describe, expect, it } from 'vitest'
-import { deferred } from '../../test/saga/helpers.js'
-import { sharedStores, until } from '../../test/saga/shared-store.js'
+import { deferred } from '../../test/support/saga.js'
+import { sharedStores, until } from '../../test/support/saga-shared-store.js'
 import type { EventStore } from '../eventstore/index.js'
 import { type FakeClock, fakeClock } from '../testing/fake-clock.js'
 import { defineSaga } from './define.js'

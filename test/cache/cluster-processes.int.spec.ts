@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { slotGroups } from '../../src/cache/adapters/redis-slots.js'
+import { type CacheProcess, forkCacheProcess } from '../support/cache-process-harness.js'
 import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.js'
-import { type CacheProcess, forkCacheProcess } from './cache-process-harness.js'
 
 const namespace = 'xproc'
 const KEYS = 600

@@ -4,9 +4,9 @@
  */
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it, vi } from 'vitest'
-import { describeWithRedis, redisUrl } from '../services.js'
+import { type CacheProcess, forkCacheProcess } from '../support/cache-process-harness.js'
 import { unlinkMatching } from '../support/redis-server.js'
-import { type CacheProcess, forkCacheProcess } from './cache-process-harness.js'
+import { describeWithRedis, redisUrl } from '../support/services.js'
 
 const keyPrefix = `bulwark-test:multi-process:${process.pid}:${Date.now()}:`
 

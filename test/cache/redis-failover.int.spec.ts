@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { slotGroups, slotOf } from '../../src/cache/adapters/redis-slots.js'
+import type { HammerReport, StartOptions } from '../support/cache-process.js'
+import { type CacheProcess, forkCacheProcess } from '../support/cache-process-harness.js'
 import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.js'
 import { type RedisSentinel, startRedisSentinel } from '../support/redis-sentinel.js'
 import { until } from '../support/redis-server.js'
-import type { HammerReport, StartOptions } from './cache-process.js'
-import { type CacheProcess, forkCacheProcess } from './cache-process-harness.js'
 
 const HARD_MS = 500
 const WORKERS = 50

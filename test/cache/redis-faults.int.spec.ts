@@ -7,8 +7,8 @@ import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest'
 import { redisBus, redisCacheDriver } from '../../src/cache/adapters/redis.js'
 import { type Cache, createCache } from '../../src/cache/index.js'
 import { fakeClock } from '../../src/testing/index.js'
-import { describeWithRedis } from '../services.js'
 import { type RedisServer, startRedisServer } from '../support/redis-server.js'
+import { describeWithRedis } from '../support/services.js'
 
 /** The largest latency (not `Math.max(...all)`: hundreds of thousands of arguments overflow the stack). */
 const slowest = (latencies: readonly number[]) => latencies.reduce((max, ms) => Math.max(max, ms), 0)

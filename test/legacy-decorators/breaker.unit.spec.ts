@@ -6,7 +6,7 @@ import {
   expectBreakerOnMethod,
   expectRetryAndTimeoutOnMethods,
   expectSignalWithoutCallerSignal,
-} from '../breaker/decorator-scenarios.js'
+} from '../support/breaker-decorator-cases.js'
 import { expectRouteMetadataKept, route } from '../support/route-metadata.js'
 
 describe('breaker decorators (legacy experimentalDecorators)', () => {

@@ -3,17 +3,17 @@
  * the tsconfig beside this file, so the decorators receive (prototype, name, descriptor).
  */
 import { beforeEach, describe, expect, it } from 'vitest'
-import {
-  type DecoratedRepository,
-  decoratorCases,
-  type Product,
-  productSource,
-} from '../../src/cache/__tests__/decorator-cases.js'
 import { memoryCacheDriver } from '../../src/cache/adapters/memory.js'
 import type { Cache } from '../../src/cache/cache.js'
 import { createCache } from '../../src/cache/create-cache.js'
 import { cached, cacheEvict, cachePut, setDefaultCache } from '../../src/cache/index.js'
 import { fakeClock } from '../../src/testing/index.js'
+import {
+  type DecoratedRepository,
+  decoratorCases,
+  type Product,
+  productSource,
+} from '../support/cache-decorator-cases.js'
 import { expectRouteMetadataKept, route } from '../support/route-metadata.js'
 
 class Repository implements DecoratedRepository {

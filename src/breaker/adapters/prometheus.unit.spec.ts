@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { boom, ok } from '../../../test/breaker/helpers.js'
+import { boom, ok } from '../../../test/support/breaker.js'
 import { isBulwarkError } from '../../core/errors.js'
 import { fakeClock } from '../../testing/index.js'
 import { circuitBreaker, createBreakerRegistry } from '../index.js'

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { describeWithRedis, redisUrl } from '../../../test/services.js'
 import { freePort, type RedisServer, startRedisServer } from '../../../test/support/redis-server.js'
+import { describeWithRedis, redisUrl } from '../../../test/support/services.js'
 import { isBulwarkError } from '../../core/errors.js'
 import { cacheBusSuite } from '../../testing/cache-suites.js'
 import type { BusMessage } from '../types.js'

@@ -18,7 +18,6 @@
 import { randomUUID } from 'node:crypto'
 import type { MongoClient } from 'mongodb'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { describeWithMongo, mongodbUrl } from '../../../test/services.js'
 import { selectMongoDriver } from '../../../test/support/mongodb-drivers.js'
 import {
   cursorIds,
@@ -30,6 +29,7 @@ import {
   replicaSetTerm,
   waitForPrimary,
 } from '../../../test/support/mongodb-server.js'
+import { describeWithMongo, mongodbUrl } from '../../../test/support/services.js'
 import type { Duration } from '../../core/duration.js'
 import { isBulwarkError } from '../../core/errors.js'
 import type { JsonValue, NewEvent } from '../types.js'

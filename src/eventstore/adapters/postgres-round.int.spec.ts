@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import { describeWithPostgres, postgresUrl } from '../../../test/services.js'
+import { describeWithPostgres, postgresUrl } from '../../../test/support/services.js'
 import { isBulwarkError } from '../../core/errors.js'
 import { type PostgresEventStore, postgresEventStore } from './postgres.js'
 

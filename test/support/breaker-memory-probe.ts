@@ -1,5 +1,5 @@
 /**
- * Run by memory.unit.spec.ts as `node --expose-gc --import tsx test/breaker/memory-probe.ts`: sends one
+ * Run by memory.unit.spec.ts as `node --expose-gc --import tsx test/support/breaker-memory-probe.ts`: sends one
  * million calls through one breaker per window type (successes, failures, slow calls, rejections while
  * open) and prints the heap growth after full GCs, as JSON.
  */

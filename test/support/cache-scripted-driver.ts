@@ -2,9 +2,10 @@
  * Test support (not exported): an L2 driver over the memory driver whose calls a test can make fail,
  * hang, or hold back by hand, to prove the cache's fallbacks and version ordering.
  */
-import type { Clock } from '../../core/clock.js'
-import { MemoryCacheDriver } from '../adapters/memory.js'
-import type { L2Driver, L2Entry } from '../types.js'
+
+import { MemoryCacheDriver } from '../../src/cache/adapters/memory.js'
+import type { L2Driver, L2Entry } from '../../src/cache/types.js'
+import type { Clock } from '../../src/core/clock.js'
 
 export interface Deferred {
   promise: Promise<void>

@@ -3,6 +3,8 @@ import { memoryEventStore } from '../../src/eventstore/index.js'
 import { createSagaOrchestrator, type SagaOrchestratorOptions } from '../../src/saga/index.js'
 import { type FakeClock, fakeClock } from '../../src/testing/index.js'
 
+export { deferred } from './deferred.js'
+
 export function harness(options: Partial<SagaOrchestratorOptions> = {}) {
   const clock = fakeClock(1_000_000)
   const store = memoryEventStore({ clock })
@@ -31,17 +33,6 @@ export async function settle<T>(clock: FakeClock, promise: Promise<T>, stepMs = 
   )
   for (let elapsed = 0; !done && elapsed < maxMs; elapsed += stepMs) await clock.advanceAsync(stepMs)
   return promise
-}
-
-/** A promise with its resolve/reject exposed. */
-export function deferred<T = void>() {
-  let resolve!: (value: T) => void
-  let reject!: (error: unknown) => void
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  return { promise, resolve, reject }
 }
 
 /** Event types of a saga stream, in order. */

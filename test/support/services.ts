@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { describeWithRedis, redisUrl } from '../../test/services.js'
+ * import { describeWithRedis, redisUrl } from '../../test/support/services.js'
  * describeWithRedis('redis driver', () => { ... uses redisUrl() ... })
  * ```
  */

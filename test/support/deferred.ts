@@ -14,13 +14,3 @@ export function deferred<T = void>(): Deferred<T> {
   })
   return { promise, resolve, reject }
 }
-
-/** Lets pending promise callbacks run. */
-export async function flush(): Promise<void> {
-  for (let i = 0; i < 5; i++) await Promise.resolve()
-}
-
-export const ok = () => 'ok'
-export const boom = (): never => {
-  throw new Error('boom')
-}

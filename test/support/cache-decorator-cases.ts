@@ -4,9 +4,9 @@
  * test/legacy-decorators/cache.unit.spec.ts, each with classes compiled in its own mode.
  */
 import { expect, it } from 'vitest'
-import { isBulwarkError } from '../../core/errors.js'
-import type { Cache } from '../cache.js'
-import { setDefaultCache } from '../decorators.js'
+import type { Cache } from '../../src/cache/cache.js'
+import { setDefaultCache } from '../../src/cache/decorators.js'
+import { isBulwarkError } from '../../src/core/errors.js'
 
 export interface Product {
   id: string

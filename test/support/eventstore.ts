@@ -1,4 +1,4 @@
-import type { EventStore } from './types.js'
+import type { EventStore } from '../../src/eventstore/types.js'
 
 /**
  * For this module's tests: `store` with some methods replaced. A Proxy rather than a subclass or
