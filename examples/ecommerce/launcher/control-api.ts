@@ -263,12 +263,15 @@ export function controlApi(o: {
     const m = /^\/api\/([a-z]+)(\/.*)$/.exec(path)
     const target = m && o.urls[m[1]!]
     if (!m || !target) return false
+    // No body, none forwarded: fetch would send '' as text/plain, which the services refuse (415); the page's
+    // Resume button posts nothing.
+    const body = req.method === 'GET' || req.method === 'HEAD' ? '' : await readBody(req)
     const upstream = await fetch(`${target}${m[2]}${url.search}`, {
       method: req.method,
       headers: Object.fromEntries(
         ['content-type', 'idempotency-key'].flatMap((h) => (req.headers[h] ? [[h, String(req.headers[h])]] : [])),
       ),
-      ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body: await readBody(req) }),
+      ...(body === '' ? {} : { body }),
       signal: AbortSignal.timeout(10_000),
     }).catch(() => undefined)
     if (upstream === undefined) {
