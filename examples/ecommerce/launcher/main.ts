@@ -83,6 +83,8 @@ const server = http.createServer(async (req, res) => {
     return json(200, {
       mode: process.env.DATABASE_URL ? 'postgresql' : process.env.MONGODB_URI ? 'mongodb' : 'embedded',
       redis: Boolean(process.env.REDIS_URL),
+      // What the services connect to: the launcher's relay in front of REDIS_URL (the Redis cut fault).
+      redisRelay: relay?.url ?? null,
       dataDir,
       services: processes.map((p) => p.describe()),
     })
