@@ -18,6 +18,8 @@ interface Scenario {
   fault: unknown
   breaker: string | undefined
   faultMs: number
+  /** The fault phase against a running shop (its configuration as written), when it differs. */
+  faultMsRunningShop?: number
   recoverMs: number
 }
 const scenarios: Record<'payment-outage' | 'slow-inventory' | 'coordinator-crash' | 'redis-down', Scenario> = {
@@ -30,7 +32,10 @@ const scenarios: Record<'payment-outage' | 'slow-inventory' | 'coordinator-crash
   'slow-inventory': {
     fault: { services: { inventory: { latency: { fixedMs: 2500 } } } },
     breaker: 'coordinator/inventory',
+    // The slow-call rate is over the breaker's window: the fast calls of the warm-up must leave it first
+    // (10 s in a shop the demo starts, 30 s in the breaker table).
     faultMs: 15_000,
+    faultMsRunningShop: 35_000,
     recoverMs: 25_000,
   },
   'coordinator-crash': {
@@ -51,6 +56,7 @@ const usage = `usage: npm run example:demo -- ${Object.keys(scenarios).join(' | 
   [--rate 20]        requests per second (90 % orders, 10 % product reads)
   [--warm 5s] [--fault 15s] [--recover 25s]   the three phases (fault and recovery default per scenario)
   [--open 10s]       open time of the payment and inventory breakers of a shop the demo starts
+  [--window 10s]     the slow-call window of the breakers of a shop the demo starts (30 s in the table)
   [--out DIR]        the load report (default .data/demo/<scenario>)
   [--json FILE]      also write the measured timeline as JSON`
 
@@ -60,9 +66,10 @@ let o: {
   launcher: string | undefined
   rate: number
   warmMs: number
-  faultMs: number
+  faultMs: number | undefined
   recoverMs: number
   open: string
+  window: string
   out: string | undefined
   json: string | undefined
 }
@@ -78,6 +85,7 @@ try {
       fault: { type: 'string' },
       recover: { type: 'string' },
       open: { type: 'string', default: '10s' },
+      window: { type: 'string', default: '10s' },
       out: { type: 'string' },
       json: { type: 'string' },
     },
@@ -93,14 +101,16 @@ try {
   const rate = Number(values.rate)
   if (!Number.isFinite(rate) || rate <= 0) throw new Error(`--rate takes requests per second, got ${values.rate}`)
   parseDuration(values.open!, '--open')
+  parseDuration(values.window!, '--window')
   o = {
     portBase,
     launcher: values.launcher?.replace(/\/$/, ''),
     rate,
     warmMs: parseDuration(values.warm!, '--warm'),
-    faultMs: values.fault === undefined ? scenarios[name].faultMs : parseDuration(values.fault, '--fault'),
+    faultMs: values.fault === undefined ? undefined : parseDuration(values.fault, '--fault'),
     recoverMs: values.recover === undefined ? scenarios[name].recoverMs : parseDuration(values.recover, '--recover'),
     open: values.open!,
+    window: values.window!,
     out: values.out,
     json: values.json,
   }
@@ -120,7 +130,7 @@ if (!(await shopAnswers(launcher))) {
   const dataDir = mkdtempSync(join(tmpdir(), 'shop-demo-'))
   const redis = name === 'redis-down' ? process.env.REDIS_URL || 'redis://127.0.0.1:6379' : process.env.REDIS_URL
   console.log(
-    `no shop at ${launcher}: starting one on http://127.0.0.1:${portBase} (payment and inventory breakers open ${o.open}${redis ? `, Redis ${redis}` : ''})`,
+    `no shop at ${launcher}: starting one on http://127.0.0.1:${portBase} (payment and inventory breakers open ${o.open}, slow-call window ${o.window}${redis ? `, Redis ${redis}` : ''})`,
   )
   try {
     const shop = await startShop({
@@ -130,6 +140,7 @@ if (!(await shopAnswers(launcher))) {
         ...(redis ? { REDIS_URL: redis, STACK_PREFIX: process.env.STACK_PREFIX ?? `demo${process.pid}` } : {}),
         EXAMPLE_CONFIG: JSON.stringify({
           breakerTable: { payment: { openDuration: o.open }, inventory: { openDuration: o.open } },
+          settings: { slowCall: { window: o.window } },
         }),
       },
     })
@@ -149,6 +160,7 @@ async function finish(code: number): Promise<never> {
   process.exit(code)
 }
 process.once('SIGINT', () => void finish(130))
+const faultMs = o.faultMs ?? (own ? scenario.faultMs : (scenario.faultMsRunningShop ?? scenario.faultMs))
 
 const api = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
   const res = await fetch(`${launcher}${path}`, {
@@ -176,7 +188,7 @@ const snaps: Snap[] = []
 const watch = await watchLauncher<Snap>(launcher, (s) => snaps.push(s))
 
 const out = resolve(o.out ?? join(example, '.data/demo', name))
-const total = o.warmMs + o.faultMs + o.recoverMs
+const total = o.warmMs + faultMs + o.recoverMs
 const load = spawn(
   process.execPath,
   [
@@ -229,7 +241,7 @@ if (applied.status !== 200) {
   await loadDone
   await finish(1)
 }
-await sleep(o.faultMs)
+await sleep(faultMs)
 const clearAt = Date.now()
 await api('DELETE', '/faults')
 note(clearAt, 'fault cleared')
@@ -261,7 +273,7 @@ const result: Record<string, unknown> = {
   scenario: name,
   launcher,
   fault: scenario.fault,
-  phases_ms: { warm: o.warmMs, fault: o.faultMs, recover: o.recoverMs },
+  phases_ms: { warm: o.warmMs, fault: faultMs, recover: o.recoverMs },
   fault_at_ms: faultAt - t0,
   clear_at_ms: clearAt - t0,
 }

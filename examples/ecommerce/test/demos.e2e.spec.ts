@@ -85,7 +85,8 @@ describe('npm run example:demo', () => {
 
   it('slow-inventory: slow calls (none failing) open the inventory breaker; it closes once the latency is gone', async () => {
     const { code, output, result } = await runDemo('slow-inventory', [
-      ...['--rate', '10', '--warm', '2s', '--fault', '10s', '--recover', '10s', '--open', '2s'],
+      // A 5 s slow-call window: the warm-up's fast calls have left it ~5 s into the fault.
+      ...['--rate', '10', '--warm', '2s', '--fault', '10s', '--recover', '10s', '--open', '2s', '--window', '5s'],
     ])
     expect(result.missing, output).toEqual([])
     expect(code).toBe(0)

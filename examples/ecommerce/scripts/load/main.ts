@@ -107,9 +107,9 @@ function run(scenario: Scenario, share: number) {
     {
       url: base,
       overallRate: r,
-      // Open loop: enough connections for 5 s of latency (the services' call timeout) at this rate, so a slowed
-      // service does not slow the arrivals down (with r/2 connections, 2.5 s answers cut 18 orders/s to 4).
-      connections: Math.min(200, Math.max(1, Math.ceil(r * 5))),
+      // As many connections as autocannon allows at this rate (one per request/s; each has one request in
+      // flight): the arrivals keep their rate while answers take under 1 s, and slow down past that.
+      connections: Math.min(200, Math.max(1, r)),
       duration: durationMs / 1000,
       timeout: 10,
       requests: [request],
