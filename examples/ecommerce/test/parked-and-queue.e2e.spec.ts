@@ -132,19 +132,19 @@ describe('parked sagas from the dashboard API, and the notification queue', () =
     const notes = async (orderId: string) =>
       (await stack.call<Note[]>('notification', 'GET', `/notifications?orderId=${orderId}`)).body
     const orderIds: string[] = []
+    /** One order: the saga does not wait for the customer's mail, it completes and the notification is queued. */
+    const completedOrder = async (sku: string) => {
+      const s = await settled(
+        stack,
+        await placeOrder(stack, newKey('queued'), { customerId: 'cust-0021', items: [{ sku, quantity: 1 }] }),
+      )
+      expect(s.status).toBe('completed')
+      orderIds.push(s.orderId)
+      return (await notes(s.orderId))[0]
+    }
     expect((await stack.call('notification', 'PUT', '/channel', { errorRate: 1 })).status).toBe(200)
     try {
-      // The saga does not wait for the customer's mail: it completes, the notification is queued.
-      const first = await settled(
-        stack,
-        await placeOrder(stack, newKey('queued'), {
-          customerId: 'cust-0021',
-          items: [{ sku: 'sku-00310', quantity: 1 }],
-        }),
-      )
-      expect(first.status).toBe('completed')
-      orderIds.push(first.orderId)
-      expect((await notes(first.orderId))[0]).toMatchObject({ status: 'queued', attempts: 1 })
+      expect(await completedOrder('sku-00310')).toMatchObject({ status: 'queued', attempts: 1 })
 
       // 10 failures in 60 s open the channel's breaker (the worker's retries of the queue count too).
       for (let i = 0; (await channelBreaker()).state !== 'open' && i < 12; i++)
@@ -157,16 +157,7 @@ describe('parked sagas from the dashboard API, and the notification queue', () =
         })
       const open = await channelBreaker()
       expect(open.state).toBe('open')
-      const second = await settled(
-        stack,
-        await placeOrder(stack, newKey('queued'), {
-          customerId: 'cust-0021',
-          items: [{ sku: 'sku-00311', quantity: 1 }],
-        }),
-      )
-      expect(second.status).toBe('completed')
-      orderIds.push(second.orderId)
-      expect((await notes(second.orderId))[0]!.status).toBe('queued')
+      expect((await completedOrder('sku-00311'))?.status).toBe('queued')
       expect((await channelBreaker()).totals.rejections).toBeGreaterThan(open.totals.rejections)
     } finally {
       await stack.call('notification', 'PUT', '/channel', { errorRate: 0 })
