@@ -5,7 +5,13 @@ import type http from 'node:http'
 import { basename, join, resolve } from 'node:path'
 import type { ServiceName } from '../lib/runtime.js'
 import { collector, type Snapshot } from './collector.js'
-import { type FaultsRequest, noServiceFaults, toServiceFaults, validateFaults } from './fault-schema.js'
+import {
+  type FaultsRequest,
+  noServiceFaults,
+  toGatewaySettings,
+  toServiceFaults,
+  validateFaults,
+} from './fault-schema.js'
 import type { ServiceProcess } from './supervisor.js'
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean>
@@ -86,31 +92,58 @@ export function controlApi(o: {
   }
   const replicas = (name: string) => o.processes.filter((p) => p.name === name)
 
+  /** The faults in effect for one process, as the service reads them at start (EXAMPLE_FAULTS). */
+  const startupFaults = (p: ServiceProcess) =>
+    JSON.stringify({
+      service: toServiceFaults(current.services[p.name] ?? {}),
+      ...(p.name === 'payment' && current.gateway !== undefined ? { gateway: toGatewaySettings(current.gateway) } : {}),
+    })
+  /** Sets a running process's faults (and the payment gateway) to exactly those in effect. */
+  async function sync(p: ServiceProcess) {
+    await put(`${p.url}/faults`, { ...noServiceFaults, ...toServiceFaults(current.services[p.name] ?? {}) })
+    if (p.name === 'payment')
+      await put(`${p.url}/gateway`, {
+        ...o.gatewayDefaults,
+        declineRate: 0,
+        ...toGatewaySettings(current.gateway ?? {}),
+      })
+  }
+  // A process (re)started while faults are active starts with them; if they changed while it was starting,
+  // it is brought up to date before it is reported ready.
+  const startedWith = new Map<ServiceProcess, string>()
+  for (const p of o.processes)
+    p.hooks = {
+      env(p) {
+        const faults = startupFaults(p)
+        startedWith.set(p, faults)
+        return { EXAMPLE_FAULTS: faults }
+      },
+      async ready(p) {
+        if (startedWith.get(p) !== startupFaults(p)) await sync(p)
+      },
+    }
+
   async function apply(f: FaultsRequest) {
     for (const [name, sf] of Object.entries(f.services ?? {})) {
       if (sf === undefined) continue
-      const body = toServiceFaults(sf)
+      // Recorded first: a process (re)started below starts with them.
+      const { process: action, ...kept } = sf
+      current.services[name as ServiceName] = { ...current.services[name as ServiceName], ...kept }
+      const body = toServiceFaults(kept)
       for (const p of replicas(name)) {
-        if (sf.process === 'kill') await p.stop('SIGKILL')
-        else if (sf.process === 'stop') await p.stop('SIGTERM')
-        else if (sf.process === 'restart') {
+        if (action === 'kill') await p.stop('SIGKILL')
+        else if (action === 'stop') await p.stop('SIGTERM')
+        else if (action === 'restart') {
           await p.stop('SIGTERM')
           p.start()
-        } else if (sf.process === 'start') p.start()
+        } else if (action === 'start') p.start()
         if (Object.keys(body).length > 0 && p.status === 'ready') await put(`${p.url}/faults`, body)
       }
-      const { process: _action, ...kept } = sf
-      current.services[name as ServiceName] = { ...current.services[name as ServiceName], ...kept }
     }
     if (f.gateway !== undefined) {
-      const g = f.gateway
-      const body = {
-        ...(g.declineRate === undefined ? {} : { declineRate: g.declineRate / 100 }),
-        ...(g.errorRate === undefined ? {} : { errorRate: g.errorRate / 100 }),
-        ...(g.latencyMs === undefined ? {} : { latencyMs: g.latencyMs }),
-      }
-      for (const p of replicas('payment')) if (p.status === 'ready') await put(`${p.url}/gateway`, body)
-      current.gateway = { ...current.gateway, ...g }
+      current.gateway = { ...current.gateway, ...f.gateway }
+      for (const p of replicas('payment'))
+        if (p.status === 'ready') await put(`${p.url}/gateway`, toGatewaySettings(f.gateway))
     }
     if (f.redis !== undefined) {
       o.redis?.cut(f.redis.cut)
@@ -119,18 +152,15 @@ export function controlApi(o: {
   }
 
   async function clear() {
-    o.redis?.cut(false)
-    for (const p of o.processes) {
-      if (p.status === 'stopped' || p.status === 'exited') p.start()
-      else if (p.status === 'ready') {
-        await put(`${p.url}/faults`, noServiceFaults).catch(() => {})
-        if (p.name === 'payment')
-          await put(`${p.url}/gateway`, { ...o.gatewayDefaults, declineRate: 0 }).catch(() => {})
-      }
-    }
+    // Cleared first: a process started below, or still starting, comes up without them.
     current.services = {}
     delete current.gateway
     delete current.redis
+    o.redis?.cut(false)
+    for (const p of o.processes) {
+      if (p.status === 'stopped' || p.status === 'exited') p.start()
+      else if (p.status === 'ready') await sync(p).catch(() => {})
+    }
   }
 
   const handle: Handler = async (req, res, url) => {
@@ -233,12 +263,15 @@ export function controlApi(o: {
     const m = /^\/api\/([a-z]+)(\/.*)$/.exec(path)
     const target = m && o.urls[m[1]!]
     if (!m || !target) return false
+    // No body, none forwarded: fetch would send '' as text/plain, which the services refuse (415); the page's
+    // Resume button posts nothing.
+    const body = req.method === 'GET' || req.method === 'HEAD' ? '' : await readBody(req)
     const upstream = await fetch(`${target}${m[2]}${url.search}`, {
       method: req.method,
       headers: Object.fromEntries(
         ['content-type', 'idempotency-key'].flatMap((h) => (req.headers[h] ? [[h, String(req.headers[h])]] : [])),
       ),
-      ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body: await readBody(req) }),
+      ...(body === '' ? {} : { body }),
       signal: AbortSignal.timeout(10_000),
     }).catch(() => undefined)
     if (upstream === undefined) {

@@ -92,6 +92,19 @@ export function toServiceFaults(f: ServiceFaultRequest): Partial<Faults> {
   return out
 }
 
+/** The payment service's `PUT /gateway` body for the dashboard's gateway fault (percent to fraction). */
+export function toGatewaySettings(g: NonNullable<FaultsRequest['gateway']>): {
+  declineRate?: number
+  errorRate?: number
+  latencyMs?: number
+} {
+  return {
+    ...(g.declineRate === undefined ? {} : { declineRate: g.declineRate / 100 }),
+    ...(g.errorRate === undefined ? {} : { errorRate: g.errorRate / 100 }),
+    ...(g.latencyMs === undefined ? {} : { latencyMs: g.latencyMs }),
+  }
+}
+
 /** What clears a service's injected faults. */
 export const noServiceFaults: Faults = {
   latencyMs: 0,

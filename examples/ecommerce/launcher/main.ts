@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import http from 'node:http'
 import { join, resolve } from 'node:path'
-import { settings } from '../lib/config.js'
+import { loadConfig, settings } from '../lib/config.js'
 import { exampleRoot, type ServiceName } from '../lib/runtime.js'
 import { parseLauncherArgs } from './args.js'
 import { controlApi, isLoopback } from './control-api.js'
@@ -68,7 +68,8 @@ const control = controlApi({
   self: `http://127.0.0.1:${args.portBase}`,
   token,
   redis: relay,
-  gatewayDefaults: settings.gateway,
+  // The gateway as the payment service starts it (EXAMPLE_CONFIG included): what clearing a fault restores.
+  gatewayDefaults: loadConfig().settings.gateway,
 })
 const find = (name: string, replica: number) => processes.find((p) => p.name === name && p.replica === replica)
 const server = http.createServer(async (req, res) => {
@@ -82,6 +83,8 @@ const server = http.createServer(async (req, res) => {
     return json(200, {
       mode: process.env.DATABASE_URL ? 'postgresql' : process.env.MONGODB_URI ? 'mongodb' : 'embedded',
       redis: Boolean(process.env.REDIS_URL),
+      // What the services connect to: the launcher's relay in front of REDIS_URL (the Redis cut fault).
+      redisRelay: relay?.url ?? null,
       dataDir,
       services: processes.map((p) => p.describe()),
     })

@@ -6,6 +6,14 @@ import { settings } from '../lib/config.js'
 import type { ServiceName } from '../lib/runtime.js'
 import { exampleRoot } from '../lib/runtime.js'
 
+/** What the launcher adds to each start of a process (the fault API sets them). */
+export interface ProcessHooks {
+  /** Extra environment of each start: the faults in effect, so a restarted process starts with them. */
+  env?(p: ServiceProcess): NodeJS.ProcessEnv
+  /** Runs once the process answers /ready, before it is reported ready (faults changed while it started). */
+  ready?(p: ServiceProcess): Promise<void>
+}
+
 /** One OS process of one service, restarted when it dies on its own (unless told otherwise). */
 export class ServiceProcess {
   readonly name: ServiceName
@@ -14,6 +22,7 @@ export class ServiceProcess {
   child: ChildProcess | undefined
   status: 'starting' | 'ready' | 'stopped' | 'exited' = 'stopped'
   restarts = 0
+  hooks: ProcessHooks = {}
   #wanted = false
   readonly #env: NodeJS.ProcessEnv
   readonly #logFile: string
@@ -53,7 +62,7 @@ export class ServiceProcess {
       process.execPath,
       [...settings.serviceNodeFlags, join(exampleRoot, 'dist/services', this.name, 'main.js')],
       {
-        env: { ...this.#env, PORT: String(this.port), REPLICA: String(this.replica) },
+        env: { ...this.#env, ...this.hooks.env?.(this), PORT: String(this.port), REPLICA: String(this.replica) },
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       },
     )
@@ -76,7 +85,8 @@ export class ServiceProcess {
   async #waitReady(child: ChildProcess) {
     while (this.child === child) {
       if ((await probe(`${this.url}/ready`)) === 200) {
-        this.status = 'ready'
+        await this.hooks.ready?.(this).catch(() => {})
+        if (this.child === child) this.status = 'ready'
         return
       }
       await new Promise((r) => setTimeout(r, 100))

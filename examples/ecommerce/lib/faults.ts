@@ -33,7 +33,25 @@ export function sampleLatency(f: Faults, random: () => number = Math.random): nu
   }
 }
 
-export function registerFaults(app: App, faults: Faults = { latencyMs: 0, errorRate: 0 }): Faults {
+/**
+ * The faults a process starts with: the launcher passes the ones in effect in `EXAMPLE_FAULTS`
+ * (`{ "service": Faults, "gateway": { declineRate, errorRate, latencyMs } }`, fractions) whenever it starts a
+ * service, so one restarted while a fault is active has it from its first request.
+ */
+export function startupFaults(env: NodeJS.ProcessEnv = process.env): {
+  service: Partial<Faults>
+  gateway: Partial<Record<'declineRate' | 'errorRate' | 'latencyMs', number>>
+} {
+  const raw = env.EXAMPLE_FAULTS
+  if (raw === undefined || raw === '') return { service: {}, gateway: {} }
+  const parsed = JSON.parse(raw) as { service?: Partial<Faults>; gateway?: Record<string, number> }
+  return { service: parsed.service ?? {}, gateway: parsed.gateway ?? {} }
+}
+
+export function registerFaults(
+  app: App,
+  faults: Faults = { latencyMs: 0, errorRate: 0, ...startupFaults().service },
+): Faults {
   app.addHook('onRequest', async (req) => {
     if (admin.has(req.url.split('?')[0] ?? '')) return
     while (faults.hang && !req.raw.destroyed) await new Promise((r) => setTimeout(r, 100))

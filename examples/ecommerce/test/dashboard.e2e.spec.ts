@@ -84,7 +84,7 @@ describe.skipIf(executablePath === '')('the dashboard in a browser', () => {
           await placeOrders(1)
           return breaker('coordinator/payment').textContent()
         },
-        { timeout: 30_000, intervals: [1000] },
+        { timeout: 30_000, interval: 1000 },
       )
       .toBe('CLOSED')
     await page.screenshot({ path: join(shots, '3-payment-breaker-closed.png'), fullPage: true })

@@ -23,6 +23,8 @@ export interface StackOptions {
   args?: string[]
   /** Merged over the config file (EXAMPLE_CONFIG). */
   config?: unknown
+  /** Let the launcher restart a process that dies (off by default: most tests kill processes on purpose). */
+  restart?: boolean
 }
 
 export interface ProcessInfo {
@@ -31,6 +33,7 @@ export interface ProcessInfo {
   pid: number | null
   url: string
   status: string
+  restarts: number
 }
 
 /** The whole stack, booted by the real launcher on free ports, in a data directory of its own. */
@@ -46,6 +49,8 @@ export interface Stack {
   ): Promise<Reply<T>>
   /** The same against a base URL (one replica of a service). */
   callUrl<T = unknown>(base: string, method: string, path: string, body?: unknown): Promise<Reply<T>>
+  /** A JSON request to the launcher's own port (status, fault API, /api/<service>/...). */
+  launcher<T = unknown>(method: string, path: string, body?: unknown): Promise<Reply<T>>
   processes(): Promise<ProcessInfo[]>
   control(service: Service, action: 'start' | 'stop' | 'kill', replica?: number): Promise<void>
   waitReady(timeoutMs?: number): Promise<void>
@@ -69,7 +74,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       join(root, 'dist/launcher/main.js'),
       '--port-base',
       String(portBase),
-      '--no-restart',
+      ...(o.restart ? [] : ['--no-restart']),
       '--data-dir',
       dataDir,
       ...(o.args ?? []),
@@ -93,6 +98,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       return request<T>(url(service), method, path, body, headers)
     },
     callUrl: (base, method, path, body) => request(base, method, path, body, {}),
+    launcher: (method, path, body) => request(launcher, method, path, body, {}),
     async processes() {
       const res = await fetch(`${launcher}/status`)
       return ((await res.json()) as { services: ProcessInfo[] }).services
@@ -163,7 +169,8 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
   }
 }
 
-async function freePortRange(n: number): Promise<number> {
+/** A base port with `n` free ports above it (and the replica ports the launcher would use). */
+export async function freePortRange(n: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 30_000)
     let ok = true

@@ -107,7 +107,9 @@ function run(scenario: Scenario, share: number) {
     {
       url: base,
       overallRate: r,
-      connections: Math.min(200, Math.max(1, Math.ceil(r / 2))),
+      // As many connections as autocannon allows at this rate (one per request/s; each has one request in
+      // flight): the arrivals keep their rate while answers take under 1 s, and slow down past that.
+      connections: Math.min(200, Math.max(1, r)),
       duration: durationMs / 1000,
       timeout: 10,
       requests: [request],

@@ -93,10 +93,10 @@ export function parseMix(spec: string, known: readonly string[]): Record<string,
   return out
 }
 
-/** `60s`, `2m`, `500ms` in ms. */
-export function parseDuration(spec: string): number {
+/** `60s`, `2m`, `500ms` in ms; `flag` names the option in the error. */
+export function parseDuration(spec: string, flag = '--duration'): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(spec)
-  if (!m) throw new Error(`--duration takes 30s, 2m or 500ms, got "${spec}"`)
+  if (!m) throw new Error(`${flag} takes 30s, 2m or 500ms, got "${spec}"`)
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm']
 }
 

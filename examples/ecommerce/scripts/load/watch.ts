@@ -1,17 +1,20 @@
-/** Follows the launcher's /events during a run: the first and last snapshots and every breaker transition. */
+/**
+ * Follows the launcher's /events during a run: the first and last snapshots and every breaker transition;
+ * `onSnapshot` also gets every snapshot as it arrives (the demos keep them all for their timeline).
+ */
 export interface CacheRow {
   key: string
   l1Hits: number
   l2Hits: number
   misses: number
 }
-interface Snap {
+export interface Snap {
   at: number
   caches: CacheRow[]
   breakers: { key: string; state: string }[]
 }
 
-export async function watchLauncher(launcher: string) {
+export async function watchLauncher<S extends Snap = Snap>(launcher: string, onSnapshot?: (s: S) => void) {
   const ctl = new AbortController()
   let first: Snap | undefined
   let last: Snap | undefined
@@ -37,7 +40,11 @@ export async function watchLauncher(launcher: string) {
       while (i >= 0) {
         const line = buf.slice(0, i)
         buf = buf.slice(i + 2)
-        if (line.startsWith('data: ')) take(JSON.parse(line.slice(6)) as Snap)
+        if (line.startsWith('data: ')) {
+          const snap = JSON.parse(line.slice(6)) as S
+          take(snap)
+          onSnapshot?.(snap)
+        }
         i = buf.indexOf('\n\n')
       }
     }

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { breakerFor } from '../../lib/breakers.js'
-import { registerFaults } from '../../lib/faults.js'
+import { registerFaults, startupFaults } from '../../lib/faults.js'
 import { readRuntime } from '../../lib/runtime.js'
 import { Id, Key } from '../../lib/schemas.js'
 import { runService } from '../../lib/service.js'
@@ -12,7 +12,7 @@ const rt = readRuntime('payment')
 await runService(rt, async ({ app, metrics }) => {
   const stores = await openStores(rt, metrics)
   const gatewayBreaker = breakerFor(rt.config, 'gateway', 'payment-gateway')
-  const gateway = simulatedGateway({ ...rt.config.settings.gateway, declineRate: 0 })
+  const gateway = simulatedGateway({ ...rt.config.settings.gateway, declineRate: 0, ...startupFaults().gateway })
   const book = payments(stores.events, gateway, gatewayBreaker)
   registerFaults(app)
 
