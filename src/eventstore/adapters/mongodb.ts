@@ -234,7 +234,7 @@ export class MongoEventStore implements EventStore {
         findStored: (ids) => this.#findStored(ids, session),
         streamVersion: () => this.#streamVersionIn(append.streamId, session),
       })
-      this.#watch.notifyLocal()
+      this.#watch.notify()
       return result
     } finally {
       await session.endSession().catch(() => {})

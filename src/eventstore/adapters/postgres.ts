@@ -226,7 +226,7 @@ export class PostgresEventStore implements EventStore {
       findStored: (ids) => this.#findStored(ids),
       streamVersion: () => this.streamVersion(append.streamId),
     })
-    this.#listener.notifyLocal()
+    this.#listener.notify()
     return result
   }
 
