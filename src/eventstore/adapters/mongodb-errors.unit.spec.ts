@@ -13,7 +13,11 @@ import {
 } from 'mongodb'
 import { describe, expect, it } from 'vitest'
 import { BulwarkError, isBulwarkError } from '../../core/errors.js'
-import { checkHello, MongoReplicaSetRequiredError, toStoreError } from './mongodb-errors.js'
+import { toStoreError } from '../internal/index.js'
+import { checkHello, describeMongoError, MongoReplicaSetRequiredError } from './mongodb-errors.js'
+
+// What the store does with a driver error: describeMongoError read by the one toStoreError.
+const mapError = (error: unknown) => toStoreError(error, describeMongoError, 'append')
 
 // The pool's error classes are not exported by the package's index; they are the driver's own all the same.
 const cmap = createRequire(import.meta.url)('mongodb/lib/cmap/errors.js') as {
@@ -61,7 +65,7 @@ describe('MongoDB driver errors become E_STORE_UNAVAILABLE', () => {
     ['an error of no known kind', () => new TypeError('something else')],
   ])('%s', (_label, make) => {
     const error = make()
-    const mapped = toStoreError(error)
+    const mapped = mapError(error)
     expect(isBulwarkError(mapped, 'E_STORE_UNAVAILABLE')).toBe(true)
     expect(mapped.cause).toBe(error)
     expect(mapped.message).toContain(error.message)
@@ -69,13 +73,13 @@ describe('MongoDB driver errors become E_STORE_UNAVAILABLE', () => {
   })
 
   it('says that an unknown commit may have happened', () => {
-    expect(toStoreError(unknownCommit()).message).toMatch(/may or may not have been committed/)
-    expect(toStoreError(unknownCommit()).context.labels).toContain('UnknownTransactionCommitResult')
+    expect(mapError(unknownCommit()).message).toMatch(/may or may not have been committed/)
+    expect(mapError(unknownCommit()).context.labels).toContain('UnknownTransactionCommitResult')
   })
 
   it('passes Bulwark errors through', () => {
     const own = new BulwarkError('E_WRONG_EXPECTED_VERSION', 'x')
-    expect(toStoreError(own)).toBe(own)
+    expect(mapError(own)).toBe(own)
   })
 })
 

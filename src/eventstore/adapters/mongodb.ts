@@ -14,38 +14,21 @@
  * positions back untouched, leaving no gap.
  */
 import type { ClientSession, Collection, Db, MongoClient, ReadConcern } from 'mongodb'
-import type { Clock } from '../../core/clock.js'
 import { type Duration, parseDuration } from '../../core/duration.js'
 import { BulwarkError, ValidationError } from '../../core/errors.js'
 import { expectOptions, optionKeys } from '../../core/validate.js'
-import { StoreClosedError } from '../errors.js'
 import {
-  iterateAllPages,
-  iterateStreamPages,
+  EventStoreShell,
   type PreparedAppend,
-  prepareAppend,
-  prepareSnapshot,
-  resolveStoreOptions,
+  type PreparedSnapshot,
+  type ShellContext,
+  type StoreBackend,
   type StoredEventLocation,
-  type UpcastFn,
-  validateCheckpoint,
-  validateId,
-  validateListener,
-  validateReadAllOptions,
-  validateReadStreamOptions,
+  type ValidReadAllOptions,
+  type ValidReadStreamOptions,
 } from '../internal/index.js'
 import { retryingAppend } from '../internal/retrying-append.js'
-import type {
-  AppendOptions,
-  AppendResult,
-  EventStore,
-  EventStoreOptions,
-  NewEvent,
-  ReadAllOptions,
-  ReadStreamOptions,
-  RecordedEvent,
-  Snapshot,
-} from '../types.js'
+import type { AppendResult, EventStoreOptions, RecordedEvent, Snapshot } from '../types.js'
 import {
   type CheckpointDocument,
   type CounterDocument,
@@ -61,7 +44,7 @@ import {
   snapshotDocument,
 } from './mongodb-documents.js'
 import { loadMongoDriver, mongoDriverVersion } from './mongodb-driver.js'
-import { checkHello, hasErrorLabel, serverCode, toStoreError } from './mongodb-errors.js'
+import { checkHello, describeMongoError, hasErrorLabel, serverCode } from './mongodb-errors.js'
 import { committedResult, transactionBackoff } from './mongodb-transaction.js'
 import { MongoWatch } from './mongodb-watch.js'
 
@@ -111,22 +94,7 @@ const NAMESPACE_EXISTS = 48
 class StreamClaimFailed extends Error {}
 
 /** The class behind {@link mongoEventStore}. */
-export class MongoEventStore implements EventStore {
-  readonly #client: MongoClient
-  readonly #ownsClient: boolean
-  readonly #db: Db
-  readonly #events: Collection<EventDocument>
-  readonly #streams: Collection<StreamDocument>
-  readonly #counters: Collection<CounterDocument>
-  readonly #snapshots: Collection<SnapshotDocument>
-  readonly #checkpoints: Collection<CheckpointDocument>
-  readonly #clock: Clock
-  readonly #upcast: UpcastFn
-  readonly #watch: MongoWatch
-  readonly #backoff = transactionBackoff(mongoDriverVersion())
-  #ready: Promise<void> | undefined
-  #closed = false
-
+export class MongoEventStore extends EventStoreShell {
   constructor(given: MongoEventStoreOptions) {
     expectOptions(
       'options',
@@ -141,8 +109,35 @@ export class MongoEventStore implements EventStore {
         upcasters: true,
       }),
     )
-    const { clock, upcast } = resolveStoreOptions(given)
-    const options: MongoEventStoreOptions = given ?? {}
+    super('mongodb', given, (context) => new MongoBackend(given ?? {}, context))
+  }
+
+  /**
+   * Checks that the server runs transactions, then creates the collections, indexes and the counter
+   * document if they do not exist. Runs by itself before the first operation; a store migrates at
+   * most once (a failed attempt is retried by the next call).
+   * @throws MongoReplicaSetRequiredError on a standalone server
+   */
+  migrate(): Promise<void> {
+    return this.migrateOnce()
+  }
+}
+
+/** One document per event, a stream document per stream, one counter document; appends in transactions. */
+class MongoBackend implements StoreBackend {
+  readonly describeError = describeMongoError
+  readonly watchers: MongoWatch
+  readonly #client: MongoClient
+  readonly #ownsClient: boolean
+  readonly #db: Db
+  readonly #events: Collection<EventDocument>
+  readonly #streams: Collection<StreamDocument>
+  readonly #counters: Collection<CounterDocument>
+  readonly #snapshots: Collection<SnapshotDocument>
+  readonly #checkpoints: Collection<CheckpointDocument>
+  readonly #backoff = transactionBackoff(mongoDriverVersion())
+
+  constructor(options: MongoEventStoreOptions, context: ShellContext) {
     const { client, url, database, collectionPrefix = 'eventstore_' } = options
     if (client !== undefined && typeof client?.db !== 'function')
       throw new ValidationError('client', 'a MongoClient', client)
@@ -152,8 +147,6 @@ export class MongoEventStore implements EventStore {
       throw new ValidationError('database', 'a MongoDB database name', database)
     if (typeof collectionPrefix !== 'string' || !/^[A-Za-z0-9_.-]{0,64}$/.test(collectionPrefix))
       throw new ValidationError('collectionPrefix', 'letters, digits, _, . or - (at most 64)', collectionPrefix)
-    this.#clock = clock
-    this.#upcast = upcast
     const retryDelayMs = parseDuration(options.watchRetryDelay ?? 1_000, 'watchRetryDelay')
 
     this.#ownsClient = client === undefined
@@ -167,87 +160,62 @@ export class MongoEventStore implements EventStore {
     this.#counters = this.#db.collection<CounterDocument>(`${collectionPrefix}counters`)
     this.#snapshots = this.#db.collection<SnapshotDocument>(`${collectionPrefix}snapshots`)
     this.#checkpoints = this.#db.collection<CheckpointDocument>(`${collectionPrefix}checkpoints`)
-    this.#watch = new MongoWatch({
+    this.watchers = new MongoWatch({
       counters: this.#counters,
-      clock: this.#clock,
+      clock: context.clock,
       retryDelayMs,
       // A standalone server has no change streams: the watch checks the server before opening one.
-      ready: () => this.migrate(),
+      ready: () => context.migrate(),
     })
   }
 
-  /**
-   * Checks that the server runs transactions, then creates the collections, indexes and the counter
-   * document if they do not exist. Runs by itself before the first operation; a store migrates at
-   * most once (a failed attempt is retried by the next call).
-   * @throws MongoReplicaSetRequiredError on a standalone server
-   */
-  migrate(): Promise<void> {
-    this.#assertOpen()
-    this.#ready ??= this.#runMigration().catch((e: unknown) => {
-      this.#ready = undefined
-      throw e
-    })
-    return this.#ready
-  }
-
-  async #runMigration(): Promise<void> {
-    try {
-      checkHello(await this.#db.admin().command({ hello: 1 }))
-      // Collections cannot always be created implicitly inside a transaction: create them first.
-      for (const collection of [this.#events, this.#streams, this.#counters, this.#snapshots, this.#checkpoints]) {
-        await this.#db.createCollection(collection.collectionName).catch(ignoreCode(NAMESPACE_EXISTS))
-      }
-      await this.#events.createIndexes([
-        { key: { streamId: 1, streamVersion: 1 }, name: 'stream_version', unique: true },
-        { key: { eventId: 1 }, name: 'event_id', unique: true },
-        { key: { type: 1, _id: 1 }, name: 'type_position' },
-        { key: { recordedAt: 1, _id: 1 }, name: 'recorded_at_position' },
-      ])
-      // Created once, outside any transaction: two transactions upserting it at once could fail with
-      // a duplicate key that would look like a stream conflict.
-      await this.#counters
-        .updateOne({ _id: COUNTER_ID }, { $setOnInsert: { last: 0 } }, { upsert: true })
-        .catch(ignoreCode(DUPLICATE_KEY))
-    } catch (e) {
-      throw toStoreError(e)
+  async migrate(): Promise<void> {
+    checkHello(await this.#db.admin().command({ hello: 1 }))
+    // Collections cannot always be created implicitly inside a transaction: create them first.
+    for (const collection of [this.#events, this.#streams, this.#counters, this.#snapshots, this.#checkpoints]) {
+      await this.#db.createCollection(collection.collectionName).catch(ignoreCode(NAMESPACE_EXISTS))
     }
-  }
-
-  async appendToStream(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult> {
-    this.#assertOpen()
-    const append = prepareAppend(streamId, events, options, this.#clock)
-    this.#checkSizes(append)
-    await this.migrate()
-    // One causally consistent session for the whole append: after a refused transaction, the reads that
-    // decide between conflict, idempotent repeat and retry see at least what the transaction saw, even
-    // on a lagging majority snapshot, instead of an older version that would pass the check again.
-    let session: ClientSession
-    try {
-      session = this.#client.startSession({ causalConsistency: true })
-    } catch (e) {
-      throw toStoreError(e) // a client closed by its owner
-    }
-    try {
-      const result = await retryingAppend(append, {
-        tryAppend: () => this.#tryAppend(append, session),
-        findStored: (ids) => this.#findStored(ids, session),
-        streamVersion: () => this.#streamVersionIn(append.streamId, session),
-      })
-      this.#watch.notify()
-      return result
-    } finally {
-      await session.endSession().catch(() => {})
-    }
+    await this.#events.createIndexes([
+      { key: { streamId: 1, streamVersion: 1 }, name: 'stream_version', unique: true },
+      { key: { eventId: 1 }, name: 'event_id', unique: true },
+      { key: { type: 1, _id: 1 }, name: 'type_position' },
+      { key: { recordedAt: 1, _id: 1 }, name: 'recorded_at_position' },
+    ])
+    // Created once, outside any transaction: two transactions upserting it at once could fail with
+    // a duplicate key that would look like a stream conflict.
+    await this.#counters
+      .updateOne({ _id: COUNTER_ID }, { $setOnInsert: { last: 0 } }, { upsert: true })
+      .catch(ignoreCode(DUPLICATE_KEY))
   }
 
   /** Refuses, before any transaction, an event the server would refuse for its size. */
-  #checkSizes(append: PreparedAppend): void {
-    const { BSON } = loadMongoDriver()
-    const size = (doc: object) => BSON.calculateObjectSize(doc as Record<string, unknown>)
+  checkAppend(append: PreparedAppend): void {
+    const size = bsonSize()
     largestEventDocuments(append.streamId, append.events, append.recordedAt).forEach((doc, i) => {
       checkDocumentSize(doc, `events[${i}]`, 'E_INVALID_EVENT', size)
     })
+  }
+
+  /** Refuses, before it is sent, a snapshot the server would refuse for its size. */
+  checkSnapshot({ snapshot }: PreparedSnapshot): void {
+    checkDocumentSize(snapshotDocument(snapshot), 'snapshot', 'E_INVALID_ARGUMENT', bsonSize())
+  }
+
+  async append(append: PreparedAppend): Promise<AppendResult> {
+    // One causally consistent session for the whole append: after a refused transaction, the reads that
+    // decide between conflict, idempotent repeat and retry see at least what the transaction saw, even
+    // on a lagging majority snapshot, instead of an older version that would pass the check again.
+    // (Throws when the client was closed by its owner.)
+    const session = this.#client.startSession({ causalConsistency: true })
+    try {
+      return await retryingAppend(append, {
+        tryAppend: () => this.#tryAppend(append, session),
+        findStored: (ids) => this.#findStored(ids, session),
+        streamVersion: () => this.#streamVersion(append.streamId, session),
+      })
+    } finally {
+      await session.endSession().catch(() => {})
+    }
   }
 
   /** One transaction: claim the stream, take positions, insert. `undefined` when it was refused. */
@@ -290,7 +258,7 @@ export class MongoEventStore implements EventStore {
         const result = committedResult(append, stored)
         if (result) return result
       }
-      throw toStoreError(e)
+      throw e
     }
   }
 
@@ -324,11 +292,9 @@ export class MongoEventStore implements EventStore {
   }
 
   async #findStored(ids: string[], session: ClientSession): Promise<Map<string, StoredEventLocation>> {
-    const docs = await this.#run(() =>
-      this.#events
-        .find({ eventId: { $in: ids } }, { session, projection: { _id: 1, streamId: 1, streamVersion: 1, eventId: 1 } })
-        .toArray(),
-    )
+    const docs = await this.#events
+      .find({ eventId: { $in: ids } }, { session, projection: { _id: 1, streamId: 1, streamVersion: 1, eventId: 1 } })
+      .toArray()
     return new Map(
       docs.map((doc) => [
         doc.eventId,
@@ -337,124 +303,68 @@ export class MongoEventStore implements EventStore {
     )
   }
 
-  async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
-    this.#assertOpen()
-    validateId(streamId)
-    const { direction, fromVersion, maxCount } = validateReadStreamOptions(options)
-    if (maxCount === 0) return []
-    await this.migrate()
+  async readStream(
+    streamId: string,
+    { direction, fromVersion, maxCount }: ValidReadStreamOptions,
+  ): Promise<RecordedEvent[]> {
     const forwards = direction === 'forwards'
     const filter =
       fromVersion === undefined
         ? { streamId }
         : { streamId, streamVersion: forwards ? { $gte: fromVersion } : { $lte: fromVersion } }
-    const docs = await this.#run(() =>
-      limited(this.#events.find(filter).sort({ streamVersion: forwards ? 1 : -1 }), maxCount).toArray(),
-    )
-    return docs.map((doc) => this.#upcast(documentToEvent(doc)))
+    const docs = await limited(this.#events.find(filter).sort({ streamVersion: forwards ? 1 : -1 }), maxCount).toArray()
+    return docs.map(documentToEvent)
   }
 
-  iterateStream(streamId: string, options?: ReadStreamOptions & { pageSize?: number }): AsyncIterable<RecordedEvent> {
-    return iterateStreamPages((id, o) => this.readStream(id, o), streamId, options)
+  async readAll(options: ValidReadAllOptions): Promise<RecordedEvent[]> {
+    const docs = await limited(this.#events.find(readAllFilter(options)).sort({ _id: 1 }), options.maxCount).toArray()
+    return docs.map(documentToEvent)
   }
 
-  async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
-    this.#assertOpen()
-    const valid = validateReadAllOptions(options)
-    if (valid.maxCount === 0 || valid.types?.length === 0) return []
-    await this.migrate()
-    const docs = await this.#run(() =>
-      limited(this.#events.find(readAllFilter(valid)).sort({ _id: 1 }), valid.maxCount).toArray(),
-    )
-    return docs.map((doc) => this.#upcast(documentToEvent(doc)))
+  streamVersion(streamId: string): Promise<number> {
+    return this.#streamVersion(streamId, undefined)
   }
 
-  iterateAll(options?: ReadAllOptions & { pageSize?: number }): AsyncIterable<RecordedEvent> {
-    return iterateAllPages((o) => this.readAll(o), options)
-  }
-
-  async streamVersion(streamId: string): Promise<number> {
-    this.#assertOpen()
-    validateId(streamId)
-    await this.migrate()
-    const doc = await this.#run(() => this.#streams.findOne({ _id: streamId }))
-    return doc ? Number(doc.version) : 0
-  }
-
-  /** The stream's version read in the append's session (see appendToStream). */
-  async #streamVersionIn(streamId: string, session: ClientSession): Promise<number> {
-    const doc = await this.#run(() => this.#streams.findOne({ _id: streamId }, { session }))
+  /** In the append's session, the stream's version reads at least what its transaction saw (see append). */
+  async #streamVersion(streamId: string, session: ClientSession | undefined): Promise<number> {
+    const doc = await this.#streams.findOne({ _id: streamId }, session ? { session } : undefined)
     return doc ? Number(doc.version) : 0
   }
 
   async headPosition(): Promise<number> {
-    this.#assertOpen()
-    await this.migrate()
-    const doc = await this.#run(() => this.#counters.findOne({ _id: COUNTER_ID }))
+    const doc = await this.#counters.findOne({ _id: COUNTER_ID })
     return doc ? Number(doc.last) : 0
   }
 
-  async saveSnapshot(snapshot: Snapshot): Promise<void> {
-    this.#assertOpen()
-    const { snapshot: s } = prepareSnapshot(snapshot)
-    const { BSON } = loadMongoDriver()
-    checkDocumentSize(snapshotDocument(s), 'snapshot', 'E_INVALID_ARGUMENT', (doc) =>
-      BSON.calculateObjectSize(doc as Record<string, unknown>),
-    )
-    await this.migrate()
-    await this.#run(() => this.#snapshots.replaceOne({ _id: s.streamId }, snapshotDocument(s), { upsert: true }))
+  async saveSnapshot({ snapshot }: PreparedSnapshot): Promise<void> {
+    await this.#snapshots.replaceOne({ _id: snapshot.streamId }, snapshotDocument(snapshot), { upsert: true })
   }
 
   async loadSnapshot(streamId: string): Promise<Snapshot | undefined> {
-    this.#assertOpen()
-    validateId(streamId)
-    await this.migrate()
-    const doc = await this.#run(() => this.#snapshots.findOne({ _id: streamId }))
+    const doc = await this.#snapshots.findOne({ _id: streamId })
     return doc ? documentToSnapshot(doc) : undefined
   }
 
   async loadCheckpoint(subscriptionId: string): Promise<number | undefined> {
-    this.#assertOpen()
-    validateId(subscriptionId, 'subscriptionId')
-    await this.migrate()
-    const doc = await this.#run(() => this.#checkpoints.findOne({ _id: subscriptionId }))
+    const doc = await this.#checkpoints.findOne({ _id: subscriptionId })
     return doc ? Number(doc.position) : undefined
   }
 
   async storeCheckpoint(subscriptionId: string, position: number): Promise<void> {
-    this.#assertOpen()
-    validateCheckpoint(subscriptionId, position)
-    await this.migrate()
-    await this.#run(() =>
-      this.#checkpoints.updateOne({ _id: subscriptionId }, { $set: { position } }, { upsert: true }),
-    )
-  }
-
-  /** Calls `listener` after events commit: from this store at once, from any process through a change stream. */
-  watch(listener: () => void): () => void {
-    this.#assertOpen()
-    return this.#watch.add(validateListener(listener))
+    await this.#checkpoints.updateOne({ _id: subscriptionId }, { $set: { position } }, { upsert: true })
   }
 
   /** Closes the change stream, and the client if the store created it; a client passed in is left open. */
   async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
-    await this.#watch.stop()
+    await this.watchers.stop()
     if (this.#ownsClient) await this.#client.close()
   }
+}
 
-  async #run<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation()
-    } catch (e) {
-      throw toStoreError(e)
-    }
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new StoreClosedError('mongodb')
-  }
+/** How the server measures a document: the driver's BSON size (the driver is loaded on first use). */
+function bsonSize(): (doc: object) => number {
+  const { BSON } = loadMongoDriver()
+  return (doc) => BSON.calculateObjectSize(doc as Record<string, unknown>)
 }
 
 /** `maxCount` as a cursor limit; "no limit" sets none, since the server wants a 64-bit integer. */
