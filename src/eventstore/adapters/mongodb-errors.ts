@@ -37,6 +37,9 @@ export function checkHello(hello: HelloReply): void {
   throw new MongoReplicaSetRequiredError(hello.isreplicaset === true ? 'uninitiated' : 'standalone')
 }
 
+/** The server's code for a unique index refusing a write. */
+export const DUPLICATE_KEY = 11000
+
 /** The server error code of a driver error (11000 duplicate key, 112 WriteConflict...). */
 export function serverCode(error: unknown): unknown {
   return (error as { code?: unknown } | null)?.code
