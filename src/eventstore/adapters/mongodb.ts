@@ -78,7 +78,11 @@ export function mongoEventStore(options: MongoEventStoreOptions): MongoEventStor
 const MAJORITY = { level: 'majority' } as ReadConcern
 const NAMESPACE_EXISTS = 48
 
-/** The class behind {@link mongoEventStore}. */
+/**
+ * The class behind {@link mongoEventStore}. `watch` calls its listeners after events commit: at once for
+ * this store's appends, through a change stream for any process's. `close()` closes the change stream,
+ * and the client if the store created it; a client passed in is left open.
+ */
 export class MongoEventStore extends EventStoreShell {
   constructor(given: MongoEventStoreOptions) {
     expectOptions(

@@ -94,7 +94,11 @@ export function postgresEventStore(options: PostgresEventStoreOptions): Postgres
   return new PostgresEventStore(options)
 }
 
-/** The class behind {@link postgresEventStore}. */
+/**
+ * The class behind {@link postgresEventStore}. `watch` calls its listeners after events commit: at once
+ * for this store's appends, through LISTEN/NOTIFY for other processes'. `close()` stops listening and
+ * ends the pool if the store created it; a pool passed in is left open.
+ */
 export class PostgresEventStore extends EventStoreShell {
   constructor(given: PostgresEventStoreOptions) {
     expectOptions(
