@@ -1,12 +1,14 @@
 import { expect, it } from 'vitest'
 import { isBulwarkError } from '../core/errors.js'
 import { type RecordedEvent, subscribe } from '../eventstore/index.js'
-import { makeEvents, type SuiteContext } from './eventstore-suite.js'
+import { atMost, bounded, makeEvents, type SuiteContext } from './eventstore-suite.js'
 
 const WRITERS = 8
 const HOT_STREAMS = 10
 const APPENDS_PER_WRITER = 400
 const BIG_STREAM = 100_000
+// The most events the hot-streams test can write (1 to 3 per append): the bound of its handlers.
+const MAX_HOT_EVENTS = WRITERS * APPENDS_PER_WRITER * 3
 // The box running the suite may be slow or shared: the heavy tests get more than vitest's default.
 const HEAVY_TIMEOUT = 120_000
 
@@ -43,9 +45,9 @@ export function concurrencyTests({ open }: SuiteContext): void {
         subscriptionId: 'conformance-hot',
         batchSize: 100,
         pollInterval: 5,
-        handler: (event) => {
+        handler: bounded(MAX_HOT_EVENTS, 'handler', (event: RecordedEvent) => {
           seen.push(event)
-        },
+        }),
       })
       // A filtered subscription moves its checkpoint past other types using headPosition: it must
       // still see every event of its types exactly once while writers commit.
@@ -55,9 +57,9 @@ export function concurrencyTests({ open }: SuiteContext): void {
         types: ['W1', 'W6'],
         batchSize: 50,
         pollInterval: 5,
-        handler: (event) => {
+        handler: bounded(MAX_HOT_EVENTS, 'typed handler', (event: RecordedEvent) => {
           typedSeen.push(event)
-        },
+        }),
       })
       let conflicts = 0
       const writer = async (w: number) => {
@@ -125,7 +127,8 @@ export function concurrencyTests({ open }: SuiteContext): void {
       // Iteration reads page by page: an event appended after the first page shows up at the end,
       // which it could not if the whole stream had been loaded up front.
       let expected = 1
-      for await (const event of store.iterateStream('big', { pageSize: 5_000 })) {
+      const pages = store.iterateStream('big', { pageSize: 5_000 })
+      for await (const event of atMost(pages, 2 * BIG_STREAM, 'iterateStream')) {
         if (event.streamVersion !== expected)
           throw new Error(`expected version ${expected}, got ${event.streamVersion}`)
         if (expected === 1) await store.appendToStream('big', makeEvents(1, 'Late'))
@@ -134,21 +137,19 @@ export function concurrencyTests({ open }: SuiteContext): void {
       expect(expected - 1).toBe(BIG_STREAM + 1)
 
       const backwards: number[] = []
-      for await (const event of store.iterateStream('big', {
-        direction: 'backwards',
-        fromVersion: 1_000,
-        pageSize: 300,
-      }))
+      const backwardsPages = store.iterateStream('big', { direction: 'backwards', fromVersion: 1_000, pageSize: 300 })
+      for await (const event of atMost(backwardsPages, 2_000, 'iterateStream backwards'))
         backwards.push(event.streamVersion)
       expect(backwards).toEqual(Array.from({ length: 1_000 }, (_, i) => 1_000 - i))
 
       const limited: number[] = []
-      for await (const event of store.iterateStream('big', { fromVersion: 10, maxCount: 25, pageSize: 7 }))
+      const limitedPages = store.iterateStream('big', { fromVersion: 10, maxCount: 25, pageSize: 7 })
+      for await (const event of atMost(limitedPages, 50, 'iterateStream with maxCount'))
         limited.push(event.streamVersion)
       expect(limited).toEqual(Array.from({ length: 25 }, (_, i) => 10 + i))
 
       const tail: number[] = []
-      for await (const event of store.iterateAll({ after: BIG_STREAM - 5, pageSize: 2 }))
+      for await (const event of atMost(store.iterateAll({ after: BIG_STREAM - 5, pageSize: 2 }), 12, 'iterateAll'))
         tail.push(event.globalPosition)
       expect(tail).toEqual([99_996, 99_997, 99_998, 99_999, 100_000, 100_001])
     },

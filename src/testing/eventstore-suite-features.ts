@@ -8,7 +8,7 @@ import {
   subscribe,
   upcasters,
 } from '../eventstore/index.js'
-import { expectCode, makeEvents, type SuiteContext } from './eventstore-suite.js'
+import { atMost, bounded, expectCode, makeEvents, type SuiteContext } from './eventstore-suite.js'
 import { fakeClock } from './fake-clock.js'
 
 const DAY = 86_400_000
@@ -62,7 +62,7 @@ export function featureTests({ open }: SuiteContext): void {
     ])
     expect((await store.readAll({ types: ['OrderPlaced'], maxCount: 1 }))[0]?.data).toEqual(read[0]?.data)
     const iterated: unknown[] = []
-    for await (const e of store.iterateAll({ pageSize: 1 })) iterated.push(e.data)
+    for await (const e of atMost(store.iterateAll({ pageSize: 1 }), 100, 'iterateAll')) iterated.push(e.data)
     expect(iterated).toEqual(read.map((e) => e.data))
   })
 
@@ -139,9 +139,9 @@ export function featureTests({ open }: SuiteContext): void {
     const store = await open()
     await store.appendToStream('a', [...makeEvents(3, 'Wanted'), ...makeEvents(2, 'Ignored')])
     const seen: number[] = []
-    const handler = (e: RecordedEvent) => {
+    const handler = bounded(100, 'handler', (e: RecordedEvent) => {
       seen.push(e.globalPosition)
-    }
+    })
     const first = subscribe(store, { subscriptionId: 'sub', types: ['Wanted'], handler, pollInterval: 5 })
     await first.waitFor(5)
     await store.appendToStream('b', [...makeEvents(1, 'Ignored'), ...makeEvents(1, 'Wanted')])

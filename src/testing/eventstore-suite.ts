@@ -36,6 +36,33 @@ export function makeEvents(n: number, type = 'Tested', offset = 0): NewEvent[] {
   return Array.from({ length: n }, (_, i) => ({ type, data: { i: offset + i } }))
 }
 
+/**
+ * `iterable`, failing as soon as it yields more than `limit` items. A paging bug that reads the same
+ * page again never ends a loop, and over a synchronous driver (SQLite, memory) such a loop never
+ * yields to the event loop either, so vitest's per-test timeout cannot fire: the loop would run until
+ * the worker runs out of memory. Every paging loop of the suites goes through this bound instead.
+ */
+export async function* atMost<T>(iterable: AsyncIterable<T>, limit: number, label: string): AsyncGenerator<T> {
+  let count = 0
+  for await (const item of iterable) {
+    if (++count > limit) throw new Error(`${label} yielded more than ${limit} items: a page was read again?`)
+    yield item
+  }
+}
+
+/**
+ * Calls `handle` for each item, failing once it has been called more than `limit` times: the bound of a
+ * subscription handler, for the same reason as {@link atMost}. A handler that throws makes the
+ * subscription wait (a timer) before retrying, so a test stuck that way ends by its timeout.
+ */
+export function bounded<T>(limit: number, label: string, handle: (item: T) => void): (item: T) => void {
+  let count = 0
+  return (item) => {
+    if (++count > limit) throw new Error(`${label} was called more than ${limit} times: a page was read again?`)
+    handle(item)
+  }
+}
+
 /** Expects `promise` to reject with a Bulwark error whose code is one of `codes`. */
 export async function expectCode(promise: Promise<unknown>, ...codes: string[]): Promise<unknown> {
   const error = await promise.then(

@@ -1,35 +1,18 @@
-import type { Clock } from '../../core/clock.js'
 import { expectOptions, optionKeys } from '../../core/validate.js'
-import { StoreClosedError } from '../errors.js'
 import {
   checkExpectedVersion,
+  EventStoreShell,
   findIdempotentResult,
-  iterateAllPages,
-  iterateStreamPages,
-  prepareAppend,
-  prepareSnapshot,
-  resolveStoreOptions,
+  type PreparedAppend,
+  type PreparedSnapshot,
   rowToEvent,
+  type StoreBackend,
   type StoredRow,
-  type UpcastFn,
-  validateCheckpoint,
-  validateId,
-  validateListener,
-  validateReadAllOptions,
-  validateReadStreamOptions,
+  type ValidReadAllOptions,
+  type ValidReadStreamOptions,
   Watchers,
 } from '../internal/index.js'
-import type {
-  AppendOptions,
-  AppendResult,
-  EventStore,
-  EventStoreOptions,
-  NewEvent,
-  ReadAllOptions,
-  ReadStreamOptions,
-  RecordedEvent,
-  Snapshot,
-} from '../types.js'
+import type { AppendResult, EventStoreOptions, RecordedEvent, Snapshot } from '../types.js'
 
 /** Options of {@link memoryEventStore}. */
 export interface MemoryEventStoreOptions extends EventStoreOptions {}
@@ -54,27 +37,23 @@ export function memoryEventStore(options: MemoryEventStoreOptions = {}): MemoryE
 }
 
 /** The class behind {@link memoryEventStore}. */
-export class MemoryEventStore implements EventStore {
-  readonly #clock: Clock
-  readonly #upcast: UpcastFn
+export class MemoryEventStore extends EventStoreShell {
+  constructor(options: MemoryEventStoreOptions = {}) {
+    expectOptions('options', options, optionKeys<MemoryEventStoreOptions>({ clock: true, upcasters: true }))
+    super('memory', options, () => new MemoryBackend())
+  }
+}
+
+/** Arrays and maps: each append runs synchronously, so it is atomic and numbered in commit order. */
+class MemoryBackend implements StoreBackend {
   readonly #log: StoredRow[] = []
   readonly #streams = new Map<string, StoredRow[]>()
   readonly #byId = new Map<string, StoredRow>()
   readonly #snapshots = new Map<string, string>()
   readonly #checkpoints = new Map<string, number>()
-  readonly #watchers = new Watchers()
-  #closed = false
+  readonly watchers = new Watchers()
 
-  constructor(options: MemoryEventStoreOptions = {}) {
-    expectOptions('options', options, optionKeys<MemoryEventStoreOptions>({ clock: true, upcasters: true }))
-    const { clock, upcast } = resolveStoreOptions(options)
-    this.#clock = clock
-    this.#upcast = upcast
-  }
-
-  async appendToStream(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult> {
-    this.#assertOpen()
-    const append = prepareAppend(streamId, events, options, this.#clock)
+  append(append: PreparedAppend): AppendResult {
     const stream = this.#streams.get(append.streamId) ?? []
     const repeated = findIdempotentResult(
       append.streamId,
@@ -101,14 +80,10 @@ export class MemoryEventStore implements EventStore {
       this.#byId.set(row.id, row)
     }
     this.#streams.set(append.streamId, stream)
-    this.#watchers.notify()
     return { nextExpectedVersion: stream.length, firstPosition, lastPosition: this.#log.length }
   }
 
-  async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
-    this.#assertOpen()
-    validateId(streamId)
-    const { direction, fromVersion, maxCount } = validateReadStreamOptions(options)
+  readStream(streamId: string, { direction, fromVersion, maxCount }: ValidReadStreamOptions): RecordedEvent[] {
     const stream = this.#streams.get(streamId) ?? []
     let rows: StoredRow[]
     if (direction === 'forwards') {
@@ -118,16 +93,10 @@ export class MemoryEventStore implements EventStore {
       const end = Math.min(fromVersion ?? stream.length, stream.length)
       rows = stream.slice(Math.max(0, end - maxCount), end).reverse()
     }
-    return rows.map((row) => this.#upcast(rowToEvent(row)))
+    return rows.map(rowToEvent)
   }
 
-  iterateStream(streamId: string, options?: ReadStreamOptions & { pageSize?: number }): AsyncIterable<RecordedEvent> {
-    return iterateStreamPages((id, o) => this.readStream(id, o), streamId, options)
-  }
-
-  async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
-    this.#assertOpen()
-    const { after, maxCount, types, recordedFrom, recordedTo } = validateReadAllOptions(options)
+  readAll({ after, maxCount, types, recordedFrom, recordedTo }: ValidReadAllOptions): RecordedEvent[] {
     const typeSet = types ? new Set(types) : undefined
     const from = recordedFrom?.getTime() ?? Number.NEGATIVE_INFINITY
     const to = recordedTo?.getTime() ?? Number.POSITIVE_INFINITY
@@ -137,59 +106,37 @@ export class MemoryEventStore implements EventStore {
       const row = this.#log[i] as StoredRow
       if (typeSet && !typeSet.has(row.type)) continue
       if (row.recordedAt < from || row.recordedAt >= to) continue
-      out.push(this.#upcast(rowToEvent(row)))
+      out.push(rowToEvent(row))
     }
     return out
   }
 
-  iterateAll(options?: ReadAllOptions & { pageSize?: number }): AsyncIterable<RecordedEvent> {
-    return iterateAllPages((o) => this.readAll(o), options)
+  streamVersion(streamId: string): number {
+    return this.#streams.get(streamId)?.length ?? 0
   }
 
-  async streamVersion(streamId: string): Promise<number> {
-    this.#assertOpen()
-    return this.#streams.get(validateId(streamId))?.length ?? 0
-  }
-
-  async headPosition(): Promise<number> {
-    this.#assertOpen()
+  headPosition(): number {
     return this.#log.length
   }
 
-  async saveSnapshot(snapshot: Snapshot): Promise<void> {
-    this.#assertOpen()
-    const { snapshot: s } = prepareSnapshot(snapshot)
-    this.#snapshots.set(s.streamId, JSON.stringify(s))
+  saveSnapshot({ snapshot }: PreparedSnapshot): void {
+    this.#snapshots.set(snapshot.streamId, JSON.stringify(snapshot))
   }
 
-  async loadSnapshot(streamId: string): Promise<Snapshot | undefined> {
-    this.#assertOpen()
-    const json = this.#snapshots.get(validateId(streamId))
+  loadSnapshot(streamId: string): Snapshot | undefined {
+    const json = this.#snapshots.get(streamId)
     return json === undefined ? undefined : (JSON.parse(json) as Snapshot)
   }
 
-  async loadCheckpoint(subscriptionId: string): Promise<number | undefined> {
-    this.#assertOpen()
-    return this.#checkpoints.get(validateId(subscriptionId, 'subscriptionId'))
+  loadCheckpoint(subscriptionId: string): number | undefined {
+    return this.#checkpoints.get(subscriptionId)
   }
 
-  async storeCheckpoint(subscriptionId: string, position: number): Promise<void> {
-    this.#assertOpen()
-    validateCheckpoint(subscriptionId, position)
+  storeCheckpoint(subscriptionId: string, position: number): void {
     this.#checkpoints.set(subscriptionId, position)
   }
 
-  watch(listener: () => void): () => void {
-    this.#assertOpen()
-    return this.#watchers.add(validateListener(listener))
-  }
-
   async close(): Promise<void> {
-    this.#closed = true
-    this.#watchers.clear()
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new StoreClosedError('memory')
+    this.watchers.clear()
   }
 }

@@ -28,6 +28,9 @@ export interface StreamDocument {
   version: number
 }
 
+/** The `_id` of the single counter document positions come from. */
+export const COUNTER_ID = 'globalPosition'
+
 /** The single counter document positions come from. */
 export interface CounterDocument {
   _id: string

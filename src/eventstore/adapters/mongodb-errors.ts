@@ -3,7 +3,8 @@
  * errors are recognised by shape (name, code, labels), not with `instanceof`, so errors from a client
  * of another installed copy of the driver are recognised too, and nothing here loads the driver.
  */
-import { BulwarkError, isBulwarkError } from '../../core/errors.js'
+import { BulwarkError } from '../../core/errors.js'
+import type { DescribeFailure } from '../internal/index.js'
 
 /**
  * Thrown on first use (and by `watch`) when the server cannot run transactions: a standalone `mongod`,
@@ -36,6 +37,9 @@ export function checkHello(hello: HelloReply): void {
   throw new MongoReplicaSetRequiredError(hello.isreplicaset === true ? 'uninitiated' : 'standalone')
 }
 
+/** The server's code for a unique index refusing a write. */
+export const DUPLICATE_KEY = 11000
+
 /** The server error code of a driver error (11000 duplicate key, 112 WriteConflict...). */
 export function serverCode(error: unknown): unknown {
   return (error as { code?: unknown } | null)?.code
@@ -49,13 +53,13 @@ export function hasErrorLabel(error: unknown, label: string): boolean {
 }
 
 /**
- * Every error a caller gets is a Bulwark error. Ours pass through; anything from the driver or the
- * server (unreachable, pool cleared, wait-queue or operation timeout, client or server closed, a
- * write-concern timeout on commit, a WriteConflict that outlived `withTransaction`'s 120 s) is
- * `E_STORE_UNAVAILABLE`, with the driver's error as `cause` and its name, code and labels in `context`.
+ * How anything from the driver or the server reaches the caller (through `toStoreError`, which lets
+ * Bulwark errors pass): unreachable, pool cleared, wait-queue or operation timeout, client or server
+ * closed, a write-concern timeout on commit, a WriteConflict that outlived `withTransaction`'s 120 s,
+ * all are `E_STORE_UNAVAILABLE`, with the driver's error as `cause` and its name, code and labels in
+ * `context`.
  */
-export function toStoreError(error: unknown): BulwarkError {
-  if (isBulwarkError(error)) return error
+export const describeMongoError: DescribeFailure = (error) => {
   const e = error as { name?: unknown; message?: unknown; errorLabels?: unknown } | null
   const name = typeof e?.name === 'string' ? e.name : 'Error'
   const message = typeof e?.message === 'string' ? e.message : String(error)
@@ -63,8 +67,8 @@ export function toStoreError(error: unknown): BulwarkError {
   const outcome = hasErrorLabel(error, 'UnknownTransactionCommitResult')
     ? ' (the append may or may not have been committed: re-send it with the same event ids)'
     : ''
-  return new BulwarkError('E_STORE_UNAVAILABLE', `MongoDB failed: ${name}: ${message}${outcome}`, {
-    cause: error,
+  return {
+    message: `MongoDB failed: ${name}: ${message}${outcome}`,
     context: { name, code: serverCode(error), labels },
-  })
+  }
 }

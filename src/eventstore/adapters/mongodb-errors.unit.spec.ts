@@ -5,7 +5,11 @@
 import { describe, expect, it } from 'vitest'
 import { type MongoDriverUnderTest, mongoDrivers } from '../../../test/support/mongodb-drivers.js'
 import { BulwarkError, isBulwarkError } from '../../core/errors.js'
-import { checkHello, hasErrorLabel, MongoReplicaSetRequiredError, toStoreError } from './mongodb-errors.js'
+import { toStoreError } from '../internal/index.js'
+import { checkHello, describeMongoError, hasErrorLabel, MongoReplicaSetRequiredError } from './mongodb-errors.js'
+
+// What the store does with a driver error: describeMongoError read by the one toStoreError.
+const mapError = (error: unknown) => toStoreError(error, describeMongoError, 'append')
 
 type ErrorClass = new (...args: never[]) => Error & { addErrorLabel?(label: string): void }
 
@@ -79,7 +83,7 @@ describe.each(mongoDrivers)('$name: driver errors become E_STORE_UNAVAILABLE', (
 
   it.each(cases)('%s', (_label, create) => {
     const error = create()
-    const mapped = toStoreError(error)
+    const mapped = mapError(error)
     expect(isBulwarkError(mapped, 'E_STORE_UNAVAILABLE')).toBe(true)
     expect(mapped.cause).toBe(error)
     expect(mapped.message).toContain(error.message)
@@ -110,15 +114,15 @@ describe.each(mongoDrivers)('$name: driver errors become E_STORE_UNAVAILABLE', (
   })
 
   it('says that an unknown commit may have happened', () => {
-    expect(toStoreError(unknownCommit(driver)).message).toMatch(/may or may not have been committed/)
-    expect(toStoreError(unknownCommit(driver)).context.labels).toContain('UnknownTransactionCommitResult')
+    expect(mapError(unknownCommit(driver)).message).toMatch(/may or may not have been committed/)
+    expect(mapError(unknownCommit(driver)).context.labels).toContain('UnknownTransactionCommitResult')
   })
 })
 
 describe('toStoreError', () => {
   it('passes Bulwark errors through', () => {
     const own = new BulwarkError('E_WRONG_EXPECTED_VERSION', 'x')
-    expect(toStoreError(own)).toBe(own)
+    expect(mapError(own)).toBe(own)
   })
 })
 

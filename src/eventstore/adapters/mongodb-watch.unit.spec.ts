@@ -127,7 +127,7 @@ describe('MongoWatch', () => {
     clock.advance(60_000)
     await settle()
     expect(streams).toHaveLength(0)
-    watch.notifyLocal() // local appends still wake watchers
+    watch.notify() // local appends still wake watchers
   })
 
   it('retries the server check when it failed for another reason', async () => {

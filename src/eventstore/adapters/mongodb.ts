@@ -1,59 +1,32 @@
 /**
  * The MongoDB event store (`bulwark/eventstore/mongodb`). Needs the official `mongodb` driver (an
  * optional peer dependency) and a replica set or sharded cluster: appends are multi-document
- * transactions, which a standalone server does not have.
- *
- * How global positions stay gap-free and in commit order: every append, in one transaction, claims
- * its stream document (the optimistic concurrency check), increments the single counter document
- * with `$inc`, and inserts one document per event with the positions it got. A transaction that
- * writes a document another open transaction has written fails at once with a WriteConflict (a
- * TransientTransactionError) and `withTransaction` runs it again, with a new snapshot; it cannot
- * take positions until the transaction holding the counter has committed or aborted. So the counter
- * hands out positions one committed transaction after another: positions follow commit order, a
- * reader that sees position p sees every position before it, and an aborted append gives its
- * positions back untouched, leaving no gap.
+ * transactions, which a standalone server does not have. How an append keeps global positions
+ * gap-free and in commit order is explained in `mongodb-append.ts`.
  */
-import type { ClientSession, Collection, Db, MongoClient, ReadConcern } from 'mongodb'
-import type { Clock } from '../../core/clock.js'
+import type { Collection, Db, MongoClient, ReadConcern } from 'mongodb'
 import type { Duration } from '../../core/duration.js'
-import { BulwarkError, ValidationError } from '../../core/errors.js'
+import { ValidationError } from '../../core/errors.js'
 import { expectOptions, optionalDuration, optionKeys } from '../../core/validate.js'
-import { StoreClosedError } from '../errors.js'
 import {
-  iterateAllPages,
-  iterateStreamPages,
+  EventStoreShell,
   type PreparedAppend,
-  prepareAppend,
-  prepareSnapshot,
-  resolveStoreOptions,
-  type StoredEventLocation,
-  type UpcastFn,
-  validateCheckpoint,
-  validateId,
-  validateListener,
-  validateReadAllOptions,
-  validateReadStreamOptions,
+  type PreparedSnapshot,
+  type ShellContext,
+  type StoreBackend,
+  type ValidReadAllOptions,
+  type ValidReadStreamOptions,
 } from '../internal/index.js'
-import { retryingAppend } from '../internal/retrying-append.js'
-import type {
-  AppendOptions,
-  AppendResult,
-  EventStore,
-  EventStoreOptions,
-  NewEvent,
-  ReadAllOptions,
-  ReadStreamOptions,
-  RecordedEvent,
-  Snapshot,
-} from '../types.js'
+import type { AppendResult, EventStoreOptions, RecordedEvent, Snapshot } from '../types.js'
+import { MongoAppends } from './mongodb-append.js'
 import {
   type CheckpointDocument,
+  COUNTER_ID,
   type CounterDocument,
   checkDocumentSize,
   documentToEvent,
   documentToSnapshot,
   type EventDocument,
-  eventDocuments,
   largestEventDocuments,
   readAllFilter,
   type SnapshotDocument,
@@ -61,8 +34,8 @@ import {
   snapshotDocument,
 } from './mongodb-documents.js'
 import { loadMongoDriver, mongoDriverVersion } from './mongodb-driver.js'
-import { checkHello, hasErrorLabel, serverCode, toStoreError } from './mongodb-errors.js'
-import { committedResult, transactionBackoff } from './mongodb-transaction.js'
+import { checkHello, DUPLICATE_KEY, describeMongoError, serverCode } from './mongodb-errors.js'
+import { transactionBackoff } from './mongodb-transaction.js'
 import { MongoWatch } from './mongodb-watch.js'
 
 export { MongoReplicaSetRequiredError } from './mongodb-errors.js'
@@ -101,32 +74,16 @@ export function mongoEventStore(options: MongoEventStoreOptions): MongoEventStor
   return new MongoEventStore(options)
 }
 
-const COUNTER_ID = 'globalPosition'
 // The driver's ReadConcern.fromOptions takes a plain `{ level }`: no driver class needed at construction.
 const MAJORITY = { level: 'majority' } as ReadConcern
-const DUPLICATE_KEY = 11000
 const NAMESPACE_EXISTS = 48
 
-/** Thrown inside the append transaction to abort it when the stream's version does not match. */
-class StreamClaimFailed extends Error {}
-
-/** The class behind {@link mongoEventStore}. */
-export class MongoEventStore implements EventStore {
-  readonly #client: MongoClient
-  readonly #ownsClient: boolean
-  readonly #db: Db
-  readonly #events: Collection<EventDocument>
-  readonly #streams: Collection<StreamDocument>
-  readonly #counters: Collection<CounterDocument>
-  readonly #snapshots: Collection<SnapshotDocument>
-  readonly #checkpoints: Collection<CheckpointDocument>
-  readonly #clock: Clock
-  readonly #upcast: UpcastFn
-  readonly #watch: MongoWatch
-  readonly #backoff = transactionBackoff(mongoDriverVersion())
-  #ready: Promise<void> | undefined
-  #closed = false
-
+/**
+ * The class behind {@link mongoEventStore}. `watch` calls its listeners after events commit: at once for
+ * this store's appends, through a change stream for any process's. `close()` closes the change stream,
+ * and the client if the store created it; a client passed in is left open.
+ */
+export class MongoEventStore extends EventStoreShell {
   constructor(given: MongoEventStoreOptions) {
     expectOptions(
       'options',
@@ -141,8 +98,35 @@ export class MongoEventStore implements EventStore {
         upcasters: true,
       }),
     )
-    const { clock, upcast } = resolveStoreOptions(given)
-    const options: MongoEventStoreOptions = given ?? {}
+    super('mongodb', given, (context) => new MongoBackend(given ?? {}, context))
+  }
+
+  /**
+   * Checks that the server runs transactions, then creates the collections, indexes and the counter
+   * document if they do not exist. Runs by itself before the first operation; a store migrates at
+   * most once (a failed attempt is retried by the next call).
+   * @throws MongoReplicaSetRequiredError on a standalone server
+   */
+  migrate(): Promise<void> {
+    return this.migrateOnce()
+  }
+}
+
+/** One document per event, a stream document per stream, one counter document; appends in transactions. */
+class MongoBackend implements StoreBackend {
+  readonly describeError = describeMongoError
+  readonly watchers: MongoWatch
+  readonly #client: MongoClient
+  readonly #ownsClient: boolean
+  readonly #db: Db
+  readonly #events: Collection<EventDocument>
+  readonly #streams: Collection<StreamDocument>
+  readonly #counters: Collection<CounterDocument>
+  readonly #snapshots: Collection<SnapshotDocument>
+  readonly #checkpoints: Collection<CheckpointDocument>
+  readonly #appends: MongoAppends
+
+  constructor(options: MongoEventStoreOptions, context: ShellContext) {
     const { client, url, database, collectionPrefix = 'eventstore_' } = options
     if (client !== undefined && typeof client?.db !== 'function')
       throw new ValidationError('client', 'a MongoClient', client)
@@ -152,8 +136,6 @@ export class MongoEventStore implements EventStore {
       throw new ValidationError('database', 'a MongoDB database name', database)
     if (typeof collectionPrefix !== 'string' || !/^[A-Za-z0-9_.-]{0,64}$/.test(collectionPrefix))
       throw new ValidationError('collectionPrefix', 'letters, digits, _, . or - (at most 64)', collectionPrefix)
-    this.#clock = clock
-    this.#upcast = upcast
     const retryDelayMs = optionalDuration('watchRetryDelay', options.watchRetryDelay, 1_000)
 
     this.#ownsClient = client === undefined
@@ -167,294 +149,115 @@ export class MongoEventStore implements EventStore {
     this.#counters = this.#db.collection<CounterDocument>(`${collectionPrefix}counters`)
     this.#snapshots = this.#db.collection<SnapshotDocument>(`${collectionPrefix}snapshots`)
     this.#checkpoints = this.#db.collection<CheckpointDocument>(`${collectionPrefix}checkpoints`)
-    this.#watch = new MongoWatch({
+    this.#appends = new MongoAppends({
+      client: this.#client,
+      events: this.#events,
+      streams: this.#streams,
       counters: this.#counters,
-      clock: this.#clock,
+      backoff: transactionBackoff(mongoDriverVersion()),
+    })
+    this.watchers = new MongoWatch({
+      counters: this.#counters,
+      clock: context.clock,
       retryDelayMs,
       // A standalone server has no change streams: the watch checks the server before opening one.
-      ready: () => this.migrate(),
+      ready: () => context.migrate(),
     })
   }
 
-  /**
-   * Checks that the server runs transactions, then creates the collections, indexes and the counter
-   * document if they do not exist. Runs by itself before the first operation; a store migrates at
-   * most once (a failed attempt is retried by the next call).
-   * @throws MongoReplicaSetRequiredError on a standalone server
-   */
-  migrate(): Promise<void> {
-    this.#assertOpen()
-    this.#ready ??= this.#runMigration().catch((e: unknown) => {
-      this.#ready = undefined
-      throw e
-    })
-    return this.#ready
-  }
-
-  async #runMigration(): Promise<void> {
-    try {
-      checkHello(await this.#db.admin().command({ hello: 1 }))
-      // Collections cannot always be created implicitly inside a transaction: create them first.
-      for (const collection of [this.#events, this.#streams, this.#counters, this.#snapshots, this.#checkpoints]) {
-        await this.#db.createCollection(collection.collectionName).catch(ignoreCode(NAMESPACE_EXISTS))
-      }
-      await this.#events.createIndexes([
-        { key: { streamId: 1, streamVersion: 1 }, name: 'stream_version', unique: true },
-        { key: { eventId: 1 }, name: 'event_id', unique: true },
-        { key: { type: 1, _id: 1 }, name: 'type_position' },
-        { key: { recordedAt: 1, _id: 1 }, name: 'recorded_at_position' },
-      ])
-      // Created once, outside any transaction: two transactions upserting it at once could fail with
-      // a duplicate key that would look like a stream conflict.
-      await this.#counters
-        .updateOne({ _id: COUNTER_ID }, { $setOnInsert: { last: 0 } }, { upsert: true })
-        .catch(ignoreCode(DUPLICATE_KEY))
-    } catch (e) {
-      throw toStoreError(e)
+  async migrate(): Promise<void> {
+    checkHello(await this.#db.admin().command({ hello: 1 }))
+    // Collections cannot always be created implicitly inside a transaction: create them first.
+    for (const collection of [this.#events, this.#streams, this.#counters, this.#snapshots, this.#checkpoints]) {
+      await this.#db.createCollection(collection.collectionName).catch(ignoreCode(NAMESPACE_EXISTS))
     }
-  }
-
-  async appendToStream(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult> {
-    this.#assertOpen()
-    const append = prepareAppend(streamId, events, options, this.#clock)
-    this.#checkSizes(append)
-    await this.migrate()
-    // One causally consistent session for the whole append: after a refused transaction, the reads that
-    // decide between conflict, idempotent repeat and retry see at least what the transaction saw, even
-    // on a lagging majority snapshot, instead of an older version that would pass the check again.
-    let session: ClientSession
-    try {
-      session = this.#client.startSession({ causalConsistency: true })
-    } catch (e) {
-      throw toStoreError(e) // a client closed by its owner
-    }
-    try {
-      const result = await retryingAppend(append, {
-        tryAppend: () => this.#tryAppend(append, session),
-        findStored: (ids) => this.#findStored(ids, session),
-        streamVersion: () => this.#streamVersionIn(append.streamId, session),
-      })
-      this.#watch.notifyLocal()
-      return result
-    } finally {
-      await session.endSession().catch(() => {})
-    }
+    await this.#events.createIndexes([
+      { key: { streamId: 1, streamVersion: 1 }, name: 'stream_version', unique: true },
+      { key: { eventId: 1 }, name: 'event_id', unique: true },
+      { key: { type: 1, _id: 1 }, name: 'type_position' },
+      { key: { recordedAt: 1, _id: 1 }, name: 'recorded_at_position' },
+    ])
+    // Created once, outside any transaction: two transactions upserting it at once could fail with
+    // a duplicate key that would look like a stream conflict.
+    await this.#counters
+      .updateOne({ _id: COUNTER_ID }, { $setOnInsert: { last: 0 } }, { upsert: true })
+      .catch(ignoreCode(DUPLICATE_KEY))
   }
 
   /** Refuses, before any transaction, an event the server would refuse for its size. */
-  #checkSizes(append: PreparedAppend): void {
-    const { BSON } = loadMongoDriver()
-    const size = (doc: object) => BSON.calculateObjectSize(doc as Record<string, unknown>)
+  checkAppend(append: PreparedAppend): void {
+    const size = bsonSize()
     largestEventDocuments(append.streamId, append.events, append.recordedAt).forEach((doc, i) => {
       checkDocumentSize(doc, `events[${i}]`, 'E_INVALID_EVENT', size)
     })
   }
 
-  /** One transaction: claim the stream, take positions, insert. `undefined` when it was refused. */
-  async #tryAppend(append: PreparedAppend, session: ClientSession): Promise<AppendResult | undefined> {
-    let attempt = 0
-    try {
-      return await session.withTransaction(
-        async (s) => {
-          // A retried attempt (after a WriteConflict) waits first, unless the driver does; nothing of the
-          // transaction has reached the server yet, so the wait holds nothing there.
-          attempt++
-          if (attempt > 1 && this.#backoff) await this.#backoff(attempt - 1)
-          const version = await this.#claimStream(append, s)
-          const n = append.events.length
-          const counter = await this.#counters.findOneAndUpdate(
-            { _id: COUNTER_ID },
-            { $inc: { last: n } },
-            { session: s, returnDocument: 'after' },
-          )
-          if (!counter) throw new BulwarkError('E_STORE_UNAVAILABLE', 'The position counter document is missing')
-          const last = Number(counter.last)
-          const docs = eventDocuments(append.streamId, append.events, version - n + 1, last - n + 1, append.recordedAt)
-          await this.#events.insertMany(docs, { session: s, ordered: true }).catch((e: unknown) => {
-            throw isPositionTaken(e) ? counterBehind(last - n + 1) : e
-          })
-          return { nextExpectedVersion: version, firstPosition: last - n + 1, lastPosition: last }
-        },
-        { readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' }, readPreference: 'primary' },
-      )
-    } catch (e) {
-      // The transaction was aborted: nothing of it is stored, the counter included.
-      if (e instanceof StreamClaimFailed || serverCode(e) === DUPLICATE_KEY) return undefined
-      // The commit may have happened: look for the batch (generated ids included) before failing, so
-      // the caller does not re-send, and duplicate, an append that is in fact stored.
-      if (hasErrorLabel(e, 'UnknownTransactionCommitResult')) {
-        const stored = await this.#findStored(
-          append.events.map((event) => event.id),
-          session,
-        ).catch(() => new Map<string, StoredEventLocation>())
-        const result = committedResult(append, stored)
-        if (result) return result
-      }
-      throw toStoreError(e)
-    }
+  /** Refuses, before it is sent, a snapshot the server would refuse for its size. */
+  checkSnapshot({ snapshot }: PreparedSnapshot): void {
+    checkDocumentSize(snapshotDocument(snapshot), 'snapshot', 'E_INVALID_ARGUMENT', bsonSize())
   }
 
-  /** The optimistic concurrency check: writes the stream's new version, or throws StreamClaimFailed. */
-  async #claimStream(append: PreparedAppend, session: ClientSession): Promise<number> {
-    const n = append.events.length
-    const expected = append.expectedVersion
-    const returnNew = { session, returnDocument: 'after' } as const
-    if (expected === 'no_stream' || expected === 0) {
-      // A stream that exists makes this fail with a duplicate key, which aborts the transaction.
-      await this.#streams.insertOne({ _id: append.streamId, version: n }, { session })
-      return n
-    }
-    const claimed =
-      expected === 'any'
-        ? await this.#streams.findOneAndUpdate(
-            { _id: append.streamId },
-            { $inc: { version: n } },
-            {
-              ...returnNew,
-              upsert: true,
-            },
-          )
-        : await this.#streams.findOneAndUpdate(
-            expected === 'stream_exists' ? { _id: append.streamId } : { _id: append.streamId, version: expected },
-            { $inc: { version: n } },
-            returnNew,
-          )
-    if (!claimed) throw new StreamClaimFailed()
-    return Number(claimed.version)
+  append(append: PreparedAppend): Promise<AppendResult> {
+    return this.#appends.append(append)
   }
 
-  async #findStored(ids: string[], session: ClientSession): Promise<Map<string, StoredEventLocation>> {
-    const docs = await this.#run(() =>
-      this.#events
-        .find({ eventId: { $in: ids } }, { session, projection: { _id: 1, streamId: 1, streamVersion: 1, eventId: 1 } })
-        .toArray(),
-    )
-    return new Map(
-      docs.map((doc) => [
-        doc.eventId,
-        { streamId: doc.streamId, streamVersion: Number(doc.streamVersion), globalPosition: Number(doc._id) },
-      ]),
-    )
-  }
-
-  async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
-    this.#assertOpen()
-    validateId(streamId)
-    const { direction, fromVersion, maxCount } = validateReadStreamOptions(options)
-    if (maxCount === 0) return []
-    await this.migrate()
+  async readStream(
+    streamId: string,
+    { direction, fromVersion, maxCount }: ValidReadStreamOptions,
+  ): Promise<RecordedEvent[]> {
     const forwards = direction === 'forwards'
     const filter =
       fromVersion === undefined
         ? { streamId }
         : { streamId, streamVersion: forwards ? { $gte: fromVersion } : { $lte: fromVersion } }
-    const docs = await this.#run(() =>
-      limited(this.#events.find(filter).sort({ streamVersion: forwards ? 1 : -1 }), maxCount).toArray(),
-    )
-    return docs.map((doc) => this.#upcast(documentToEvent(doc)))
+    const docs = await limited(this.#events.find(filter).sort({ streamVersion: forwards ? 1 : -1 }), maxCount).toArray()
+    return docs.map(documentToEvent)
   }
 
-  iterateStream(streamId: string, options?: ReadStreamOptions & { pageSize?: number }): AsyncIterable<RecordedEvent> {
-    return iterateStreamPages((id, o) => this.readStream(id, o), streamId, options)
-  }
-
-  async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
-    this.#assertOpen()
-    const valid = validateReadAllOptions(options)
-    if (valid.maxCount === 0 || valid.types?.length === 0) return []
-    await this.migrate()
-    const docs = await this.#run(() =>
-      limited(this.#events.find(readAllFilter(valid)).sort({ _id: 1 }), valid.maxCount).toArray(),
-    )
-    return docs.map((doc) => this.#upcast(documentToEvent(doc)))
-  }
-
-  iterateAll(options?: ReadAllOptions & { pageSize?: number }): AsyncIterable<RecordedEvent> {
-    return iterateAllPages((o) => this.readAll(o), options)
+  async readAll(options: ValidReadAllOptions): Promise<RecordedEvent[]> {
+    const docs = await limited(this.#events.find(readAllFilter(options)).sort({ _id: 1 }), options.maxCount).toArray()
+    return docs.map(documentToEvent)
   }
 
   async streamVersion(streamId: string): Promise<number> {
-    this.#assertOpen()
-    validateId(streamId)
-    await this.migrate()
-    const doc = await this.#run(() => this.#streams.findOne({ _id: streamId }))
-    return doc ? Number(doc.version) : 0
-  }
-
-  /** The stream's version read in the append's session (see appendToStream). */
-  async #streamVersionIn(streamId: string, session: ClientSession): Promise<number> {
-    const doc = await this.#run(() => this.#streams.findOne({ _id: streamId }, { session }))
+    const doc = await this.#streams.findOne({ _id: streamId })
     return doc ? Number(doc.version) : 0
   }
 
   async headPosition(): Promise<number> {
-    this.#assertOpen()
-    await this.migrate()
-    const doc = await this.#run(() => this.#counters.findOne({ _id: COUNTER_ID }))
+    const doc = await this.#counters.findOne({ _id: COUNTER_ID })
     return doc ? Number(doc.last) : 0
   }
 
-  async saveSnapshot(snapshot: Snapshot): Promise<void> {
-    this.#assertOpen()
-    const { snapshot: s } = prepareSnapshot(snapshot)
-    const { BSON } = loadMongoDriver()
-    checkDocumentSize(snapshotDocument(s), 'snapshot', 'E_INVALID_ARGUMENT', (doc) =>
-      BSON.calculateObjectSize(doc as Record<string, unknown>),
-    )
-    await this.migrate()
-    await this.#run(() => this.#snapshots.replaceOne({ _id: s.streamId }, snapshotDocument(s), { upsert: true }))
+  async saveSnapshot({ snapshot }: PreparedSnapshot): Promise<void> {
+    await this.#snapshots.replaceOne({ _id: snapshot.streamId }, snapshotDocument(snapshot), { upsert: true })
   }
 
   async loadSnapshot(streamId: string): Promise<Snapshot | undefined> {
-    this.#assertOpen()
-    validateId(streamId)
-    await this.migrate()
-    const doc = await this.#run(() => this.#snapshots.findOne({ _id: streamId }))
+    const doc = await this.#snapshots.findOne({ _id: streamId })
     return doc ? documentToSnapshot(doc) : undefined
   }
 
   async loadCheckpoint(subscriptionId: string): Promise<number | undefined> {
-    this.#assertOpen()
-    validateId(subscriptionId, 'subscriptionId')
-    await this.migrate()
-    const doc = await this.#run(() => this.#checkpoints.findOne({ _id: subscriptionId }))
+    const doc = await this.#checkpoints.findOne({ _id: subscriptionId })
     return doc ? Number(doc.position) : undefined
   }
 
   async storeCheckpoint(subscriptionId: string, position: number): Promise<void> {
-    this.#assertOpen()
-    validateCheckpoint(subscriptionId, position)
-    await this.migrate()
-    await this.#run(() =>
-      this.#checkpoints.updateOne({ _id: subscriptionId }, { $set: { position } }, { upsert: true }),
-    )
-  }
-
-  /** Calls `listener` after events commit: from this store at once, from any process through a change stream. */
-  watch(listener: () => void): () => void {
-    this.#assertOpen()
-    return this.#watch.add(validateListener(listener))
+    await this.#checkpoints.updateOne({ _id: subscriptionId }, { $set: { position } }, { upsert: true })
   }
 
   /** Closes the change stream, and the client if the store created it; a client passed in is left open. */
   async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
-    await this.#watch.stop()
+    await this.watchers.stop()
     if (this.#ownsClient) await this.#client.close()
   }
+}
 
-  async #run<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation()
-    } catch (e) {
-      throw toStoreError(e)
-    }
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new StoreClosedError('mongodb')
-  }
+/** How the server measures a document: the driver's BSON size (the driver is loaded on first use). */
+function bsonSize(): (doc: object) => number {
+  const { BSON } = loadMongoDriver()
+  return (doc) => BSON.calculateObjectSize(doc as Record<string, unknown>)
 }
 
 /** `maxCount` as a cursor limit; "no limit" sets none, since the server wants a 64-bit integer. */
@@ -476,21 +279,4 @@ function ignoreCode(code: number): (e: unknown) => undefined {
     if (serverCode(e) === code) return undefined
     throw e
   }
-}
-
-/** A duplicate `_id` in the events collection: the position the counter handed out is taken. */
-function isPositionTaken(error: unknown): boolean {
-  return serverCode(error) === DUPLICATE_KEY && /index: _id_ /.test(String((error as Error)?.message))
-}
-
-/**
- * The counter is behind the highest stored position (a restore of the events without the counter, a
- * counter edited by hand): every append would take a used position and be retried for nothing.
- */
-function counterBehind(position: number): BulwarkError {
-  return new BulwarkError(
-    'E_STORE_UNAVAILABLE',
-    `The position counter of the MongoDB event store handed out position ${position}, which an event already has: the counter is behind the events (restored without it?). Set the counter document's \`last\` to the highest event \`_id\`.`,
-    { context: { position } },
-  )
 }

@@ -1,5 +1,5 @@
 /** What the PostgreSQL store reads back, and how driver errors become Bulwark errors. */
-import { BulwarkError, isBulwarkError } from '../../core/errors.js'
+import type { DescribeFailure } from '../internal/index.js'
 import type { EventMetadata, JsonValue, RecordedEvent } from '../types.js'
 
 /** A row of the events table as the statements select it (numbers cast to float8, jsonb parsed by pg). */
@@ -34,21 +34,17 @@ const UNAVAILABLE = /^(08|57P)/
 const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'])
 
 /**
- * Turns a driver error into the error the caller gets, always a Bulwark error with the driver's as its
- * `cause`: Bulwark errors pass through; text PostgreSQL cannot store (shared validation refuses it
- * first, so this is a last guard) becomes `E_INVALID_EVENT`, since nothing was written; everything else,
- * an unreachable server or a failing one (a dropped table, a full disk), becomes `E_STORE_UNAVAILABLE`.
+ * How a driver error reaches the caller (through `toStoreError`, always a Bulwark error with the driver's
+ * as its `cause`): text PostgreSQL cannot store (shared validation refuses it first, so this is a last
+ * guard) is `E_INVALID_EVENT`, since nothing was written; everything else, an unreachable server or a
+ * failing one (a dropped table, a full disk), is `E_STORE_UNAVAILABLE`.
  */
-export function toStoreError(error: unknown): unknown {
-  if (isBulwarkError(error)) return error
+export const describePostgresError: DescribeFailure = (error) => {
   const code = (error as { code?: unknown } | null)?.code
   const message = (error as Error | null)?.message ?? String(error)
   if (typeof code === 'string' && (UNAVAILABLE.test(code) || SOCKET_ERRORS.has(code)))
-    return new BulwarkError('E_STORE_UNAVAILABLE', `PostgreSQL is unavailable: ${message}`, { cause: error })
+    return { message: `PostgreSQL is unavailable: ${message}` }
   if (code === '22P05' || code === '22021' || code === '22P02')
-    return new BulwarkError('E_INVALID_EVENT', `PostgreSQL cannot store this JSON: ${message}`, { cause: error })
-  return new BulwarkError('E_STORE_UNAVAILABLE', `PostgreSQL failed: ${message}`, {
-    cause: error,
-    context: { sqlState: code },
-  })
+    return { code: 'E_INVALID_EVENT', message: `PostgreSQL cannot store this JSON: ${message}` }
+  return { message: `PostgreSQL failed: ${message}`, context: { sqlState: code } }
 }

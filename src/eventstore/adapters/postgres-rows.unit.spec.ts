@@ -1,7 +1,11 @@
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { BulwarkError, isBulwarkError } from '../../core/errors.js'
-import { toStoreError } from './postgres-rows.js'
+import { toStoreError } from '../internal/index.js'
+import { describePostgresError } from './postgres-rows.js'
+
+// What the store does with a driver error: describePostgresError read by the one toStoreError.
+const mapError = (error: unknown) => toStoreError(error, describePostgresError, 'read')
 
 function databaseError(code: string, message = 'failed'): pg.DatabaseError {
   const error = new pg.DatabaseError(message, message.length, 'error')
@@ -24,13 +28,13 @@ describe('toStoreError', () => {
     ['a disk full', 'E_STORE_UNAVAILABLE', databaseError('53100')],
     ['a raw error without a code', 'E_STORE_UNAVAILABLE', new Error('Connection terminated unexpectedly')],
   ])('turns %s into %s, keeping the cause', (_label, code, error) => {
-    const mapped = toStoreError(error)
+    const mapped = mapError(error)
     expect(isBulwarkError(mapped, code as Parameters<typeof isBulwarkError>[1])).toBe(true)
     expect((mapped as Error).cause).toBe(error)
   })
 
   it('passes Bulwark errors through', () => {
     const own = new BulwarkError('E_WRONG_EXPECTED_VERSION', 'x')
-    expect(toStoreError(own)).toBe(own)
+    expect(mapError(own)).toBe(own)
   })
 })

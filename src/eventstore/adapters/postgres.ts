@@ -25,40 +25,22 @@ import type { Clock } from '../../core/clock.js'
 import type { Duration } from '../../core/duration.js'
 import { ValidationError } from '../../core/errors.js'
 import { expectOptions, optionalBoolean, optionalDuration, optionalNumber, optionKeys } from '../../core/validate.js'
-import { StoreClosedError } from '../errors.js'
 import { GroupCommit, type Outcome } from '../internal/group-commit.js'
 import {
-  iterateAllPages,
-  iterateStreamPages,
+  EventStoreShell,
   type PreparedAppend,
-  prepareAppend,
-  prepareSnapshot,
-  resolveStoreOptions,
+  type PreparedSnapshot,
+  type StoreBackend,
   type StoredEventLocation,
-  type UpcastFn,
-  validateCheckpoint,
-  validateId,
-  validateListener,
-  validateReadAllOptions,
-  validateReadStreamOptions,
+  type ValidReadAllOptions,
+  type ValidReadStreamOptions,
 } from '../internal/index.js'
 import { retryingAppend } from '../internal/retrying-append.js'
-import type {
-  AppendOptions,
-  AppendResult,
-  EventStore,
-  EventStoreOptions,
-  JsonValue,
-  NewEvent,
-  ReadAllOptions,
-  ReadStreamOptions,
-  RecordedEvent,
-  Snapshot,
-} from '../types.js'
+import type { AppendResult, EventStoreOptions, JsonValue, RecordedEvent, Snapshot } from '../types.js'
 import { loadPgDriver } from './postgres-driver.js'
 import { PostgresListener } from './postgres-listener.js'
 import type { RoundRow } from './postgres-round.js'
-import { type EventRow, rowToRecordedEvent, toStoreError } from './postgres-rows.js'
+import { describePostgresError, type EventRow, rowToRecordedEvent } from './postgres-rows.js'
 import {
   type AppendMode,
   appendMode,
@@ -112,20 +94,12 @@ export function postgresEventStore(options: PostgresEventStoreOptions): Postgres
   return new PostgresEventStore(options)
 }
 
-/** The class behind {@link postgresEventStore}. */
-export class PostgresEventStore implements EventStore {
-  readonly #pool: pg.Pool
-  readonly #ownsPool: boolean
-  readonly #sql: PostgresStatements
-  readonly #clock: Clock
-  readonly #upcast: UpcastFn
-  readonly #autoMigrate: boolean
-  readonly #listener: PostgresListener
-  readonly #channel: string | null
-  readonly #rounds: GroupCommit<RoundAppend, AppendResult | undefined>
-  #ready: Promise<void> | undefined
-  #closed = false
-
+/**
+ * The class behind {@link postgresEventStore}. `watch` calls its listeners after events commit: at once
+ * for this store's appends, through LISTEN/NOTIFY for other processes'. `close()` stops listening and
+ * ends the pool if the store created it; a pool passed in is left open.
+ */
+export class PostgresEventStore extends EventStoreShell {
   constructor(given: PostgresEventStoreOptions) {
     expectOptions(
       'options',
@@ -142,8 +116,31 @@ export class PostgresEventStore implements EventStore {
         upcasters: true,
       }),
     )
-    const { clock, upcast } = resolveStoreOptions(given)
-    const options: PostgresEventStoreOptions = given ?? {}
+    super('postgres', given, ({ clock }) => new PostgresBackend(given ?? {}, clock))
+  }
+
+  /**
+   * Creates the schema, tables and indexes if they do not exist. Safe to run from several processes at
+   * once (they take turns on an advisory lock). Runs by itself before the first operation unless
+   * `autoMigrate` is false; a store migrates at most once.
+   */
+  migrate(): Promise<void> {
+    return this.migrateOnce()
+  }
+}
+
+/** A pg pool: appends in group-committed rounds, one statement each; reads by prepared statements. */
+class PostgresBackend implements StoreBackend {
+  readonly describeError = describePostgresError
+  readonly autoMigrate: boolean
+  readonly watchers: PostgresListener
+  readonly #pool: pg.Pool
+  readonly #ownsPool: boolean
+  readonly #sql: PostgresStatements
+  readonly #channel: string | null
+  readonly #rounds: GroupCommit<RoundAppend, AppendResult | undefined>
+
+  constructor(options: PostgresEventStoreOptions, clock: Clock) {
     const { pool, connectionString, schema = 'bulwark_eventstore' } = options
     if (pool !== undefined && (typeof pool?.query !== 'function' || typeof pool.connect !== 'function'))
       throw new ValidationError('pool', 'a pg Pool', pool)
@@ -156,9 +153,7 @@ export class PostgresEventStore implements EventStore {
         schema,
       )
     const poolSize = optionalNumber('poolSize', options.poolSize, 10, { min: 1, integer: true })
-    this.#clock = clock
-    this.#upcast = upcast
-    this.#autoMigrate = optionalBoolean('autoMigrate', options.autoMigrate, true)
+    this.autoMigrate = optionalBoolean('autoMigrate', options.autoMigrate, true)
     const notify = optionalBoolean('notify', options.notify, true)
     const retryDelayMs = optionalDuration('listenRetryDelay', options.listenRetryDelay, 1_000)
 
@@ -171,31 +166,16 @@ export class PostgresEventStore implements EventStore {
     const listenConfig: pg.ClientConfig = pool ? { ...pool.options } : { connectionString }
     this.#channel = notify ? this.#sql.channel : null
     this.#rounds = new GroupCommit({ runRound: (appends) => this.#runRound(appends), maxRound: MAX_ROUND })
-    this.#listener = new PostgresListener({
+    this.watchers = new PostgresListener({
       config: listenConfig,
       channel: notify ? this.#sql.channel : undefined,
-      clock: this.#clock,
+      clock,
       retryDelayMs,
     })
   }
 
-  /**
-   * Creates the schema, tables and indexes if they do not exist. Safe to run from several processes at
-   * once (they take turns on an advisory lock). Runs by itself before the first operation unless
-   * `autoMigrate` is false; a store migrates at most once.
-   */
-  migrate(): Promise<void> {
-    this.#assertOpen()
-    this.#ready ??= this.#runMigration().catch((e: unknown) => {
-      // A failed migration is retried by the next call rather than cached for ever.
-      this.#ready = undefined
-      throw e
-    })
-    return this.#ready
-  }
-
-  async #runMigration(): Promise<void> {
-    const client = await this.#connect()
+  async migrate(): Promise<void> {
+    const client = await this.#pool.connect()
     try {
       await client.query('BEGIN')
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`bulwark.eventstore.${this.#sql.channel}`])
@@ -203,16 +183,13 @@ export class PostgresEventStore implements EventStore {
       await client.query('COMMIT')
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {})
-      throw toStoreError(e)
+      throw e
     } finally {
       client.release()
     }
   }
 
-  async appendToStream(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult> {
-    this.#assertOpen()
-    const append = prepareAppend(streamId, events, options, this.#clock)
-    await this.#ensureReady()
+  append(append: PreparedAppend): Promise<AppendResult> {
     const request: RoundAppend = {
       streamId: append.streamId,
       mode: appendMode(append.expectedVersion),
@@ -221,13 +198,11 @@ export class PostgresEventStore implements EventStore {
       count: append.events.length,
       recordedAt: append.recordedAt,
     }
-    const result = await retryingAppend(append, {
+    return retryingAppend(append, {
       tryAppend: () => this.#rounds.submit(request),
       findStored: (ids) => this.#findStored(ids),
       streamVersion: () => this.streamVersion(append.streamId),
     })
-    this.#listener.notifyLocal()
-    return result
   }
 
   /** One round: every queued append in one statement, so one transaction and one commit (see postgres-round.ts). */
@@ -246,7 +221,7 @@ export class PostgresEventStore implements EventStore {
       batches[i] = a.events
       recorded[i] = a.recordedAt
     }
-    const { rows } = await this.#run<RoundRow>(this.#sql.round, [
+    const { rows } = await this.#query<RoundRow>(this.#sql.round, [
       streamIds,
       modes,
       expected,
@@ -260,7 +235,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async #findStored(ids: string[]): Promise<Map<string, StoredEventLocation>> {
-    const { rows } = await this.#run<EventRow>(this.#sql.eventsByIds, [ids])
+    const { rows } = await this.#query<EventRow>(this.#sql.eventsByIds, [ids])
     // PostgreSQL's uuid type answers in lower case whatever case the id was written in.
     const asGiven = new Map(ids.map((id) => [id.toLowerCase(), id]))
     const stored = new Map<string, StoredEventLocation>()
@@ -273,28 +248,18 @@ export class PostgresEventStore implements EventStore {
     return stored
   }
 
-  async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
-    this.#assertOpen()
-    validateId(streamId)
-    const { direction, fromVersion, maxCount } = validateReadStreamOptions(options)
-    if (maxCount === 0) return []
-    await this.#ensureReady()
+  async readStream(
+    streamId: string,
+    { direction, fromVersion, maxCount }: ValidReadStreamOptions,
+  ): Promise<RecordedEvent[]> {
     const forwards = direction === 'forwards'
     const from = fromVersion ?? (forwards ? 1 : Number.MAX_SAFE_INTEGER)
     const statement = forwards ? this.#sql.readStreamForwards : this.#sql.readStreamBackwards
-    const { rows } = await this.#run<EventRow>(statement, [streamId, from, maxCount])
-    return this.#toEvents(rows)
+    const { rows } = await this.#query<EventRow>(statement, [streamId, from, maxCount])
+    return toEvents(rows)
   }
 
-  iterateStream(streamId: string, options?: ReadStreamOptions & { pageSize?: number }): AsyncIterable<RecordedEvent> {
-    return iterateStreamPages((id, o) => this.readStream(id, o), streamId, options)
-  }
-
-  async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
-    this.#assertOpen()
-    const { after, maxCount, types, recordedFrom, recordedTo } = validateReadAllOptions(options)
-    if (maxCount === 0 || types?.length === 0) return []
-    await this.#ensureReady()
+  async readAll({ after, maxCount, types, recordedFrom, recordedTo }: ValidReadAllOptions): Promise<RecordedEvent[]> {
     const statement = this.#sql.readAll({
       types: types !== undefined,
       recordedFrom: recordedFrom !== undefined,
@@ -304,41 +269,26 @@ export class PostgresEventStore implements EventStore {
     if (types) values.push(types)
     if (recordedFrom) values.push(recordedFrom.toISOString())
     if (recordedTo) values.push(recordedTo.toISOString())
-    const { rows } = await this.#run<EventRow>(statement, values)
-    return this.#toEvents(rows)
-  }
-
-  iterateAll(options?: ReadAllOptions & { pageSize?: number }): AsyncIterable<RecordedEvent> {
-    return iterateAllPages((o) => this.readAll(o), options)
+    const { rows } = await this.#query<EventRow>(statement, values)
+    return toEvents(rows)
   }
 
   async streamVersion(streamId: string): Promise<number> {
-    this.#assertOpen()
-    validateId(streamId)
-    await this.#ensureReady()
-    const { rows } = await this.#run<{ version: number }>(this.#sql.streamVersion, [streamId])
+    const { rows } = await this.#query<{ version: number }>(this.#sql.streamVersion, [streamId])
     return rows[0]?.version ?? 0
   }
 
   async headPosition(): Promise<number> {
-    this.#assertOpen()
-    await this.#ensureReady()
-    const { rows } = await this.#run<{ last: number }>(this.#sql.headPosition, [])
+    const { rows } = await this.#query<{ last: number }>(this.#sql.headPosition, [])
     return rows[0]?.last ?? 0
   }
 
-  async saveSnapshot(snapshot: Snapshot): Promise<void> {
-    this.#assertOpen()
-    const { snapshot: s, stateJson } = prepareSnapshot(snapshot)
-    await this.#ensureReady()
-    await this.#run(this.#sql.saveSnapshot, [s.streamId, s.streamVersion, stateJson, s.schemaVersion])
+  async saveSnapshot({ snapshot: s, stateJson }: PreparedSnapshot): Promise<void> {
+    await this.#query(this.#sql.saveSnapshot, [s.streamId, s.streamVersion, stateJson, s.schemaVersion])
   }
 
   async loadSnapshot(streamId: string): Promise<Snapshot | undefined> {
-    this.#assertOpen()
-    validateId(streamId)
-    await this.#ensureReady()
-    const { rows } = await this.#run<{ stream_version: number; state: JsonValue; schema_version: number }>(
+    const { rows } = await this.#query<{ stream_version: number; state: JsonValue; schema_version: number }>(
       this.#sql.loadSnapshot,
       [streamId],
     )
@@ -347,65 +297,31 @@ export class PostgresEventStore implements EventStore {
   }
 
   async loadCheckpoint(subscriptionId: string): Promise<number | undefined> {
-    this.#assertOpen()
-    validateId(subscriptionId, 'subscriptionId')
-    await this.#ensureReady()
-    const { rows } = await this.#run<{ position: number }>(this.#sql.loadCheckpoint, [subscriptionId])
+    const { rows } = await this.#query<{ position: number }>(this.#sql.loadCheckpoint, [subscriptionId])
     return rows[0]?.position
   }
 
   async storeCheckpoint(subscriptionId: string, position: number): Promise<void> {
-    this.#assertOpen()
-    validateCheckpoint(subscriptionId, position)
-    await this.#ensureReady()
-    await this.#run(this.#sql.storeCheckpoint, [subscriptionId, position])
-  }
-
-  /** Calls `listener` after events commit: from this store at once, from other processes through LISTEN/NOTIFY. */
-  watch(listener: () => void): () => void {
-    this.#assertOpen()
-    return this.#listener.add(validateListener(listener))
+    await this.#query(this.#sql.storeCheckpoint, [subscriptionId, position])
   }
 
   /** Stops listening and ends the pool if the store created it; a pool passed in is left open. */
   async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
     // Appends already queued are written (or fail) before the pool goes away.
     await this.#rounds.idle()
-    await this.#listener.stop()
+    await this.watchers.stop()
     if (this.#ownsPool) await this.#pool.end()
   }
 
-  #toEvents(rows: readonly EventRow[]): RecordedEvent[] {
-    const events = new Array<RecordedEvent>(rows.length)
-    for (let i = 0; i < rows.length; i++) events[i] = this.#upcast(rowToRecordedEvent(rows[i] as EventRow))
-    return events
+  #query<Row extends pg.QueryResultRow>(statement: Statement, values: unknown[]): Promise<pg.QueryResult<Row>> {
+    return this.#pool.query<Row>({ name: statement.name, text: statement.text, values })
   }
+}
 
-  async #run<Row extends pg.QueryResultRow>(statement: Statement, values: unknown[]): Promise<pg.QueryResult<Row>> {
-    try {
-      return await this.#pool.query<Row>({ name: statement.name, text: statement.text, values })
-    } catch (e) {
-      throw toStoreError(e)
-    }
-  }
-
-  async #connect(): Promise<pg.PoolClient> {
-    try {
-      return await this.#pool.connect()
-    } catch (e) {
-      throw toStoreError(e)
-    }
-  }
-
-  #ensureReady(): Promise<void> | undefined {
-    return this.#autoMigrate ? this.migrate() : undefined
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new StoreClosedError('postgres')
-  }
+function toEvents(rows: readonly EventRow[]): RecordedEvent[] {
+  const events = new Array<RecordedEvent>(rows.length)
+  for (let i = 0; i < rows.length; i++) events[i] = rowToRecordedEvent(rows[i] as EventRow)
+  return events
 }
 
 /** The batch as one JSON array, built from the JSON text `prepareAppend` already produced. */
@@ -435,8 +351,9 @@ const MAX_ROUND = 50
 
 /** What a round's row means for its append: written, refused (the caller looks closer), or failed alone. */
 function roundOutcome(row: RoundRow, count: number): Outcome<AppendResult | undefined> {
+  // The error as the driver would have thrown it; the shell maps it like any other.
   if (row.err_code !== null)
-    return { ok: false, error: toStoreError(Object.assign(new Error(row.err_message ?? ''), { code: row.err_code })) }
+    return { ok: false, error: Object.assign(new Error(row.err_message ?? ''), { code: row.err_code }) }
   if (row.new_version === null || row.new_last === null) return { ok: true, value: undefined }
   return {
     ok: true,

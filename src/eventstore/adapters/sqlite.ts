@@ -1,43 +1,27 @@
 import { resolve } from 'node:path'
 import type Database from 'better-sqlite3'
-import type { Clock } from '../../core/clock.js'
 import type { Duration } from '../../core/duration.js'
-import { BulwarkError, isBulwarkError, ValidationError } from '../../core/errors.js'
+import { ValidationError } from '../../core/errors.js'
 import { loadPeer } from '../../core/peer.js'
 import { expectOneOf, expectOptions, optionalDuration, optionKeys } from '../../core/validate.js'
-import { StoreClosedError } from '../errors.js'
 import { GroupCommit } from '../internal/group-commit.js'
 import {
   checkExpectedVersion,
+  type DescribeFailure,
+  EventStoreShell,
   findIdempotentResult,
-  iterateAllPages,
-  iterateStreamPages,
   type PreparedAppend,
-  prepareAppend,
-  prepareSnapshot,
-  resolveStoreOptions,
+  type PreparedSnapshot,
   rowToEvent,
+  type StoreBackend,
   type StoredEventLocation,
   type StoredRow,
-  type UpcastFn,
-  validateCheckpoint,
-  validateId,
-  validateListener,
-  validateReadAllOptions,
-  validateReadStreamOptions,
+  toStoreError,
+  type ValidReadAllOptions,
+  type ValidReadStreamOptions,
   Watchers,
 } from '../internal/index.js'
-import type {
-  AppendOptions,
-  AppendResult,
-  EventStore,
-  EventStoreOptions,
-  NewEvent,
-  ReadAllOptions,
-  ReadStreamOptions,
-  RecordedEvent,
-  Snapshot,
-} from '../types.js'
+import type { AppendResult, EventStoreOptions, RecordedEvent, Snapshot } from '../types.js'
 import { MAX_ROUND, roundRunner } from './sqlite-round.js'
 import { type ReadAllShape, readAllSql, schemaSql, statementsSql } from './sqlite-schema.js'
 
@@ -85,18 +69,7 @@ export function sqliteEventStore(options: SqliteEventStoreOptions): SqliteEventS
 type Statements = { [K in keyof ReturnType<typeof statementsSql>]: Database.Statement }
 
 /** The class behind {@link sqliteEventStore}. */
-export class SqliteEventStore implements EventStore {
-  readonly #db: Database.Database
-  readonly #ownsDb: boolean
-  readonly #prefix: string
-  readonly #clock: Clock
-  readonly #upcast: UpcastFn
-  readonly #sql: Statements
-  readonly #readAll = new Map<string, Database.Statement>()
-  readonly #rounds: GroupCommit<PreparedAppend, AppendResult>
-  readonly #watch: SharedWatchers
-  #closed = false
-
+export class SqliteEventStore extends EventStoreShell {
   constructor(options: SqliteEventStoreOptions) {
     expectOptions(
       'options',
@@ -111,9 +84,23 @@ export class SqliteEventStore implements EventStore {
         upcasters: true,
       }),
     )
-    const { clock, upcast } = resolveStoreOptions(options)
-    this.#clock = clock
-    this.#upcast = upcast
+    super('sqlite', options, () => new SqliteBackend(options))
+  }
+}
+
+/** One better-sqlite3 database; every call runs synchronously, appends in group-committed rounds. */
+class SqliteBackend implements StoreBackend {
+  readonly describeError = describeSqliteError
+  readonly #db: Database.Database
+  readonly #ownsDb: boolean
+  readonly #prefix: string
+  readonly #sql: Statements
+  readonly #readAll = new Map<string, Database.Statement>()
+  readonly #rounds: GroupCommit<PreparedAppend, AppendResult>
+  readonly #shared: SharedWatchers
+  readonly watchers: Watchers
+
+  constructor(options: SqliteEventStoreOptions) {
     const { path, database, tablePrefix = 'bulwark_' } = options
     if ((path === undefined) === (database === undefined))
       throw new ValidationError('path', 'a file path, or else a `database` (exactly one of the two)', path)
@@ -141,27 +128,24 @@ export class SqliteEventStore implements EventStore {
       ) as Statements
     } catch (error) {
       if (this.#ownsDb) this.#db.close()
-      throw toStoreError(error, 'open')
+      throw toStoreError(error, describeSqliteError, 'open')
     }
     this.#rounds = new GroupCommit({
       runRound: roundRunner(
         this.#db,
         (a) => this.#appendInTransaction(a),
-        (e) => toStoreError(e, 'append'),
+        (e) => toStoreError(e, describeSqliteError, 'append'),
       ),
       maxRound: MAX_ROUND,
     })
-    this.#watch = SharedWatchers.acquire(this.#db, tablePrefix)
+    this.#shared = SharedWatchers.acquire(this.#db, tablePrefix)
+    this.watchers = this.#shared.watchers
   }
 
-  async appendToStream(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult> {
-    this.#assertOpen()
-    const append = prepareAppend(streamId, events, options, this.#clock)
+  append(append: PreparedAppend): Promise<AppendResult> {
     const ms = append.recordedAt.getTime()
     for (const e of append.events) if (!e.idGiven) e.id = timeOrderedId(e.id, ms)
-    const result = await this.#rounds.submit(append)
-    this.#watch.watchers.notify()
-    return result
+    return this.#rounds.submit(append)
   }
 
   /** Runs inside BEGIN IMMEDIATE: nothing else writes until it returns, and a throw rolls it all back. */
@@ -189,28 +173,15 @@ export class SqliteEventStore implements EventStore {
     return { nextExpectedVersion: version, firstPosition, lastPosition }
   }
 
-  async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
-    this.#assertOpen()
-    validateId(streamId)
-    const { direction, fromVersion, maxCount } = validateReadStreamOptions(options)
-    if (maxCount === 0) return []
+  readStream(streamId: string, { direction, fromVersion, maxCount }: ValidReadStreamOptions): RecordedEvent[] {
     const rows =
       direction === 'forwards'
-        ? this.#run('read', () => this.#sql.readForwards.all(streamId, fromVersion ?? 1, limit(maxCount)))
-        : this.#run('read', () =>
-            this.#sql.readBackwards.all(streamId, fromVersion ?? Number.MAX_SAFE_INTEGER, limit(maxCount)),
-          )
-    return this.#toEvents(rows as StoredRow[])
+        ? this.#sql.readForwards.all(streamId, fromVersion ?? 1, limit(maxCount))
+        : this.#sql.readBackwards.all(streamId, fromVersion ?? Number.MAX_SAFE_INTEGER, limit(maxCount))
+    return toEvents(rows as StoredRow[])
   }
 
-  iterateStream(streamId: string, options?: ReadStreamOptions & { pageSize?: number }): AsyncIterable<RecordedEvent> {
-    return iterateStreamPages((id, o) => this.readStream(id, o), streamId, options)
-  }
-
-  async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
-    this.#assertOpen()
-    const { after, maxCount, types, recordedFrom, recordedTo } = validateReadAllOptions(options)
-    if (maxCount === 0) return []
+  readAll({ after, maxCount, types, recordedFrom, recordedTo }: ValidReadAllOptions): RecordedEvent[] {
     const shape: ReadAllShape = {
       types: types !== undefined,
       from: recordedFrom !== undefined,
@@ -221,63 +192,38 @@ export class SqliteEventStore implements EventStore {
     if (recordedFrom) params.push(recordedFrom.getTime())
     if (recordedTo) params.push(recordedTo.getTime())
     params.push(limit(maxCount))
-    const rows = this.#run('read', () => this.#readAllStatement(shape).all(...params))
-    return this.#toEvents(rows as StoredRow[])
+    return toEvents(this.#readAllStatement(shape).all(...params) as StoredRow[])
   }
 
-  iterateAll(options?: ReadAllOptions & { pageSize?: number }): AsyncIterable<RecordedEvent> {
-    return iterateAllPages((o) => this.readAll(o), options)
+  streamVersion(streamId: string): number {
+    return (this.#sql.streamVersion.get(streamId) as { v: number }).v
   }
 
-  async streamVersion(streamId: string): Promise<number> {
-    this.#assertOpen()
-    validateId(streamId)
-    return this.#run('read', () => (this.#sql.streamVersion.get(streamId) as { v: number }).v)
+  headPosition(): number {
+    return (this.#sql.head.get() as { v: number }).v
   }
 
-  async headPosition(): Promise<number> {
-    this.#assertOpen()
-    return this.#run('read', () => (this.#sql.head.get() as { v: number }).v)
+  saveSnapshot({ snapshot: s, stateJson }: PreparedSnapshot): void {
+    this.#sql.saveSnapshot.run(s.streamId, s.streamVersion, s.schemaVersion, stateJson)
   }
 
-  async saveSnapshot(snapshot: Snapshot): Promise<void> {
-    this.#assertOpen()
-    const { snapshot: s, stateJson } = prepareSnapshot(snapshot)
-    this.#run('write', () => this.#sql.saveSnapshot.run(s.streamId, s.streamVersion, s.schemaVersion, stateJson))
-  }
-
-  async loadSnapshot(streamId: string): Promise<Snapshot | undefined> {
-    this.#assertOpen()
-    validateId(streamId)
-    const row = this.#run('read', () => this.#sql.loadSnapshot.get(streamId)) as
-      | (Omit<Snapshot, 'state'> & { state: string })
-      | undefined
+  loadSnapshot(streamId: string): Snapshot | undefined {
+    const row = this.#sql.loadSnapshot.get(streamId) as (Omit<Snapshot, 'state'> & { state: string }) | undefined
     return row && { ...row, state: JSON.parse(row.state) }
   }
 
-  async loadCheckpoint(subscriptionId: string): Promise<number | undefined> {
-    this.#assertOpen()
-    validateId(subscriptionId, 'subscriptionId')
-    return (this.#run('read', () => this.#sql.loadCheckpoint.get(subscriptionId)) as { v: number } | undefined)?.v
+  loadCheckpoint(subscriptionId: string): number | undefined {
+    return (this.#sql.loadCheckpoint.get(subscriptionId) as { v: number } | undefined)?.v
   }
 
-  async storeCheckpoint(subscriptionId: string, position: number): Promise<void> {
-    this.#assertOpen()
-    validateCheckpoint(subscriptionId, position)
-    this.#run('write', () => this.#sql.storeCheckpoint.run(subscriptionId, position))
-  }
-
-  watch(listener: () => void): () => void {
-    this.#assertOpen()
-    return this.#watch.watchers.add(validateListener(listener))
+  storeCheckpoint(subscriptionId: string, position: number): void {
+    this.#sql.storeCheckpoint.run(subscriptionId, position)
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
     // Appends already queued are written (or fail) before the database closes.
     await this.#rounds.idle()
-    this.#watch.release()
+    this.#shared.release()
     if (this.#ownsDb) this.#db.close()
   }
 
@@ -290,24 +236,12 @@ export class SqliteEventStore implements EventStore {
     }
     return statement
   }
+}
 
-  #toEvents(rows: StoredRow[]): RecordedEvent[] {
-    const events = new Array<RecordedEvent>(rows.length)
-    for (let i = 0; i < rows.length; i++) events[i] = this.#upcast(rowToEvent(rows[i] as StoredRow))
-    return events
-  }
-
-  #run<T>(operation: string, fn: () => T): T {
-    try {
-      return fn()
-    } catch (error) {
-      throw toStoreError(error, operation)
-    }
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new StoreClosedError('sqlite')
-  }
+function toEvents(rows: StoredRow[]): RecordedEvent[] {
+  const events = new Array<RecordedEvent>(rows.length)
+  for (let i = 0; i < rows.length; i++) events[i] = rowToEvent(rows[i] as StoredRow)
+  return events
 }
 
 /**
@@ -328,25 +262,17 @@ function limit(maxCount: number): number {
   return maxCount >= Number.MAX_SAFE_INTEGER ? -1 : maxCount
 }
 
-/** Our own errors pass through; a driver error (SQLITE_BUSY, disk full, ...) becomes E_STORE_UNAVAILABLE. */
-function toStoreError(error: unknown, operation: string): unknown {
-  if (isBulwarkError(error)) return error
-  const code = (error as { code?: unknown })?.code
-  return new BulwarkError(
-    'E_STORE_UNAVAILABLE',
-    `SQLite event store ${operation} failed: ${(error as Error)?.message}`,
-    {
-      cause: error,
-      context: { operation, sqliteCode: code },
-    },
-  )
-}
+/** A driver error (SQLITE_BUSY, disk full, ...): E_STORE_UNAVAILABLE naming the operation and SQLite's code. */
+const describeSqliteError: DescribeFailure = (error, operation) => ({
+  message: `SQLite event store ${operation} failed: ${(error as Error)?.message}`,
+  context: { operation, sqliteCode: (error as { code?: unknown })?.code },
+})
 
 function wrapDriverError<T>(fn: () => T): T {
   try {
     return fn()
   } catch (error) {
-    throw toStoreError(error, 'open')
+    throw toStoreError(error, describeSqliteError, 'open')
   }
 }
 
