@@ -3,7 +3,7 @@ import { TypedEmitter } from '../core/events.js'
 import { Background } from './background.js'
 import { CoarseClock } from './coarse-clock.js'
 import { createL1, type L1 } from './l1.js'
-import { type L2Executor, L2Gateway } from './l2.js'
+import { L2Gateway } from './l2.js'
 import type { Policy, ResolvedOptions } from './options.js'
 import { Flights } from './single-flight.js'
 import { type CacheEvents, type Counters, createCounters } from './stats.js'
@@ -38,7 +38,7 @@ export class CacheContext {
   readonly #deadlines: Deadlines
   #closing: Promise<void> | undefined
 
-  constructor(options: ResolvedOptions, executor: L2Executor | undefined) {
+  constructor(options: ResolvedOptions) {
     this.options = options
     this.policy = options.policy
     this.clock = options.clock
@@ -48,7 +48,7 @@ export class CacheContext {
     this.l1 = createL1(options.l1)
     this.versions = new Versions(options.clock)
     this.rootPrefix = `${options.namespace}:`
-    this.l2 = options.l2 && new L2Gateway(options.l2, executor, this)
+    this.l2 = options.l2 && new L2Gateway(options.l2, options.breaker, this)
   }
 
   /** A token that names this process and call as a lock holder. */

@@ -56,7 +56,7 @@ export function acceptL2(ctx: CacheContext, read: Read, found: L2Read): { fresh?
   const now = ctx.clock.now()
   if (now < entry.expiresAt) {
     ctx.counters.l2Hits++
-    ctx.events.emit('hit', read.key, 'l2')
+    ctx.events.emit('hit', read.key)
     fillL1(ctx, read, entry)
     return { fresh: entry }
   }
