@@ -10,6 +10,7 @@ import type { BreakerEvents, BreakerMetrics, RejectionReason } from './events.js
 import { type CallGroup, InFlightTracker } from './in-flight.js'
 import { keepingAlive } from './keep-alive.js'
 import { type CircuitBreakerOptions, type ResolvedBreakerOptions, resolveBreakerOptions } from './options.js'
+import { CallPermit, type PermitHost } from './permit.js'
 import { IGNORED, type ProbeHost, runProbe } from './probe.js'
 import { Rejection } from './reject.js'
 import { type BreakerSnapshot, validateSnapshot } from './snapshot.js'
@@ -69,6 +70,14 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     this.#window.record(now, SLOW)
     this.#totals.slowCalls++
     this.emit('slowCall', elapsed, true)
+  }
+  /** Where the permits of {@link admit} report: as a closed call's own `then` handlers would. */
+  readonly #permitHost: PermitHost = {
+    settle: (group, generation, failed, payload) => {
+      this.#inFlight--
+      if (failed) this.#settleClosed(group, generation, this.#classifyError(payload), payload)
+      else this.#settleValue(group, generation, payload)
+    },
   }
   #state = CLOSED
   /** Bumped at every transition: a call settling under an older generation only reports, it decides nothing. */
@@ -164,6 +173,44 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     // millisecond, never start it early; everything past this check reads the exact clock.
     if (this.#state === OPEN && this.#ticks.now() < this.#openUntil) return this.#reject('open', this.#rejection)
     return this.#executeOther(fn, signal, this.#clock.now())
+  }
+
+  /**
+   * Admits one call that the caller runs and times itself, with no promise of the breaker's own: in the
+   * CLOSED state (without throttling) it counts the call in and returns the permit to report its end with;
+   * otherwise `undefined`, and the caller goes through {@link execute}, which rejects, probes or passes the
+   * call through as the state says. For a caller whose own promise chain is its hot path (the cache's L2
+   * calls). A call that never reports still counts as slow once it runs past `slowCallDuration`.
+   *
+   * @example
+   * ```ts
+   * const permit = breaker.admit()
+   * if (permit === undefined) return breaker.execute(() => redis.get(key))
+   * return redis.get(key).then(
+   *   (value) => {
+   *     permit.succeeded(value)
+   *     return value
+   *   },
+   *   (error: unknown) => {
+   *     permit.failed(error)
+   *     throw error
+   *   },
+   * )
+   * ```
+   */
+  admit(): CallPermit | undefined {
+    if (this.#state !== CLOSED || this.#throttle !== undefined) return undefined
+    let start = 0
+    if (this.#timesCalls) {
+      start = this.#callClock.now()
+      if (this.#inflight.sweep(start, this.#slowMs, this.#onSlowInFlight) > 0) {
+        this.#evaluate(this.#exactCallClock ? start : undefined)
+        if (this.#state !== CLOSED) return undefined
+      }
+    }
+    this.#inFlight++
+    const group = this.#timesCalls ? this.#inflight.join(start) : undefined
+    return new CallPermit(this.#permitHost, group, this.#generation)
   }
 
   /**

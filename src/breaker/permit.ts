@@ -1,0 +1,55 @@
+import type { CallGroup } from './in-flight.js'
+
+/** What a permit reports to the breaker that issued it. */
+export interface PermitHost {
+  /** Called once per permit: the call ended with `value` (`failed` false) or with the error `payload`. */
+  settle(group: CallGroup | undefined, generation: number, failed: boolean, payload: unknown): void
+}
+
+/**
+ * A closed-state call admitted by {@link CircuitBreaker.admit}, which its caller runs and times itself.
+ * The first report counts; later ones are ignored, so a caller that races the call against its own
+ * deadline can report whichever comes first and let the other go.
+ *
+ * @example
+ * ```ts
+ * const permit = breaker.admit()
+ * if (permit === undefined) return breaker.execute(() => redis.get(key)) // not closed: execute decides
+ * try {
+ *   const value = await redis.get(key)
+ *   permit.succeeded(value)
+ *   return value
+ * } catch (error) {
+ *   permit.failed(error)
+ *   throw error
+ * }
+ * ```
+ */
+export class CallPermit {
+  #host: PermitHost | undefined
+  readonly #group: CallGroup | undefined
+  readonly #generation: number
+
+  /** @internal Issued by {@link CircuitBreaker.admit}. */
+  constructor(host: PermitHost, group: CallGroup | undefined, generation: number) {
+    this.#host = host
+    this.#group = group
+    this.#generation = generation
+  }
+
+  /** The call returned `value` (which the breaker's `isResultFailure` may still count as a failure). */
+  succeeded(value?: unknown): void {
+    const host = this.#host
+    if (host === undefined) return
+    this.#host = undefined
+    host.settle(this.#group, this.#generation, false, value)
+  }
+
+  /** The call failed with `error` (the breaker's `isFailure` decides whether it counts). */
+  failed(error: unknown): void {
+    const host = this.#host
+    if (host === undefined) return
+    this.#host = undefined
+    host.settle(this.#group, this.#generation, true, error)
+  }
+}
