@@ -36,6 +36,8 @@ export class CacheContext {
   readonly rootPrefix: string
   #lockCounter = 0
   readonly #deadlines: Deadlines
+  /** Soft timeouts of L2 reads, shared like the hard ones (see `Deadlines`). */
+  readonly softDeadlines: Deadlines
   #closing: Promise<void> | undefined
 
   constructor(options: ResolvedOptions) {
@@ -44,6 +46,7 @@ export class CacheContext {
     this.clock = options.clock
     this.coarseClock = new CoarseClock(options.clock)
     this.#deadlines = new Deadlines(options.clock)
+    this.softDeadlines = new Deadlines(options.clock)
     this.serializer = options.serializer
     this.l1 = createL1(options.l1)
     this.versions = new Versions(options.clock)
@@ -64,14 +67,19 @@ export class CacheContext {
   publish(message: BusMessage, deadline: number): Promise<void> | undefined {
     const bus = this.options.bus
     if (bus === undefined) return undefined
-    this.counters.invalidationsSent++
-    this.events.emit('invalidationSent', message)
+    this.announce(message)
     const send = () => bus.publish(this.options.channel, message)
     const sent = this.l2 !== undefined ? this.l2.guard(deadline, send) : this.#deadlines.until(deadline, send)
     return sent.then(undefined, this.#publishFailed)
   }
 
   readonly #publishFailed = (error: unknown): void => this.busError(error)
+
+  /** Counts and reports an invalidation about to be published. */
+  announce(message: BusMessage): void {
+    this.counters.invalidationsSent++
+    this.events.emit('invalidationSent', message)
+  }
 
   /** The deadline of an operation starting now under `policy`'s hard timeout. */
   deadline(policy: Policy): number {

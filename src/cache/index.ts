@@ -7,6 +7,7 @@ export type { Cache, GetOptions } from './cache.js'
 export { createCache } from './create-cache.js'
 export type { CachedOptions, CacheEvictOptions, CacheMethodDecorator, CachePutOptions } from './decorators.js'
 export { cached, cacheEvict, cachePut, setDefaultCache } from './decorators.js'
+export type { Loader } from './miss.js'
 export type {
   CacheEntryOptions,
   CacheL1Options,
@@ -16,7 +17,6 @@ export type {
   GetOrSetOptions,
   SetOptions,
 } from './options.js'
-export type { Loader } from './read.js'
 export { jsonSerializer } from './serializer.js'
 export type { CacheEvents, CacheStats } from './stats.js'
 export type { BusConnectionHandlers, BusMessage, CacheBus, L2Driver, L2Entry, Serializer } from './types.js'

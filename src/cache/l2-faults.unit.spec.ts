@@ -188,6 +188,42 @@ describe('the breaker option', () => {
     expect((refused[0] as { context: { name: string } }).context.name).toBe('shared-redis')
   })
 
+  it('counts a set (L2 write, then publish) as one call of the breaker, and a read as one', async () => {
+    const clock = fakeClock(0)
+    const breaker = circuitBreaker({ clock })
+    const published: unknown[] = []
+    const bus = {
+      subscribe: async () => {},
+      publish: async (_channel: string, message: unknown) => {
+        published.push(message)
+      },
+      disconnect: async () => {},
+    }
+    const { cache } = setup({ breaker, bus })
+    await cache.set('k', 1)
+    expect(published).toHaveLength(1)
+    expect(breaker.metrics().calls).toBe(1)
+    await cache.getOrSet('j', () => 2)
+    await cache.settled()
+    expect(breaker.metrics().calls).toBe(3) // the read, and the write-through of the loaded value
+  })
+
+  it('counts a set whose publish fails as one failed call', async () => {
+    const clock = fakeClock(0)
+    const breaker = circuitBreaker({ clock })
+    const bus = {
+      subscribe: async () => {},
+      publish: async () => {
+        throw new Error('bus down')
+      },
+      disconnect: async () => {},
+    }
+    const { cache } = setup({ breaker, bus })
+    await cache.set('k', 1)
+    expect(breaker.metrics()).toMatchObject({ calls: 1, failures: 1 })
+    expect(cache.stats()).toMatchObject({ busErrors: 1, l2Errors: 0 })
+  })
+
   it('merges breaker options over the cache defaults (10 calls at least, half of them failed, named after the namespace)', async () => {
     const { l2, cache } = setup({ breaker: {}, namespace: 'shop' })
     const refused: unknown[] = []
