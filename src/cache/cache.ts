@@ -149,10 +149,15 @@ export class Cache {
    * await cache.set(`user:${user.id}`, user, { ttl: '1h', tags: ['users'] })
    * ```
    */
-  async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+  set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+    // Not async: the write's own promise is the caller's.
     const ctx = this.#ctx
-    validateKey(key, ctx.options.maxKeyLength)
-    await setValue(ctx, { key: this.#prefix + key, policy: this.#policy(options) }, value)
+    try {
+      validateKey(key, ctx.options.maxKeyLength)
+      return setValue(ctx, this.#prefix + key, this.#policy(options), value)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /**

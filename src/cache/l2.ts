@@ -110,18 +110,19 @@ export class L2Gateway {
   }
 
   /**
-   * Starts `call` (its `run`) until `deadline`, a clock time: the steps of one public call share it.
+   * Starts `call` (its `run`) until `deadline`, a clock time: the steps of one public call share it
+   * (`now`: the clock's time, if the caller has just read it).
    * The call's `onValue` or `onError` gets the outcome, or its `expire` the deadline: always later,
    * never within this call.
    */
-  start<T>(call: L2Call<T>, deadline: number): void {
+  start<T>(call: L2Call<T>, deadline: number, now?: number): void {
     const permit = this.#admit()
     if (permit === false) {
       // Not closed: the breaker decides (refuses, probes, passes through), with the deadline inside.
       this.guard(deadline, (signal) => call.run(this.driver, signal)).then(call.onValue, call.onError)
       return
     }
-    const group = this.deadlines.join(deadline, call)
+    const group = this.deadlines.join(deadline, call, now)
     call.admitted(permit, group)
     let work: Promise<T>
     if (group === undefined) work = Promise.reject(noTimeLeft())

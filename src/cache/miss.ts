@@ -36,27 +36,24 @@ export function getOrSetMiss<T>(ctx: CacheContext, request: MissRequest<T>): Pro
   const inFlight = flights.get(request.key)
   if (inFlight !== undefined) return inFlight as Promise<T>
   if (ctx.l2 === undefined) {
-    const miss = { ...begin(ctx, request), promise: undefined as Promise<T> | undefined }
+    const miss: MissState<T> & { promise: Promise<T> | undefined } = {
+      key: request.key,
+      loader: request.loader,
+      policy: request.policy,
+      start: ctx.fence.begin(),
+      stale: staleInL1(ctx, request.key),
+      deadline: ctx.deadline(request.policy),
+      promise: undefined,
+    }
     miss.promise = loadMissed(ctx, miss)
     flights.start(request.key, miss.promise)
     return miss.promise
   }
-  const miss = new Miss(ctx, ctx.l2, request)
+  const now = ctx.clock.now()
+  const miss = new Miss(ctx, ctx.l2, request, now)
   flights.start(request.key, miss.promise)
-  miss.read()
+  miss.read(now)
   return miss.promise
-}
-
-/** What a miss knows when it begins: the fence is open from here until it ends. */
-function begin<T>(ctx: CacheContext, request: MissRequest<T>) {
-  return {
-    key: request.key,
-    loader: request.loader,
-    policy: request.policy,
-    start: ctx.fence.begin(),
-    stale: staleInL1(ctx, request.key),
-    deadline: ctx.deadline(request.policy),
-  }
 }
 
 /**
@@ -80,15 +77,16 @@ class Miss<T> extends L2Read implements MissState<T> {
   #waiting = true
   #soft: DeadlineGroup | undefined = undefined
 
-  constructor(ctx: CacheContext, l2: L2Gateway, request: MissRequest<T>) {
+  /** `now`: the clock's time, read once for the deadline and the start of the read. */
+  constructor(ctx: CacheContext, l2: L2Gateway, request: MissRequest<T>, now: number) {
     super(l2, ctx.rootPrefix + request.key)
-    const state = begin(ctx, request)
-    this.key = state.key
-    this.loader = state.loader
-    this.policy = state.policy
-    this.start = state.start
-    this.stale = state.stale
-    this.deadline = state.deadline
+    // The fence is open from here until the miss ends.
+    this.key = request.key
+    this.loader = request.loader
+    this.policy = request.policy
+    this.start = ctx.fence.begin()
+    this.stale = staleInL1(ctx, request.key)
+    this.deadline = now + request.policy.hard
     this.#ctx = ctx
     this.promise = new Promise<T>((resolve, reject) => {
       this.#resolve = resolve
@@ -96,12 +94,11 @@ class Miss<T> extends L2Read implements MissState<T> {
     })
   }
 
-  /** Starts the L2 read (and the soft timeout, if any). */
-  read(): void {
-    const ctx = this.#ctx
-    this.gateway.start(this, this.deadline)
+  /** Starts the L2 read (and the soft timeout, if any) at `now`. */
+  read(now: number): void {
+    this.gateway.start(this, this.deadline, now)
     if (this.policy.soft > 0 && this.#waiting) {
-      this.#soft = ctx.softDeadlines.join(ctx.clock.now() + this.policy.soft, new SoftTimeout(this))
+      this.#soft = this.#ctx.softDeadlines.join(now + this.policy.soft, new SoftTimeout(this), now)
     }
   }
 

@@ -88,10 +88,11 @@ export class Deadlines {
 
   /**
    * Puts `member` under `deadline` (a clock time: the steps of one public call share it) and returns its
-   * group, which it leaves once it settles; `undefined` when no time is left.
+   * group, which it leaves once it settles; `undefined` when no time is left. `now`: the clock's time,
+   * if the caller has just read it.
    */
-  join(deadline: number, member: Expiring): DeadlineGroup | undefined {
-    const left = deadline - this.#clock.now()
+  join(deadline: number, member: Expiring, now = this.#clock.now()): DeadlineGroup | undefined {
+    const left = deadline - now
     if (left <= 0) return undefined
     const open = this.#open
     if (

@@ -79,9 +79,25 @@ class WriteThrough extends L2Call<void> {
     return driver.set(this.#write.key, this.#write.entry, signal)
   }
 
-  /** Written: publish now, within the same permit and deadline. */
+  /** Written (then: published). After the write, publish within the same permit and deadline. */
   readonly onValue = (): void => {
-    if (this.ended) return
+    if (this.#publishing) {
+      if (this.end(false, undefined)) this.#resolve(undefined)
+    } else if (!this.ended) this.#publish()
+  }
+
+  /** The write (then: the publish) failed. */
+  readonly onError = (error: unknown): void => {
+    if (!this.end(true, error)) return
+    if (this.#publishing) this.#publishEnded(error)
+    else this.#writeFailed(error)
+  }
+
+  expire(error: unknown): void {
+    this.onError(error)
+  }
+
+  #publish(): void {
     const { bus, channel } = this.#ctx.options
     if (bus === undefined) {
       if (this.end(false, undefined)) this.#resolve(undefined)
@@ -108,25 +124,7 @@ class WriteThrough extends L2Call<void> {
     } catch (error) {
       sent = Promise.reject(error)
     }
-    sent.then(this.#published, this.#publishFailed)
-  }
-
-  readonly onError = (error: unknown): void => {
-    if (this.end(true, error)) this.#writeFailed(error)
-  }
-
-  expire(error: unknown): void {
-    if (!this.end(true, error)) return
-    if (this.#publishing) this.#publishEnded(error)
-    else this.#writeFailed(error)
-  }
-
-  readonly #published = (): void => {
-    if (this.end(false, undefined)) this.#resolve(undefined)
-  }
-
-  readonly #publishFailed = (error: unknown): void => {
-    if (this.end(true, error)) this.#publishEnded(error)
+    sent.then(this.onValue, this.onError)
   }
 
   /** The write failed (or timed out): counted, and the publish still goes out, on its own, as before. */
@@ -156,24 +154,23 @@ export function storeLoaded(ctx: CacheContext, read: Read, value: unknown): Prom
   return writeOne(ctx, key, prepared, ctx.deadline(policy))
 }
 
-/** `cache.set`: L1 now, then L2 and the bus within one hard timeout in total. Only serialization errors throw. */
-export async function setValue(
-  ctx: CacheContext,
-  write: { key: string; policy: Policy },
-  value: unknown,
-): Promise<void> {
-  const { key, policy } = write
+/**
+ * `cache.set`: L1 now, then L2 and the bus within one hard timeout in total. Throws (synchronously) only
+ * when the value cannot be serialized; the promise never rejects.
+ */
+export function setValue(ctx: CacheContext, key: string, policy: Policy, value: unknown): Promise<void> {
   const deadline = ctx.deadline(policy)
   const prepared = prepareEntry(ctx, value, policy)
   ctx.fence.touch(key)
   if (prepared === undefined) {
     // A TTL of 0 means "not cached": drop what the levels hold, as a delete would.
-    await deleteKeys(ctx, [key], deadline)
-    return
+    return deleteKeys(ctx, [key], deadline).then(toVoid)
   }
   ctx.l1.set(key, prepared.l1)
-  await writeOne(ctx, key, prepared, deadline)
+  return writeOne(ctx, key, prepared, deadline)
 }
+
+function toVoid(): void {}
 
 /** `cache.delete`: resolves to whether any level held the key. */
 export async function deleteKeys(
