@@ -38,13 +38,13 @@ export async function writeThrough(
  * {@link writeThrough} of one entry (every `set`): the L2 write, then the publish, as one call of the L2
  * breaker under one deadline (see {@link WriteThrough}). Never rejects.
  */
-function writeOne(ctx: CacheContext, key: string, entry: PreparedEntry, deadline: number): Promise<void> {
+function writeOne(ctx: CacheContext, key: string, entry: PreparedEntry, deadline: number, now?: number): Promise<void> {
   const l2Key = ctx.rootPrefix + key
   const message: BusMessage = { source: ctx.instanceId, type: 'set', keys: [l2Key], versions: [entry.l1.version] }
   const l2 = ctx.l2
   if (l2 === undefined || entry.l2 === undefined) return ctx.publish(message, deadline) ?? Promise.resolve()
   const write = new WriteThrough(ctx, l2, { key: l2Key, entry: entry.l2, message, deadline })
-  l2.start(write, deadline)
+  l2.start(write, deadline, now)
   return write.done
 }
 
@@ -159,15 +159,16 @@ export function storeLoaded(ctx: CacheContext, read: Read, value: unknown): Prom
  * when the value cannot be serialized; the promise never rejects.
  */
 export function setValue(ctx: CacheContext, key: string, policy: Policy, value: unknown): Promise<void> {
-  const deadline = ctx.deadline(policy)
-  const prepared = prepareEntry(ctx, value, policy)
+  const now = ctx.clock.now()
+  const deadline = now + policy.hard
+  const prepared = prepareEntry(ctx, value, policy, now)
   ctx.fence.touch(key)
   if (prepared === undefined) {
     // A TTL of 0 means "not cached": drop what the levels hold, as a delete would.
     return deleteKeys(ctx, [key], deadline).then(toVoid)
   }
   ctx.l1.set(key, prepared.l1)
-  return writeOne(ctx, key, prepared, deadline)
+  return writeOne(ctx, key, prepared, deadline, now)
 }
 
 function toVoid(): void {}
