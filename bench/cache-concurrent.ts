@@ -14,9 +14,11 @@
  * Run alone (for profiling): `node --cpu-prof --import tsx bench/cache-concurrent.ts`.
  */
 import { Redis } from 'ioredis'
-import { circuitBreaker } from '../src/breaker/index.js'
+import type { CircuitBreaker } from '../src/breaker/index.js'
 import { redisBus, redisCacheDriver } from '../src/cache/adapters/redis.js'
 import { type Cache, createCache } from '../src/cache/index.js'
+import { l2Breaker } from '../src/cache/l2-breaker.js'
+import { systemClock } from '../src/core/clock.js'
 import { unlinkMatching } from '../test/support/redis-server.js'
 
 export const CALLERS = 100
@@ -99,16 +101,8 @@ export async function concurrentL2(url: string, runId: string, rounds = 3): Prom
     ['bench-cc-plain:product:123'],
     [1764118170985000],
   ])
-  // The cache's L2 breaker with its defaults (src/cache/l2-breaker.ts).
-  const breaker = circuitBreaker({
-    name: 'bench:floor',
-    failureRateThreshold: 0.5,
-    slowCallRateThreshold: 0.8,
-    slowCallDuration: 250,
-    minimumCalls: 10,
-    window: { type: 'count', size: 50 },
-    openDuration: 5_000,
-  })
+  // A breaker as the cache makes its L2 breaker, with its defaults (src/cache/l2-breaker.ts).
+  const breaker = l2Breaker({}, { namespace: 'bench-floor', clock: systemClock }) as CircuitBreaker
   const cases: Record<string, (i: number) => Promise<unknown>> = {}
   for (const [label, side] of [
     ['plain', plain],
