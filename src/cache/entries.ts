@@ -86,6 +86,7 @@ export interface Read {
  * the key since the read began, or an entry with a newer version.
  */
 export function fillL1(ctx: CacheContext, read: Read, entry: L1Entry): void {
+  if (!ctx.l1.enabled) return
   const { key } = read
   if (ctx.fence.changedSince(key, read.start)) return
   const current = ctx.l1.peek(key)
