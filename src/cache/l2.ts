@@ -184,13 +184,8 @@ export class L2Gateway {
 /** An L2 read of one key in flight. */
 export abstract class L2Read extends L2Call<L2Entry | undefined> {
   /** The driver answered (or, on the guarded path, the breaker let the answer through). */
-  readonly onValue = (entry: L2Entry | undefined): void => {
-    if (this.end(false, entry)) this.answer(entry)
-  }
-
-  readonly onError = (error: unknown): void => {
-    if (this.end(true, error)) this.answer(this.gateway.failed(this.operation, error))
-  }
+  readonly onValue: (entry: L2Entry | undefined) => void
+  readonly onError: (error: unknown) => void
 
   /** `l2Key`: the key as the driver knows it (the cache's root prefix included). */
   constructor(
@@ -198,6 +193,14 @@ export abstract class L2Read extends L2Call<L2Entry | undefined> {
     readonly l2Key: string,
   ) {
     super(gateway, 'get')
+    // Assigned here rather than as class fields: a transpiler that keeps function names (tsx, esbuild's
+    // keepNames) wraps every named closure in an Object.defineProperty call, twice per L2 hit.
+    this.onValue = (entry) => {
+      if (this.end(false, entry)) this.answer(entry)
+    }
+    this.onError = (error) => {
+      if (this.end(true, error)) this.answer(this.gateway.failed(this.operation, error))
+    }
   }
 
   run(driver: L2Driver, signal?: AbortSignal): Promise<L2Entry | undefined> {

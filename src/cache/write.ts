@@ -73,24 +73,26 @@ class WriteThrough extends L2Call<void> {
     this.done = new Promise((resolve) => {
       this.#resolve = resolve
     })
-  }
-
-  run(driver: L2Driver, signal?: AbortSignal): Promise<void> {
-    return driver.set(this.#write.key, this.#write.entry, signal)
+    // Assigned here rather than as class fields: see `L2Read`.
+    this.onValue = () => {
+      if (this.#publishing) {
+        if (this.end(false, undefined)) this.#resolve(undefined)
+      } else if (!this.ended) this.#publish()
+    }
+    this.onError = (error) => {
+      if (!this.end(true, error)) return
+      if (this.#publishing) this.#publishEnded(error)
+      else this.#writeFailed(error)
+    }
   }
 
   /** Written (then: published). After the write, publish within the same permit and deadline. */
-  readonly onValue = (): void => {
-    if (this.#publishing) {
-      if (this.end(false, undefined)) this.#resolve(undefined)
-    } else if (!this.ended) this.#publish()
-  }
-
+  readonly onValue: () => void
   /** The write (then: the publish) failed. */
-  readonly onError = (error: unknown): void => {
-    if (!this.end(true, error)) return
-    if (this.#publishing) this.#publishEnded(error)
-    else this.#writeFailed(error)
+  readonly onError: (error: unknown) => void
+
+  run(driver: L2Driver, signal?: AbortSignal): Promise<void> {
+    return driver.set(this.#write.key, this.#write.entry, signal)
   }
 
   expire(error: unknown): void {
