@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { expect, it } from 'vitest'
+import { circuitBreaker } from '../breaker/index.js'
 import { fakeClock } from '../testing/fake-clock.js'
 import {
   cached,
@@ -166,13 +167,32 @@ it('namespaces', async () => {
   expect(await sessions.get('token-1')).toBeUndefined()
 })
 
+it('the breaker option', async () => {
+  const log = { warn: (..._args: unknown[]) => {} }
+  const l2 = memoryCacheDriver()
+  // #region breaker-option
+  // Options, merged over the cache's defaults (a bad one is reported as `breaker.<option>`):
+  const tuned = createCache({ l2, breaker: { minimumCalls: 20, openDuration: '10s' } })
+  // Or a breaker of your own, to watch it or share it (here by the two caches of one Redis):
+  const redisBreaker = circuitBreaker({ name: 'redis', failureRateThreshold: 0.5, slowCallDuration: '250ms' })
+  redisBreaker.on('stateChange', (from, to) => log.warn({ from, to }, 'Redis breaker'))
+  const products = createCache({ namespace: 'products', l2, breaker: redisBreaker })
+  const sessions = createCache({ namespace: 'sessions', l2, breaker: redisBreaker })
+  // #endregion breaker-option
+  await products.set('42', 'espresso')
+  await sessions.set('t', 1)
+  expect(await tuned.getOrSet('k', () => 1)).toBe(1)
+  expect(redisBreaker.metrics().calls).toBe(2)
+  expect(() => createCache({ l2, breaker: { minimumCalls: 0 } })).toThrow(/`breaker.minimumCalls`/)
+})
+
 it('docs/cache.md shows these snippets as they are here', () => {
   const source = ['./guide.unit.spec.ts', './guide-redis.int.spec.ts']
     .map((file) => readFileSync(new URL(file, import.meta.url), 'utf8'))
     .join('\n')
   const guide = readFileSync(new URL('../../docs/cache.md', import.meta.url), 'utf8')
   const regions = [...source.matchAll(/\/\/ #region ([\w-]+)\n([\s\S]*?)\n\s*\/\/ #endregion \1/g)]
-  expect(regions.length).toBe(8)
+  expect(regions.length).toBe(9)
   for (const [, name, body] of regions) {
     const lines = (body as string).split('\n')
     const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length))
