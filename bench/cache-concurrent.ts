@@ -9,14 +9,18 @@
  * every case once, in a rotating order, so a load spike hits both sides of a ratio.
  *
  * The floor: the same raw calls, each behind a circuit breaker configured as the cache's L2 breaker
- * (what the guarantee "a hung Redis opens the circuit" costs by itself, before any caching work).
+ * (what the guarantee "a hung Redis opens the circuit" costs by itself, before any caching work); and
+ * raw SET + PUBLISH on a channel this process listens on, as a cache's bus does (Redis pub/sub sends
+ * every message back to the publisher's own subscription, which reads it and drops it).
  *
  * Run alone (for profiling): `node --cpu-prof --import tsx bench/cache-concurrent.ts`.
  */
 import { Redis } from 'ioredis'
-import { circuitBreaker } from '../src/breaker/index.js'
+import type { CircuitBreaker } from '../src/breaker/index.js'
 import { redisBus, redisCacheDriver } from '../src/cache/adapters/redis.js'
 import { type Cache, createCache } from '../src/cache/index.js'
+import { l2Breaker } from '../src/cache/l2-breaker.js'
+import { systemClock } from '../src/core/clock.js'
 import { unlinkMatching } from '../test/support/redis-server.js'
 
 export const CALLERS = 100
@@ -58,6 +62,8 @@ export interface ConcurrentResult {
     l2_behind_breaker_vs_raw_autopipelined: number
     set_behind_breaker_vs_raw: number
     set_behind_breaker_vs_raw_autopipelined: number
+    set_delivered_back_vs_raw: number
+    set_delivered_back_vs_raw_autopipelined: number
   }
   ratios: {
     l2_concurrent_vs_raw: number
@@ -67,8 +73,11 @@ export interface ConcurrentResult {
   }
 }
 
-/** Measures every case `rounds` times (interleaved); ratios are medians of the per-round ratios. */
-export async function concurrentL2(url: string, runId: string, rounds = 3): Promise<ConcurrentResult> {
+/**
+ * Measures every case `rounds` times (interleaved); ratios are medians of the per-round ratios. Seven rounds:
+ * on a shared 2-core machine one round's ratio moves by 10% or more.
+ */
+export async function concurrentL2(url: string, runId: string, rounds = 7): Promise<ConcurrentResult> {
   const keyPrefix = `${runId}:cc:`
   const keys = Array.from({ length: KEYS }, (_, i) => `product:${i}`)
   const value = (i: number) => ({ ...PAYLOAD, id: i })
@@ -99,16 +108,13 @@ export async function concurrentL2(url: string, runId: string, rounds = 3): Prom
     ['bench-cc-plain:product:123'],
     [1764118170985000],
   ])
-  // The cache's L2 breaker with its defaults (src/cache/l2-breaker.ts).
-  const breaker = circuitBreaker({
-    name: 'bench:floor',
-    failureRateThreshold: 0.5,
-    slowCallRateThreshold: 0.8,
-    slowCallDuration: 250,
-    minimumCalls: 10,
-    window: { type: 'count', size: 50 },
-    openDuration: 5_000,
-  })
+  // A breaker as the cache makes its L2 breaker, with its defaults (src/cache/l2-breaker.ts).
+  const breaker = l2Breaker({}, { namespace: 'bench-floor', clock: systemClock }) as CircuitBreaker
+  // A channel this process listens on (messages are read and dropped), as a cache's own channel is.
+  const listened = `${runId}:listened-channel`
+  const listener = new Redis(url)
+  listener.on('message', () => {})
+  await listener.subscribe(listened)
   const cases: Record<string, (i: number) => Promise<unknown>> = {}
   for (const [label, side] of [
     ['plain', plain],
@@ -125,6 +131,11 @@ export async function concurrentL2(url: string, runId: string, rounds = 3): Prom
     cases[`set (${label})`] = (i) => cache.set(keys[i % KEYS] as string, value(i % KEYS))
     cases[`floor: GET+parse behind the breaker (${label})`] = async (i) =>
       JSON.parse((await breaker.execute(() => client.get(`${keyPrefix}raw:${keys[i % KEYS]}`))) as string)
+    // What a cache's channel costs on top: every message comes back to the publisher's own subscription.
+    cases[`floor: SET+PUBLISH delivered back to a subscriber here (${label})`] = async (i) => {
+      await client.set(`${keyPrefix}raw:${keys[i % KEYS]}`, JSON.stringify(value(i % KEYS)), 'PX', 3_600_000)
+      await client.publish(listened, message)
+    }
     cases[`floor: SET+PUBLISH behind the breaker (${label})`] = async (i) => {
       const payload = JSON.stringify(value(i % KEYS))
       await breaker.execute(() => client.set(`${keyPrefix}raw:${keys[i % KEYS]}`, payload, 'PX', 3_600_000))
@@ -160,6 +171,14 @@ export async function concurrentL2(url: string, runId: string, rounds = 3): Prom
         'floor: SET+PUBLISH behind the breaker (autopipelined)',
         'raw SET+PUBLISH (autopipelined)',
       ),
+      set_delivered_back_vs_raw: ratio(
+        'floor: SET+PUBLISH delivered back to a subscriber here (plain)',
+        'raw SET+PUBLISH (plain)',
+      ),
+      set_delivered_back_vs_raw_autopipelined: ratio(
+        'floor: SET+PUBLISH delivered back to a subscriber here (autopipelined)',
+        'raw SET+PUBLISH (autopipelined)',
+      ),
     },
     ratios: {
       l2_concurrent_vs_raw: ratio('getOrSet L2 hit (plain)', 'raw GET+parse (plain)'),
@@ -168,6 +187,7 @@ export async function concurrentL2(url: string, runId: string, rounds = 3): Prom
       set_concurrent_vs_raw_autopipelined: ratio('set (autopipelined)', 'raw SET+PUBLISH (autopipelined)'),
     },
   }
+  listener.disconnect()
   await unlinkMatching(plain.client, `${keyPrefix}*`)
   for (const side of [plain, pipelined]) {
     await side.cache.close()
@@ -178,6 +198,6 @@ export async function concurrentL2(url: string, runId: string, rounds = 3): Prom
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-  const result = await concurrentL2(url, `bulwark-bench:${process.pid}:${Date.now()}`, Number(process.env.ROUNDS ?? 3))
+  const result = await concurrentL2(url, `bulwark-bench:${process.pid}:${Date.now()}`, Number(process.env.ROUNDS ?? 7))
   console.log(JSON.stringify(result, null, 2))
 }

@@ -11,6 +11,7 @@ import { BrokenCircuitError, IsolatedCircuitError, ThrottledError } from './erro
 import type { BreakerEvents, BreakerMetrics, FailureReason, RejectionReason } from './events.js'
 import { type CallGroup, InFlightTracker } from './in-flight.js'
 import { type CircuitBreakerOptions, type ResolvedBreakerOptions, resolveBreakerOptions } from './options.js'
+import { CallPermit, type PermitHost } from './permit.js'
 import {
   CLOSED,
   closed,
@@ -102,6 +103,8 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
    * {@link #bindClosed}): such a call needs no per-call data, so it costs `fn()` and one `then`, no closure.
    */
   #onClosedValue!: (value: unknown) => unknown
+  /** The record of an untimed call of the current closed phase (set with the handlers, {@link #bindClosed}). */
+  #closedCall!: ClosedCall
   #onClosedError!: (error: unknown) => never
   #consecutiveOpens = 0
   /** The slow-call threshold in force; +Infinity when slow-call detection is off. */
@@ -178,6 +181,57 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
     const phase = this.#phase
     if (phase.state === OPEN && this.#ticks.now() < phase.until) return this.#reject('open', phase.rejection)
     return this.#executeOther(fn, signal, this.#clock.now())
+  }
+
+  /**
+   * Admits one call that the caller runs and times itself, with no promise of the breaker's own: in the
+   * CLOSED state (without throttling) it counts the call in and returns the permit to report its end with;
+   * otherwise `undefined`, and the caller goes through {@link execute}, which rejects, probes or passes the
+   * call through as the state says. For a caller whose own promise chain is its hot path (the cache's L2
+   * calls). A call that never reports still counts as slow once it runs past `slowCallDuration`.
+   *
+   * @example
+   * ```ts
+   * const permit = breaker.admit()
+   * if (permit === undefined) return breaker.execute(() => redis.get(key))
+   * return redis.get(key).then(
+   *   (value) => {
+   *     permit.succeeded(value)
+   *     return value
+   *   },
+   *   (error: unknown) => {
+   *     permit.failed(error)
+   *     throw error
+   *   },
+   * )
+   * ```
+   */
+  admit(): CallPermit | undefined {
+    if (this.#phase.state !== CLOSED || this.#throttle !== undefined) return undefined
+    let start = 0
+    if (this.#timesCalls) {
+      start = this.#callClock.now()
+      if (this.#inflight.sweep(start, this.#slowMs, this.#onSlowInFlight) > 0) {
+        this.#evaluate(this.#exactCallClock ? start : undefined)
+        if (this.#phase.state !== CLOSED) return undefined
+      }
+    }
+    this.#inFlight++
+    const call: ClosedCall = this.#timesCalls
+      ? { phase: this.#phase, group: this.#inflight.join(start) }
+      : this.#closedCall
+    return new CallPermit(this.#permitHost, call)
+  }
+
+  /** Where the permits of {@link admit} report: as a closed call's own `then` handlers would. */
+  readonly #permitHost: PermitHost<ClosedCall> = {
+    settle: (call, failed, payload) => {
+      this.#inFlight--
+      if (failed) this.#settleClosed(call, this.#errorFailure(payload))
+      else if (this.#o.isResultFailure?.(payload)) this.#settleClosed(call, { value: payload })
+      else if (call.group !== undefined) this.#succeedTimed(call as TimedCall)
+      else this.#succeedUntimed(call.phase)
+    },
   }
 
   /**
@@ -276,6 +330,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
    */
   #bindClosed(phase: Phase): void {
     const call: ClosedCall = { phase, group: undefined }
+    this.#closedCall = call
     this.#onClosedValue = (value) => {
       this.#inFlight--
       if (this.#o.isResultFailure?.(value)) this.#settleClosed(call, { value })

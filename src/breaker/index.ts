@@ -20,6 +20,7 @@ export type { BreakerEvents, BreakerMetrics, FailureReason, RejectionReason } fr
 export type { FallbackOptions } from './fallback.js'
 export { FallbackPolicy, fallback } from './fallback.js'
 export type { CircuitBreakerOptions, HalfOpenOptions, WindowOptions } from './options.js'
+export type { CallPermit } from './permit.js'
 export type { BreakerRegistryOptions, KeyedBreakersOptions, RegisteredBreaker } from './registry.js'
 export { BreakerRegistry, createBreakerRegistry, KeyedBreakers } from './registry.js'
 export type { RetryEvents, RetryOptions } from './retry.js'

@@ -5,8 +5,9 @@ import { type BatchLoader, getOrSetMany } from './batch.js'
 import type { CacheContext } from './context.js'
 import { validateKey, validateKeys, validateTags } from './keys.js'
 import type { L1, L1Entry } from './l1.js'
+import { getOrSetMiss, type Loader, refreshInBackground } from './miss.js'
 import type { CacheEntryOptions, CacheTimeoutOptions, GetOrSetOptions, Policy, SetOptions } from './options.js'
-import { getMiss, getOrSetMiss, type Loader, readL2, refreshInBackground } from './read.js'
+import { getMiss, readL2 } from './read.js'
 import { resolvePolicy } from './resolve-options.js'
 import type { CacheEvents, CacheStats, Counters } from './stats.js'
 import { clearPrefix, deleteKeys, deleteTags, setValue } from './write.js'
@@ -148,10 +149,15 @@ export class Cache {
    * await cache.set(`user:${user.id}`, user, { ttl: '1h', tags: ['users'] })
    * ```
    */
-  async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+  set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+    // Not async: the write's own promise is the caller's.
     const ctx = this.#ctx
-    validateKey(key, ctx.options.maxKeyLength)
-    await setValue(ctx, { key: this.#prefix + key, policy: this.#policy(options) }, value)
+    try {
+      validateKey(key, ctx.options.maxKeyLength)
+      return setValue(ctx, this.#prefix + key, this.#policy(options), value)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /**

@@ -358,6 +358,16 @@ describe('set, delete, has', () => {
     await cache.getOrSet('k', () => 1)
     expect(seen).toEqual(['miss:k', 'load:k'])
   })
+
+  it('emits hit with the key alone, for L2 hits only', async () => {
+    const { clock, l2, cache } = setup()
+    await createCache({ clock, l2, ttl: 1_000 }).set('k', 1)
+    const hits: unknown[][] = []
+    cache.on('hit', (...args) => hits.push(args))
+    await cache.getOrSet('k', () => 2) // from L2
+    await cache.getOrSet('k', () => 2) // from L1: no event
+    expect(hits).toEqual([['k']])
+  })
 })
 
 describe('types', () => {

@@ -3,7 +3,7 @@ import { CoarseClock } from '../core/coarse-clock.js'
 import { TypedEmitter } from '../core/events.js'
 import { Background } from './background.js'
 import { createL1, type L1 } from './l1.js'
-import { type L2Executor, L2Gateway } from './l2.js'
+import { L2Gateway } from './l2.js'
 import type { Policy, ResolvedOptions } from './options.js'
 import { Flights } from './single-flight.js'
 import { type CacheEvents, type Counters, createCounters } from './stats.js'
@@ -40,19 +40,22 @@ export class CacheContext {
   readonly rootPrefix: string
   #lockCounter = 0
   readonly #deadlines: Deadlines
+  /** Soft timeouts of L2 reads, shared like the hard ones (see `Deadlines`). */
+  readonly softDeadlines: Deadlines
   #closing: Promise<void> | undefined
 
-  constructor(options: ResolvedOptions, executor: L2Executor | undefined) {
+  constructor(options: ResolvedOptions) {
     this.options = options
     this.policy = options.policy
     this.clock = options.clock
     this.coarseClock = new CoarseClock(options.clock, { rereadEvery: 1_000 })
     this.#deadlines = new Deadlines(options.clock)
+    this.softDeadlines = new Deadlines(options.clock)
     this.serializer = options.serializer
     this.l1 = createL1(options.l1)
     this.versions = new Versions(options.clock)
     this.rootPrefix = `${options.namespace}:`
-    this.l2 = options.l2 && new L2Gateway(options.l2, executor, this)
+    this.l2 = options.l2 && new L2Gateway(options.l2, options.breaker, this)
   }
 
   /** A token that names this process and call as a lock holder. */
@@ -68,14 +71,19 @@ export class CacheContext {
   publish(message: BusMessage, deadline: number): Promise<void> | undefined {
     const bus = this.options.bus
     if (bus === undefined) return undefined
-    this.counters.invalidationsSent++
-    this.events.emit('invalidationSent', message)
+    this.announce(message)
     const send = () => bus.publish(this.options.channel, message)
     const sent = this.l2 !== undefined ? this.l2.guard(deadline, send) : this.#deadlines.until(deadline, send)
     return sent.then(undefined, this.#publishFailed)
   }
 
   readonly #publishFailed = (error: unknown): void => this.busError(error)
+
+  /** Counts and reports an invalidation about to be published. */
+  announce(message: BusMessage): void {
+    this.counters.invalidationsSent++
+    this.events.emit('invalidationSent', message)
+  }
 
   /** The deadline of an operation starting now under `policy`'s hard timeout. */
   deadline(policy: Policy): number {

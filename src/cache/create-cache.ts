@@ -1,7 +1,6 @@
 import { Cache } from './cache.js'
 import { CacheContext } from './context.js'
 import { subscribe } from './invalidation.js'
-import { l2Breaker } from './l2-breaker.js'
 import type { CacheOptions } from './options.js'
 import { resolveCacheOptions } from './resolve-options.js'
 
@@ -25,7 +24,7 @@ import { resolveCacheOptions } from './resolve-options.js'
  */
 export function createCache(options?: CacheOptions): Cache {
   const resolved = resolveCacheOptions(options)
-  const ctx = new CacheContext(resolved, l2Breaker(resolved))
+  const ctx = new CacheContext(resolved)
   const ready = subscribe(ctx)
   // A failed subscription is counted as a bus error; `ready()` reports it to whoever asks.
   ready.catch(() => {})

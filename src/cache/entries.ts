@@ -16,20 +16,25 @@ export interface PreparedEntry {
 }
 
 /**
- * Builds the entry for `value` written now, or returns `undefined` when the policy says not to
+ * Builds the entry for `value` written `now` (the clock's time, if the caller has just read it), or
+ * returns `undefined` when the policy says not to
  * cache it (a TTL of 0 without grace, or `negativeTtl: 0` for null/undefined). Serialization errors
  * are thrown before anything is written.
  */
-export function prepareEntry(ctx: CacheContext, value: unknown, policy: Policy): PreparedEntry | undefined {
+export function prepareEntry(
+  ctx: CacheContext,
+  value: unknown,
+  policy: Policy,
+  now = ctx.clock.now(),
+): PreparedEntry | undefined {
   const baseTtl = value === null || value === undefined ? (policy.negativeTtl ?? policy.ttl) : policy.ttl
   const ttl = policy.jitter > 0 ? Math.round(baseTtl * (1 + policy.jitter * (2 * Math.random() - 1))) : baseTtl
   if (ttl <= 0 && policy.grace <= 0) return undefined
-  const now = ctx.clock.now()
   const expiresAt = now + ttl
   const staleUntil = expiresAt + policy.grace
   // Serialized even without L2, so a value is accepted or rejected the same whatever the configuration.
   const raw = encode(ctx, value)
-  const version = ctx.versions.next()
+  const version = ctx.versions.next(now)
   const l1: L1Entry = {
     value,
     version,
@@ -81,6 +86,7 @@ export interface Read {
  * the key since the read began, or an entry with a newer version.
  */
 export function fillL1(ctx: CacheContext, read: Read, entry: L1Entry): void {
+  if (!ctx.l1.enabled) return
   const { key } = read
   if (ctx.fence.changedSince(key, read.start)) return
   const current = ctx.l1.peek(key)

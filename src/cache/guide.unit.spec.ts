@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { expect, it } from 'vitest'
 import { guideRegions } from '../../test/support/guide-regions.js'
+import { circuitBreaker } from '../breaker/index.js'
 import { fakeClock } from '../testing/fake-clock.js'
 import {
   cached,
@@ -167,11 +168,30 @@ it('namespaces', async () => {
   expect(await sessions.get('token-1')).toBeUndefined()
 })
 
+it('the breaker option', async () => {
+  const log = { warn: (..._args: unknown[]) => {} }
+  const l2 = memoryCacheDriver()
+  // #region breaker-option
+  // Options, merged over the cache's defaults (a bad one is reported as `breaker.<option>`):
+  const tuned = createCache({ l2, breaker: { minimumCalls: 20, openDuration: '10s' } })
+  // Or a breaker of your own, to watch it or share it (here by the two caches of one Redis):
+  const redisBreaker = circuitBreaker({ name: 'redis', failureRateThreshold: 0.5, slowCallDuration: '250ms' })
+  redisBreaker.on('stateChange', (from, to) => log.warn({ from, to }, 'Redis breaker'))
+  const products = createCache({ namespace: 'products', l2, breaker: redisBreaker })
+  const sessions = createCache({ namespace: 'sessions', l2, breaker: redisBreaker })
+  // #endregion breaker-option
+  await products.set('42', 'espresso')
+  await sessions.set('t', 1)
+  expect(await tuned.getOrSet('k', () => 1)).toBe(1)
+  expect(redisBreaker.metrics().calls).toBe(2)
+  expect(() => createCache({ l2, breaker: { minimumCalls: 0 } })).toThrow(/`breaker.minimumCalls`/)
+})
+
 it('docs/cache.md shows these snippets as they are here', () => {
   const guide = readFileSync(new URL('../../docs/cache.md', import.meta.url), 'utf8')
   const regions = ['./guide.unit.spec.ts', './guide-redis.int.spec.ts'].flatMap((file) =>
     guideRegions(new URL(file, import.meta.url)),
   )
-  expect(regions.length).toBe(8)
+  expect(regions.length).toBe(9)
   for (const { name, code } of regions) expect(guide.includes(code), `region ${name} is in docs/cache.md`).toBe(true)
 })

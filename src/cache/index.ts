@@ -7,8 +7,8 @@ export type { Cache, GetOptions } from './cache.js'
 export { createCache } from './create-cache.js'
 export type { CachedOptions, CacheEvictOptions, CacheMethodDecorator, CachePutOptions } from './decorators.js'
 export { cached, cacheEvict, cachePut, setDefaultCache } from './decorators.js'
+export type { Loader } from './miss.js'
 export type {
-  CacheBreakerOptions,
   CacheEntryOptions,
   CacheL1Options,
   CacheLockOptions,
@@ -17,7 +17,6 @@ export type {
   GetOrSetOptions,
   SetOptions,
 } from './options.js'
-export type { Loader } from './read.js'
 export { jsonSerializer } from './serializer.js'
-export type { CacheEvents, CacheLevel, CacheStats } from './stats.js'
+export type { CacheEvents, CacheStats } from './stats.js'
 export type { BusConnectionHandlers, BusMessage, CacheBus, L2Driver, L2Entry, Serializer } from './types.js'

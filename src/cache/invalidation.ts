@@ -12,6 +12,7 @@ export function subscribe(ctx: CacheContext): Promise<void> {
   if (bus === undefined) return Promise.resolve()
   return bus
     .subscribe(ctx.options.channel, {
+      source: ctx.instanceId,
       message: (message) => receive(ctx, message),
       disconnected: () => ctx.events.emit('busDisconnected'),
       reconnected: () => {

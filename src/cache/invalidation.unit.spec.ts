@@ -3,7 +3,7 @@ import { deferred, ScriptedDriver } from '../../test/support/cache-scripted-driv
 import { fakeClock } from '../testing/fake-clock.js'
 import { MemoryBusHub, memoryBus } from './adapters/memory-bus.js'
 import { createCache } from './create-cache.js'
-import type { BusMessage } from './types.js'
+import type { BusConnectionHandlers, BusMessage } from './types.js'
 
 /** Two caches standing for two processes: one L2, one bus hub, separate L1s. */
 const twoProcesses = async () => {
@@ -41,6 +41,35 @@ describe('invalidation over the bus', () => {
     expect(received).toEqual([])
     expect(await a.get('k')).toBe(1)
     expect(a.stats().l1Hits).toBe(1)
+  })
+
+  it('names its source to the bus, so a bus can skip its own messages before decoding them', async () => {
+    const hub = new MemoryBusHub()
+    const bus = memoryBus({ hub })
+    let source: string | undefined
+    const seen: BusMessage[] = []
+    const spy = {
+      subscribe: (channel: string, handlers: BusConnectionHandlers) => {
+        source = handlers.source
+        return bus.subscribe(channel, {
+          ...handlers,
+          message: (m) => {
+            seen.push(m)
+            handlers.message(m)
+          },
+        })
+      },
+      publish: (channel: string, m: BusMessage) => bus.publish(channel, m),
+      close: () => bus.close(),
+    }
+    const cache = createCache({ bus: spy })
+    await cache.ready()
+    await cache.set('k', 1)
+    expect(source).toEqual(expect.any(String))
+    expect(seen).toEqual([]) // the memory bus skipped it: its source is the cache's
+    await memoryBus({ hub }).publish('bulwark:cache:bulwark', { source: 'other', type: 'delete', keys: ['bulwark:k'] })
+    expect(seen).toHaveLength(1)
+    expect(await cache.get('k')).toBeUndefined()
   })
 
   it('propagates delete, loads, deleteByTag and clear', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { deferred, ScriptedDriver } from '../../test/support/cache-scripted-driver.js'
+import { circuitBreaker } from '../breaker/index.js'
 import { isBulwarkError } from '../core/errors.js'
 import { fakeClock } from '../testing/fake-clock.js'
 import { createCache } from './create-cache.js'
@@ -133,7 +134,7 @@ describe('one hard timeout per call in total (issue 8.2)', () => {
     const bus = hungBus()
     const { clock, l2, cache } = setup({
       bus,
-      breaker: { minimumCalls: 2, windowSize: 2, failureRateThreshold: 0.5, openDuration: '5s' },
+      breaker: { minimumCalls: 2, window: { type: 'count', size: 2 }, failureRateThreshold: 0.5, openDuration: '5s' },
     })
     l2.mode = 'throw'
     await cache.get('a')
@@ -150,7 +151,7 @@ describe('one hard timeout per call in total (issue 8.2)', () => {
 describe('the circuit breaker around L2', () => {
   it('opens after failures, stops calling L2, and closes again once L2 answers', async () => {
     const { clock, l2, cache } = setup({
-      breaker: { minimumCalls: 4, windowSize: 4, failureRateThreshold: 0.5, openDuration: '5s' },
+      breaker: { minimumCalls: 4, window: { type: 'count', size: 4 }, failureRateThreshold: 0.5, openDuration: '5s' },
     })
     l2.mode = 'throw'
     for (let i = 0; i < 4; i++) expect(await cache.getOrSet(`k${i}`, () => i)).toBe(i)
@@ -167,6 +168,75 @@ describe('the circuit breaker around L2', () => {
     await cache.set('back', 'in l2')
     await cache.settled()
     expect(await l2.inner.get('bulwark:back')).toBeDefined()
+  })
+})
+
+describe('the breaker option', () => {
+  it('takes a breaker as is: the cache goes through it (here isolated, so L2 is never called)', async () => {
+    const clock = fakeClock(0)
+    const breaker = circuitBreaker({ name: 'shared-redis', clock })
+    const { l2, cache } = setup({ breaker })
+    const refused: unknown[] = []
+    cache.on('l2Error', (_op, error) => refused.push(error))
+    breaker.isolate()
+    expect(await cache.getOrSet('k', () => 'loaded')).toBe('loaded')
+    await cache.set('s', 1)
+    await cache.settled()
+    expect(l2.calls.get + l2.calls.set).toBe(0)
+    expect(refused.length).toBeGreaterThan(0)
+    expect(refused.every((e) => isBulwarkError(e, 'E_CIRCUIT_ISOLATED'))).toBe(true)
+    expect((refused[0] as { context: { name: string } }).context.name).toBe('shared-redis')
+  })
+
+  it('counts a set (L2 write, then publish) as one call of the breaker, and a read as one', async () => {
+    const clock = fakeClock(0)
+    const breaker = circuitBreaker({ clock })
+    const published: unknown[] = []
+    const bus = {
+      subscribe: async () => {},
+      publish: async (_channel: string, message: unknown) => {
+        published.push(message)
+      },
+      close: async () => {},
+    }
+    const { cache } = setup({ breaker, bus })
+    await cache.set('k', 1)
+    expect(published).toHaveLength(1)
+    expect(breaker.metrics().calls).toBe(1)
+    await cache.getOrSet('j', () => 2)
+    await cache.settled()
+    expect(breaker.metrics().calls).toBe(3) // the read, and the write-through of the loaded value
+  })
+
+  it('counts a set whose publish fails as one failed call', async () => {
+    const clock = fakeClock(0)
+    const breaker = circuitBreaker({ clock })
+    const bus = {
+      subscribe: async () => {},
+      publish: async () => {
+        throw new Error('bus down')
+      },
+      close: async () => {},
+    }
+    const { cache } = setup({ breaker, bus })
+    await cache.set('k', 1)
+    expect(breaker.metrics()).toMatchObject({ calls: 1, failures: 1 })
+    expect(cache.stats()).toMatchObject({ busErrors: 1, l2Errors: 0 })
+  })
+
+  it('merges breaker options over the cache defaults (10 calls at least, half of them failed, named after the namespace)', async () => {
+    const { l2, cache } = setup({ breaker: {}, namespace: 'shop' })
+    const refused: unknown[] = []
+    cache.on('l2Error', (_op, error) => {
+      if (isBulwarkError(error, 'E_CIRCUIT_OPEN')) refused.push(error)
+    })
+    l2.mode = 'throw'
+    for (let i = 0; i < 9; i++) await cache.get(`k${i}`)
+    expect(refused).toEqual([]) // 9 failures: below minimumCalls
+    await cache.get('k9')
+    await cache.get('k10')
+    expect(refused.length).toBe(1)
+    expect((refused[0] as { context: { name: string } }).context.name).toBe('cache:shop:l2')
   })
 })
 

@@ -1,80 +1,166 @@
+import type { CallPermit, CircuitBreaker } from '../breaker/index.js'
 import type { Clock } from '../core/clock.js'
 import type { TypedEmitter } from '../core/events.js'
 import type { CacheEvents, Counters } from './stats.js'
-import { Deadlines } from './timeouts.js'
+import { type DeadlineGroup, Deadlines, type Expiring, noTimeLeft } from './timeouts.js'
 import type { L2Driver, L2Entry } from './types.js'
 
 /** What an L2 call resolves with when it failed, timed out or was refused: callers fall back, never throw. */
 export const L2_FAILED: unique symbol = Symbol('L2 failed')
 export type L2Result<T> = T | typeof L2_FAILED
 
-/** The part of a `bulwark/breaker` policy the gateway uses. */
-export interface L2Executor {
-  execute<T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T>
+/**
+ * One L2 operation in flight, started by {@link L2Gateway.start}: its breaker permit and its place under
+ * a shared deadline. Whatever comes first (the answer, a failure, the deadline) ends it, once: {@link end}
+ * reports the outcome to the breaker and leaves the deadline, and tells the subclass whether it was first.
+ *
+ * The L2 hot paths (a `getOrSet` miss, `set`) are subclasses, so one object per call carries the call's
+ * own state and this; its handlers are the only closures.
+ */
+export abstract class L2Call<T> implements Expiring {
+  #permit: CallPermit | undefined = undefined
+  #group: DeadlineGroup | undefined = undefined
+  #ended = false
+
+  /** `operation`: what the call is counted as in `l2Error` events (`'get'`, `'set'`). */
+  constructor(
+    protected readonly gateway: L2Gateway,
+    readonly operation: string,
+  ) {}
+
+  /** The driver call. `signal` is given on the guarded path only (the breaker was not closed). */
+  abstract run(driver: L2Driver, signal?: AbortSignal): Promise<T>
+  /** `run`'s promise resolved (on the guarded path: and the breaker let it through). */
+  abstract readonly onValue: (value: T) => void
+  /** `run` failed, or the breaker refused or timed out the call. */
+  abstract readonly onError: (error: unknown) => void
+  /** The deadline passed before the call ended. */
+  abstract expire(error: unknown): void
+
+  /** @internal Set by the gateway when it starts the call. */
+  admitted(permit: CallPermit | undefined, group: DeadlineGroup | undefined): void {
+    this.#permit = permit
+    this.#group = group
+  }
+
+  /** Whether the call has ended (answered, failed or timed out). */
+  protected get ended(): boolean {
+    return this.#ended
+  }
+
+  /**
+   * Whether the call runs under the gateway's deadline and permit (false on the guarded path, where the
+   * breaker ran `run` as a whole): a step after `run` must then go through the gateway on its own.
+   */
+  protected get admittedHere(): boolean {
+    return this.#group !== undefined
+  }
+
+  /**
+   * Ends the call unless it has ended already (then returns false): reports `payload`, the value or
+   * the error, to the breaker and leaves the deadline. A breaker listener that throws is counted as an
+   * `l2Error` of the operation; it never reaches the driver's promise, nor changes the outcome.
+   */
+  protected end(failed: boolean, payload: unknown): boolean {
+    if (this.#ended) return false
+    this.#ended = true
+    this.#group?.leave()
+    const permit = this.#permit
+    if (permit !== undefined) {
+      try {
+        if (failed) permit.failed(payload)
+        else permit.succeeded(payload)
+      } catch (error) {
+        this.gateway.failed(this.operation, error)
+      }
+    }
+    return true
+  }
 }
 
 /**
- * Every L2 call goes through here: a hard deadline inside the breaker (so a timeout counts as a
- * failure and a hung Redis opens the circuit), and every error turned into {@link L2_FAILED} plus a
- * counted `l2Error` event. The returned promises never reject.
+ * Every L2 call goes through here: a hard deadline within the breaker's accounting (a timeout counts as
+ * a failure, so a hung Redis opens the circuit), and every error turned into {@link L2_FAILED} plus a
+ * counted `l2Error` event. Callers fall back; nothing here rejects towards them.
+ *
+ * While the breaker is closed, a call takes a permit from it (`admit()`) and races the driver's promise
+ * against a deadline it shares with the calls around it: one `then` on the driver's promise, no promise,
+ * timer or signal of its own. In any other state the call goes through `breaker.execute` as a whole.
  */
 export class L2Gateway {
   readonly driver: L2Driver
-  readonly #executor: L2Executor | undefined
-  readonly #deadlines: Deadlines
+  readonly deadlines: Deadlines
+  readonly #breaker: CircuitBreaker | undefined
+  /** `admit` of the breaker, if it has one (a breaker of another installed copy may not). */
+  readonly #admits: boolean
   readonly #counters: Counters
   readonly #events: TypedEmitter<CacheEvents>
-  readonly #settles: boolean
 
   constructor(
     driver: L2Driver,
-    executor: L2Executor | undefined,
+    breaker: CircuitBreaker | undefined,
     observer: { clock: Clock; counters: Counters; events: TypedEmitter<CacheEvents> },
   ) {
     this.driver = driver
-    this.#settles = driver.settlesOnAbort === true
-    this.#executor = executor
-    this.#deadlines = new Deadlines(observer.clock)
+    this.#breaker = breaker
+    this.#admits = typeof breaker?.admit === 'function'
+    this.deadlines = new Deadlines(observer.clock)
     this.#counters = observer.counters
     this.#events = observer.events
   }
 
   /**
+   * Starts `call` (its `run`) until `deadline`, a clock time: the steps of one public call share it
+   * (`now`: the clock's time, if the caller has just read it).
+   * The call's `onValue` or `onError` gets the outcome, or its `expire` the deadline: always later,
+   * never within this call.
+   */
+  start<T>(call: L2Call<T>, deadline: number, now?: number): void {
+    const permit = this.#admit()
+    if (permit === false) {
+      // Not closed: the breaker decides (refuses, probes, passes through), with the deadline inside.
+      this.guard(deadline, (signal) => call.run(this.driver, signal)).then(call.onValue, call.onError)
+      return
+    }
+    const group = this.deadlines.join(deadline, call, now)
+    call.admitted(permit, group)
+    let work: Promise<T>
+    if (group === undefined) work = Promise.reject(noTimeLeft())
+    else {
+      try {
+        // No signal: the call is raced here, and a command sent to the store cannot be taken back.
+        work = call.run(this.driver)
+      } catch (error) {
+        work = Promise.reject(error)
+      }
+    }
+    work.then(call.onValue, call.onError)
+  }
+
+  /**
    * Runs `fn(driver, signal)` until `deadline` (a clock time: the steps of one public call share it),
    * through the breaker when there is one. Never rejects: failures resolve to {@link L2_FAILED}.
-   * `fn` must pass the signal on to the driver (see `L2Driver.settlesOnAbort`).
    */
   call<T>(
     operation: string,
     deadline: number,
     fn: (driver: L2Driver, signal: AbortSignal) => Promise<T>,
   ): Promise<L2Result<T>> {
-    return this.guard(deadline, (signal) => fn(this.driver, signal), this.#settles).then(undefined, (error: unknown) =>
+    return this.guard(deadline, (signal) => fn(this.driver, signal)).then(undefined, (error: unknown) =>
       this.failed(operation, error),
     )
   }
 
   /**
-   * `driver.get(key)` until `deadline`, behind the breaker; rejects when it fails (turn the error into
-   * {@link L2_FAILED} with {@link failed}). The L2 hit path: one closure, and no race of its own when the
-   * driver settles on abort.
-   */
-  get(key: string, deadline: number): Promise<L2Entry | undefined> {
-    return this.guard(deadline, (signal) => this.driver.get(key, signal), this.#settles)
-  }
-
-  /**
    * Runs `fn` until `deadline` behind the breaker; rejects when it fails, times out or is refused. The
    * bus publishes of a cache go through here too: they travel to the same Redis as its L2 calls.
-   * `settles`: `fn` settles on its own once the signal aborts (no race needed).
    */
-  guard<T>(deadline: number, fn: (signal: AbortSignal) => Promise<T>, settles = false): Promise<T> {
+  guard<T>(deadline: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     // The breaker's own signal is not linked: when it gives up on a call it rejects the caller itself,
     // and the call ends at the deadline anyway.
-    const deadlines = this.#deadlines
-    const run = settles ? () => deadlines.untilSettling(deadline, fn) : () => deadlines.until(deadline, fn)
+    const run = () => this.deadlines.until(deadline, fn)
     try {
-      return this.#executor ? this.#executor.execute(run) : run()
+      return this.#breaker ? this.#breaker.execute(run) : run()
     } catch (error) {
       return Promise.reject(error)
     }
@@ -86,4 +172,45 @@ export class L2Gateway {
     this.#events.emit('l2Error', operation, error)
     return L2_FAILED
   }
+
+  /** A permit for a call now; `undefined` without a breaker; `false` when the breaker must decide. */
+  #admit(): CallPermit | undefined | false {
+    const breaker = this.#breaker
+    if (breaker === undefined) return undefined
+    return (this.#admits && breaker.admit()) || false
+  }
+}
+
+/** An L2 read of one key in flight. */
+export abstract class L2Read extends L2Call<L2Entry | undefined> {
+  /** The driver answered (or, on the guarded path, the breaker let the answer through). */
+  readonly onValue: (entry: L2Entry | undefined) => void
+  readonly onError: (error: unknown) => void
+
+  /** `l2Key`: the key as the driver knows it (the cache's root prefix included). */
+  constructor(
+    gateway: L2Gateway,
+    readonly l2Key: string,
+  ) {
+    super(gateway, 'get')
+    // Assigned here rather than as class fields: a transpiler that keeps function names (tsx, esbuild's
+    // keepNames) wraps every named closure in an Object.defineProperty call, twice per L2 hit.
+    this.onValue = (entry) => {
+      if (this.end(false, entry)) this.answer(entry)
+    }
+    this.onError = (error) => {
+      if (this.end(true, error)) this.answer(this.gateway.failed(this.operation, error))
+    }
+  }
+
+  run(driver: L2Driver, signal?: AbortSignal): Promise<L2Entry | undefined> {
+    return driver.get(this.l2Key, signal)
+  }
+
+  expire(error: unknown): void {
+    this.onError(error)
+  }
+
+  /** The outcome: the entry, `undefined` when absent, or {@link L2_FAILED}. Called once. */
+  protected abstract answer(found: L2Entry | undefined | typeof L2_FAILED): void
 }

@@ -1,3 +1,4 @@
+import type { CircuitBreaker, CircuitBreakerOptions } from '../breaker/index.js'
 import type { Clock } from '../core/clock.js'
 import type { Duration } from '../core/duration.js'
 import type { CacheBus, L2Driver, Serializer } from './types.js'
@@ -79,22 +80,6 @@ export interface CacheLockOptions {
   pollInterval?: Duration
 }
 
-/** The circuit breaker around L2 calls (see `bulwark/breaker`). */
-export interface CacheBreakerOptions {
-  /** Failure rate (0, 1] at which the breaker opens. @default 0.5 */
-  failureRateThreshold?: number
-  /** Calls in the window before the rate counts. @default 10 */
-  minimumCalls?: number
-  /** Calls the sliding window holds. @default 50 */
-  windowSize?: number
-  /** How long the breaker stays open before probing L2 again. @default '5s' */
-  openDuration?: Duration
-  /** An L2 call slower than this counts as slow, even while it is still running. @default '250ms' */
-  slowCallDuration?: Duration
-  /** Slow-call rate (0, 1] at which the breaker opens. @default 0.8 */
-  slowCallRateThreshold?: number
-}
-
 /** Options of {@link createCache}. */
 export interface CacheOptions extends CacheEntryOptions {
   /**
@@ -111,8 +96,16 @@ export interface CacheOptions extends CacheEntryOptions {
   bus?: CacheBus
   /** Bus channel; caches that share keys must share it. @default 'bulwark:cache:<namespace>' */
   channel?: string
-  /** Circuit breaker around L2 calls; `false` calls L2 directly (timeouts still apply). @default {} */
-  breaker?: CacheBreakerOptions | false
+  /**
+   * The circuit breaker around L2 calls and publishes: options for one the cache creates (merged over
+   * the cache's defaults: `failureRateThreshold: 0.5`, `slowCallRateThreshold: 0.8`,
+   * `slowCallDuration: '250ms'`, `minimumCalls: 10`, `window: { type: 'count', size: 50 }`,
+   * `openDuration: '5s'`, named `cache:<namespace>:l2`, on the cache's clock), a breaker of your own
+   * (shared, watched, or configured in one place with the others), or `false` to call L2 directly
+   * (timeouts still apply).
+   * @default {}
+   */
+  breaker?: CircuitBreakerOptions | CircuitBreaker | false
   /** Distributed single-flight through the driver's lock; `true` takes the defaults. @default false */
   lock?: CacheLockOptions | boolean
   /** How values are turned into strings for L2. @default JSON, hardened against `__proto__` keys */
@@ -146,7 +139,8 @@ export interface ResolvedOptions {
   l2: L2Driver | undefined
   bus: CacheBus | undefined
   channel: string
-  breaker: Required<CacheBreakerOptions> | false
+  /** The L2 breaker; undefined with `breaker: false` or without L2. */
+  breaker: CircuitBreaker | undefined
   lock: { ttl: number; wait: number; pollInterval: number } | undefined
   serializer: Serializer
   clock: Clock

@@ -2,8 +2,8 @@ import { parseDuration } from '../core/duration.js'
 import { ValidationError } from '../core/errors.js'
 import { expectOptions, optionalBoolean, optionalClock, optionalNumber, optionKeys } from '../core/validate.js'
 import { validateKey, validateTags } from './keys.js'
+import { l2Breaker } from './l2-breaker.js'
 import type {
-  CacheBreakerOptions,
   CacheEntryOptions,
   CacheL1Options,
   CacheLockOptions,
@@ -15,15 +15,6 @@ import type {
 import { jsonSerializer } from './serializer.js'
 
 /* Defaults merged and options validated in one place, once per cache (and once per call with options). */
-
-const BREAKER_DEFAULTS = {
-  failureRateThreshold: 0.5,
-  slowCallRateThreshold: 0.8,
-  minimumCalls: 10,
-  windowSize: 50,
-  openDuration: 5_000,
-  slowCallDuration: 250,
-}
 
 /** The entry options of a cache that sets none. */
 export function defaultPolicy(): Policy {
@@ -68,20 +59,24 @@ export function resolveCacheOptions(options: CacheOptions | undefined): Resolved
   const maxKeyLength = optionalNumber('maxKeyLength', o.maxKeyLength, 1024, { min: 1, integer: true })
   const namespace = validateKey(o.namespace ?? 'bulwark', maxKeyLength, 'namespace')
   const base = defaultPolicy()
+  const clock = optionalClock('clock', o.clock)
+  const l2 = expectPort('l2', o.l2, ['get', 'getMany', 'set', 'setMany', 'delete', 'deleteByTags', 'clear'])
+  // Built (and so validated) even without L2: a bad option is reported whatever else is configured.
+  const breaker = l2Breaker(o.breaker, { namespace, clock })
   const lock = resolveLock(o.lock)
   base.lock = lock !== undefined && (o.lock === true || (o.lock as CacheLockOptions).enabled !== false)
   return {
     namespace,
     policy: resolvePolicy(base, { ...o, lock: undefined }, maxKeyLength, ''),
     l1: resolveL1(o.l1),
-    l2: expectPort('l2', o.l2, ['get', 'getMany', 'set', 'setMany', 'delete', 'deleteByTags', 'clear']),
+    l2,
     bus: expectPort('bus', o.bus, ['subscribe', 'publish', 'close']),
     // A derived channel is not a user key: only a channel the user passes is held to `maxKeyLength`.
     channel: o.channel === undefined ? `bulwark:cache:${namespace}` : validateKey(o.channel, maxKeyLength, 'channel'),
-    breaker: resolveBreaker(o.breaker),
+    breaker: l2 === undefined ? undefined : breaker,
     lock,
     serializer: expectPort('serializer', o.serializer, ['serialize', 'deserialize']) ?? jsonSerializer,
-    clock: optionalClock('clock', o.clock),
+    clock,
     maxKeyLength,
   }
 }
@@ -153,54 +148,6 @@ function resolveL1(value: CacheL1Options | undefined): ResolvedOptions['l1'] {
     enabled: optionalBoolean('l1.enabled', l1.enabled, true),
     maxEntries: optionalNumber('l1.maxEntries', l1.maxEntries, 10_000, { min: 1, integer: true }),
     maxBytes: optionalNumber('l1.maxBytes', l1.maxBytes, 64 * 1024 * 1024, { min: 0, integer: true }),
-  }
-}
-
-function resolveBreaker(value: CacheBreakerOptions | false | undefined): ResolvedOptions['breaker'] {
-  if (value === false) return false
-  const b = expectOptions(
-    'breaker',
-    value,
-    optionKeys<CacheBreakerOptions>({
-      failureRateThreshold: true,
-      minimumCalls: true,
-      windowSize: true,
-      openDuration: true,
-      slowCallDuration: true,
-      slowCallRateThreshold: true,
-    }),
-  )
-  return {
-    failureRateThreshold: optionalNumber(
-      'breaker.failureRateThreshold',
-      b.failureRateThreshold,
-      BREAKER_DEFAULTS.failureRateThreshold,
-      {
-        min: 0,
-        max: 1,
-        exclusiveMin: true,
-      },
-    ),
-    slowCallRateThreshold: optionalNumber(
-      'breaker.slowCallRateThreshold',
-      b.slowCallRateThreshold,
-      BREAKER_DEFAULTS.slowCallRateThreshold,
-      { min: 0, max: 1, exclusiveMin: true },
-    ),
-    minimumCalls: optionalNumber('breaker.minimumCalls', b.minimumCalls, BREAKER_DEFAULTS.minimumCalls, {
-      min: 1,
-      integer: true,
-    }),
-    windowSize: optionalNumber('breaker.windowSize', b.windowSize, BREAKER_DEFAULTS.windowSize, {
-      min: 1,
-      integer: true,
-    }),
-    openDuration:
-      b.openDuration === undefined ? BREAKER_DEFAULTS.openDuration : timerDur('breaker.openDuration', b.openDuration),
-    slowCallDuration:
-      b.slowCallDuration === undefined
-        ? BREAKER_DEFAULTS.slowCallDuration
-        : timerDur('breaker.slowCallDuration', b.slowCallDuration),
   }
 }
 

@@ -18,7 +18,7 @@ function safeReviver(this: unknown, key: string, value: unknown): unknown {
  * control characters and lone surrogates, so this stays rare).
  */
 function mayBeDangerous(raw: string): boolean {
-  return raw.includes('proto') || raw.includes('\\u')
+  return raw.indexOf('proto') !== -1 || raw.indexOf('\\u') !== -1
 }
 
 /**

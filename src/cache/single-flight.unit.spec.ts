@@ -5,6 +5,7 @@ import { memoryCacheDriver } from './adapters/memory.js'
 import { MemoryBusHub, memoryBus } from './adapters/memory-bus.js'
 import { createCache } from './create-cache.js'
 import type { CacheOptions } from './options.js'
+import { Flights, MAX_IDLE_KEYS } from './single-flight.js'
 
 const setup = (options: CacheOptions = {}) => {
   const clock = fakeClock(0)
@@ -115,5 +116,40 @@ describe('single-flight after an invalidation (issue 8.1)', () => {
     const second = cache.getOrSet('k', loader)
     gate.release()
     expect([await first, await second]).toEqual([1, 1])
+  })
+})
+
+describe('Flights', () => {
+  it('keeps a landed key without its promise, and forgets such keys in one sweep past the bound', () => {
+    const flights = new Flights()
+    const held = Promise.resolve('held')
+    flights.start('held', held)
+    for (let i = 0; i <= MAX_IDLE_KEYS; i++) {
+      const promise = Promise.resolve(i)
+      flights.start(`k${i}`, promise)
+      expect(flights.get(`k${i}`)).toBe(promise)
+      flights.land(`k${i}`, promise)
+      expect(flights.get(`k${i}`)).toBeUndefined()
+    }
+    // The sweep ran when the idle keys passed the bound: only the flight in progress is left.
+    expect(flights.size).toBe(1)
+    expect(flights.get('held')).toBe(held)
+  })
+
+  it('lands only the flight it is given, and detaches by key and by prefix', () => {
+    const flights = new Flights()
+    const [a, b, c] = [Promise.resolve(1), Promise.resolve(2), Promise.resolve(3)]
+    flights.start('users:1', a)
+    flights.detach('users:1')
+    flights.start('users:1', b) // a new flight after the detach
+    flights.land('users:1', a) // the old one ending does not land the new one
+    expect(flights.get('users:1')).toBe(b)
+    flights.start('orders:1', c)
+    flights.detachPrefix('users:')
+    expect(flights.get('users:1')).toBeUndefined()
+    expect(flights.get('orders:1')).toBe(c)
+    flights.detachPrefix('')
+    expect(flights.get('orders:1')).toBeUndefined()
+    expect(flights.size).toBe(0)
   })
 })

@@ -52,16 +52,13 @@ export function createCounters(): Counters {
   }
 }
 
-/** Where a hit came from. */
-export type CacheLevel = 'l1' | 'l2'
-
 /**
  * Events of a cache, all in one type. Keys are as the cache stores them in L1 (a namespace's prefix
  * included). L1 hits emit nothing, to keep the hit path free.
  */
 export type CacheEvents = {
-  /** A fresh value came from L2. */
-  hit: (key: string, level: CacheLevel) => void
+  /** A fresh value came from L2 (L1 hits emit nothing: see above). */
+  hit: (key: string) => void
   /** No fresh value anywhere. */
   miss: (key: string) => void
   /** A loader finished. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { isBulwarkError } from '../core/errors.js'
 import { fakeClock } from '../testing/fake-clock.js'
-import { Deadlines } from './timeouts.js'
+import { Deadlines, TIMED_OUT } from './timeouts.js'
 
 const never = () => new Promise<never>(() => {})
 
@@ -84,5 +84,49 @@ describe('Deadlines', () => {
     await expect(deadlines.run(100, async () => Promise.reject(new Error('own error')))).rejects.toThrow('own error')
     await clock.advanceAsync(100)
     expect(signal?.aborted).toBe(false) // nothing was running when the bucket's time came
+  })
+})
+
+describe('Deadlines: groups', () => {
+  it('clear a group timer once its calls have settled and no call can join it any more', async () => {
+    const clock = fakeClock(0)
+    const deadlines = new Deadlines(clock)
+    expect(await deadlines.run(1_000, async () => 'done')).toBe('done')
+    expect(clock.pendingTimers()).toBe(1) // the group is still open to calls whose deadline is close
+    clock.advance(20)
+    const hung = deadlines.run(1_000, never).catch((e: unknown) => e)
+    expect(clock.pendingTimers()).toBe(1) // the first group closed with nobody in it: its timer is gone
+    await clock.advanceAsync(1_000)
+    expect(isBulwarkError(await hung, 'E_TIMEOUT')).toBe(true)
+    expect(clock.pendingTimers()).toBe(0)
+  })
+
+  it('race resolves with the value in time, and with TIMED_OUT at the deadline while the work goes on', async () => {
+    const clock = fakeClock(0)
+    const deadlines = new Deadlines(clock)
+    expect(await deadlines.race(Promise.resolve('fast'), 50)).toBe('fast')
+    let finish!: (value: string) => void
+    const slow = new Promise<string>((resolve) => {
+      finish = resolve
+    })
+    const raced = deadlines.race(slow, 100)
+    await clock.advanceAsync(100)
+    expect(await raced).toBe(TIMED_OUT)
+    finish('late')
+    expect(await slow).toBe('late')
+    expect(await deadlines.race(Promise.resolve('no time'), 100)).toBe(TIMED_OUT) // the deadline has passed
+  })
+
+  it('tells a member that joined with no time left at once (undefined), and the others when it passes', () => {
+    const clock = fakeClock(0)
+    const deadlines = new Deadlines(clock)
+    const expired: string[] = []
+    const member = (name: string) => ({ expire: () => expired.push(name) })
+    expect(deadlines.join(0, member('late'))).toBeUndefined()
+    const group = deadlines.join(100, member('a'))
+    deadlines.join(100, member('b'))?.leave()
+    clock.advance(100)
+    expect(expired).toEqual(['a', 'b']) // b left already: its expire is a no-op of its own
+    group?.leave() // after the deadline: ignored
   })
 })

@@ -27,20 +27,13 @@ export interface L2Entry {
 
 /**
  * The L2 store. Keys arrive fully qualified (namespace already applied). Every method takes an
- * optional `AbortSignal`; the cache aborts it at its L2 timeout, and a driver should stop waiting
- * (it may not be able to cancel the command on the server).
+ * optional `AbortSignal`, which the cache aborts at its L2 timeout: a driver should stop waiting then
+ * (it may not be able to cancel the command on the server). The cache bounds every call by that
+ * timeout on its own, and calls `get` and `set` (its hot paths) without a signal.
  */
 export interface L2Driver {
   /** A short name for stats and errors, such as `'redis'`. */
   readonly name: string
-  /**
-   * `true` when every method that takes a signal settles (rejects with the signal's reason) as soon as
-   * the signal aborts, even if the store never answers. The cache then relies on that for its hard
-   * timeout instead of racing each call itself, which saves a promise and closures per L2 call. Leave
-   * it unset if unsure: the cache then bounds every call on its own.
-   * @default undefined
-   */
-  readonly settlesOnAbort?: boolean
   /** Reads one entry; `undefined` when absent or past `staleUntil`. */
   get(key: string, signal?: AbortSignal): Promise<L2Entry | undefined>
   /** Reads many entries in one round trip; the result is index-aligned with `keys`. */
@@ -80,6 +73,12 @@ export type BusMessage =
 export interface BusConnectionHandlers {
   /** A message from any process (including this one: the cache filters by `source`). */
   message(message: BusMessage): void
+  /**
+   * The subscriber's own `source`: a bus may skip the messages it published itself before decoding them
+   * (every message a cache publishes comes back to it; the cache ignores those anyway).
+   * @default undefined (every message is delivered)
+   */
+  readonly source?: string
   /** The connection was lost; messages may be lost until `reconnected`. */
   disconnected?(): void
   /** The connection came back after a loss: messages sent meanwhile are gone, so L1 must be flushed. */

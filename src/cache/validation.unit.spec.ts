@@ -72,6 +72,13 @@ describe('options', () => {
     ['a bad namespace', { namespace: '' }, /`namespace`/],
     ['tags that are not strings', { tags: [1] as never }, /`tags\[0\]`/],
     ['a breaker threshold of 0', { breaker: { failureRateThreshold: 0 } }, /`breaker.failureRateThreshold`/],
+    ['a breaker window of 0 calls', { breaker: { window: { type: 'count', size: 0 } } }, /`breaker.window.size`/],
+    [
+      'a misspelt breaker option',
+      { breaker: { minimumCall: 5 } as never },
+      /Unknown option `breaker.minimumCall`; did you mean `breaker.minimumCalls`\?/,
+    ],
+    ['a breaker that is a number', { breaker: 5 as never }, /`breaker`/],
     ['a lock poll interval of 0', { lock: { pollInterval: 0 } }, /`lock.pollInterval`/],
     ['options that are not an object', 'fast' as never, /`options`/],
   ])('rejects %s at construction with E_INVALID_OPTION', (_name, options, message) => {

@@ -13,8 +13,9 @@ export class Versions {
     this.#clock = clock
   }
 
-  next(): number {
-    const candidate = this.#clock.now() * 1000
+  /** The next version, for a write at `now` (the clock's time, if the caller has just read it). */
+  next(now = this.#clock.now()): number {
+    const candidate = now * 1000
     this.#last = candidate > this.#last ? candidate : this.#last + 1
     return this.#last
   }

@@ -1,6 +1,8 @@
 import type { CacheContext } from './context.js'
 import { type PreparedEntry, prepareEntry, type Read } from './entries.js'
+import { L2Call, type L2Gateway } from './l2.js'
 import type { Policy } from './options.js'
+import type { BusMessage, L2Driver, L2Entry } from './types.js'
 
 /**
  * Writes prepared entries to L2 (one round trip) and then tells the other processes, in that order:
@@ -32,15 +34,111 @@ export async function writeThrough(
   )
 }
 
-/** {@link writeThrough} of one entry (every `set`): no intermediate arrays. */
-async function writeOne(ctx: CacheContext, key: string, entry: PreparedEntry, deadline: number): Promise<void> {
+/**
+ * {@link writeThrough} of one entry (every `set`): the L2 write, then the publish, as one call of the L2
+ * breaker under one deadline (see {@link WriteThrough}). Never rejects.
+ */
+function writeOne(ctx: CacheContext, key: string, entry: PreparedEntry, deadline: number, now?: number): Promise<void> {
   const l2Key = ctx.rootPrefix + key
+  const message: BusMessage = { source: ctx.instanceId, type: 'set', keys: [l2Key], versions: [entry.l1.version] }
   const l2 = ctx.l2
-  const stored = entry.l2
-  if (l2 !== undefined && stored !== undefined) {
-    await l2.call('set', deadline, (d, signal) => d.set(l2Key, stored, signal))
+  if (l2 === undefined || entry.l2 === undefined) return ctx.publish(message, deadline) ?? Promise.resolve()
+  const write = new WriteThrough(ctx, l2, { key: l2Key, entry: entry.l2, message, deadline })
+  l2.start(write, deadline, now)
+  return write.done
+}
+
+/**
+ * A write of one entry and then its publish: one permit of the breaker for both (they go to the same
+ * Redis, and the breaker sees one call of an operation whose two round trips succeed or fail together),
+ * one place under the shared deadline, and no promise of its own but the caller's. When the breaker is
+ * not closed, the write goes through it as a whole and the publish then on its own, as any publish.
+ */
+class WriteThrough extends L2Call<void> {
+  /** Resolves once the write and the publish are done, failed or timed out. */
+  readonly done: Promise<void>
+  #resolve!: (value: undefined | Promise<void>) => void
+  #publishing = false
+  readonly #ctx: CacheContext
+  readonly #write: { key: string; entry: L2Entry; message: BusMessage; deadline: number }
+
+  constructor(
+    ctx: CacheContext,
+    l2: L2Gateway,
+    write: { key: string; entry: L2Entry; message: BusMessage; deadline: number },
+  ) {
+    super(l2, 'set')
+    this.#ctx = ctx
+    this.#write = write
+    this.done = new Promise((resolve) => {
+      this.#resolve = resolve
+    })
+    // Assigned here rather than as class fields: see `L2Read`.
+    this.onValue = () => {
+      if (this.#publishing) {
+        if (this.end(false, undefined)) this.#resolve(undefined)
+      } else if (!this.ended) this.#publish()
+    }
+    this.onError = (error) => {
+      if (!this.end(true, error)) return
+      if (this.#publishing) this.#publishEnded(error)
+      else this.#writeFailed(error)
+    }
   }
-  await ctx.publish({ source: ctx.instanceId, type: 'set', keys: [l2Key], versions: [entry.l1.version] }, deadline)
+
+  /** Written (then: published). After the write, publish within the same permit and deadline. */
+  readonly onValue: () => void
+  /** The write (then: the publish) failed. */
+  readonly onError: (error: unknown) => void
+
+  run(driver: L2Driver, signal?: AbortSignal): Promise<void> {
+    return driver.set(this.#write.key, this.#write.entry, signal)
+  }
+
+  expire(error: unknown): void {
+    this.onError(error)
+  }
+
+  #publish(): void {
+    const { bus, channel } = this.#ctx.options
+    if (bus === undefined) {
+      if (this.end(false, undefined)) this.#resolve(undefined)
+      return
+    }
+    if (!this.admittedHere) {
+      // The breaker ran the write as a whole: the publish asks it on its own.
+      this.end(false, undefined)
+      this.#resolve(this.#ctx.publish(this.#write.message, this.#write.deadline))
+      return
+    }
+    this.#publishing = true
+    try {
+      this.#ctx.announce(this.#write.message)
+    } catch (error) {
+      // An `invalidationSent` listener threw: the caller gets its error, as from any step of the write.
+      this.end(false, undefined)
+      this.#resolve(Promise.reject(error))
+      return
+    }
+    let sent: Promise<void>
+    try {
+      sent = bus.publish(channel, this.#write.message)
+    } catch (error) {
+      sent = Promise.reject(error)
+    }
+    sent.then(this.onValue, this.onError)
+  }
+
+  /** The write failed (or timed out): counted, and the publish still goes out, on its own, as before. */
+  #writeFailed(error: unknown): void {
+    this.gateway.failed('set', error)
+    this.#resolve(this.#ctx.publish(this.#write.message, this.#write.deadline))
+  }
+
+  #publishEnded(error: unknown): void {
+    this.#ctx.busError(error)
+    this.#resolve(undefined)
+  }
 }
 
 /**
@@ -58,24 +156,24 @@ export function storeLoaded(ctx: CacheContext, read: Read, value: unknown): Prom
   return writeOne(ctx, key, prepared, ctx.deadline(policy))
 }
 
-/** `cache.set`: L1 now, then L2 and the bus within one hard timeout in total. Only serialization errors throw. */
-export async function setValue(
-  ctx: CacheContext,
-  write: { key: string; policy: Policy },
-  value: unknown,
-): Promise<void> {
-  const { key, policy } = write
-  const deadline = ctx.deadline(policy)
-  const prepared = prepareEntry(ctx, value, policy)
+/**
+ * `cache.set`: L1 now, then L2 and the bus within one hard timeout in total. Throws (synchronously) only
+ * when the value cannot be serialized; the promise never rejects.
+ */
+export function setValue(ctx: CacheContext, key: string, policy: Policy, value: unknown): Promise<void> {
+  const now = ctx.clock.now()
+  const deadline = now + policy.hard
+  const prepared = prepareEntry(ctx, value, policy, now)
   ctx.fence.touch(key)
   if (prepared === undefined) {
     // A TTL of 0 means "not cached": drop what the levels hold, as a delete would.
-    await deleteKeys(ctx, [key], deadline)
-    return
+    return deleteKeys(ctx, [key], deadline).then(toVoid)
   }
   ctx.l1.set(key, prepared.l1)
-  await writeOne(ctx, key, prepared, deadline)
+  return writeOne(ctx, key, prepared, deadline, now)
 }
+
+function toVoid(): void {}
 
 /** `cache.delete`: resolves to whether any level held the key. */
 export async function deleteKeys(

@@ -25,10 +25,13 @@ export class MemoryBusHub {
     for (const s of this.#subscriptions) if (s.bus === bus) this.#subscriptions.delete(s)
   }
 
-  /** @internal Delivers a copy of `message` to every connected subscriber of `channel`, the publisher included. */
+  /**
+   * @internal Delivers a copy of `message` to every connected subscriber of `channel`, the publisher
+   * included, but a subscriber whose handlers name the message's `source` (its own messages).
+   */
   deliver(channel: string, message: BusMessage): void {
     for (const s of [...this.#subscriptions]) {
-      if (s.channel !== channel || !s.bus.connected) continue
+      if (s.channel !== channel || !s.bus.connected || s.handlers.source === message.source) continue
       try {
         s.handlers.message(structuredClone(message))
       } catch {

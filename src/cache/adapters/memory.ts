@@ -21,8 +21,6 @@ interface Lock {
  */
 export class MemoryCacheDriver implements L2Driver {
   readonly name = 'memory'
-  /** It never waits on anything: every call settles at once. */
-  readonly settlesOnAbort = true
   readonly #clock: Clock
   readonly #entries = new Map<string, L2Entry>()
   readonly #tagged = new Map<string, Set<string>>()

@@ -45,6 +45,21 @@ describeWithRedis('redis bus', () => {
       await bus.close()
       expect(await client.ping()).toBe('PONG')
     })
+
+    it('skips, undecoded, the messages of the source a subscription names, and only for it', async () => {
+      const bus = redisBus({ client })
+      const mine = recorder()
+      const other = recorder()
+      await bus.subscribe(channel, { ...mine.handlers, source: 'me"\\' })
+      await bus.subscribe(channel, other.handlers)
+      await bus.publish(channel, { source: 'me"\\', type: 'clear', prefix: 'own' })
+      await bus.publish(channel, { source: 'me', type: 'clear', prefix: 'prefix-of-mine' })
+      await bus.publish(channel, { source: 'other', type: 'clear', prefix: 'theirs' })
+      await vi.waitFor(() => expect(other.events).toHaveLength(3))
+      expect(mine.events).toEqual(['message:prefix-of-mine', 'message:theirs'])
+      expect(other.events).toEqual(['message:own', 'message:prefix-of-mine', 'message:theirs'])
+      await bus.close()
+    })
   })
 
   describe('connection loss, on a private server', () => {

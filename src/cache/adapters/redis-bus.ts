@@ -53,6 +53,8 @@ export interface RedisBusOptions extends RedisConnectionOptions {
 interface Subscription {
   channel: string
   handlers: BusConnectionHandlers
+  /** How every message published by `handlers.source` begins on the wire: those are skipped undecoded. */
+  own: string | undefined
   /** `disconnected()` was called and `reconnected()` is owed. */
   lost: boolean
   /** The pending `subscribe()` call, until its first SUBSCRIBE succeeds or times out. */
@@ -132,7 +134,13 @@ export class RedisBus implements CacheBus {
       throw new ValidationError('handlers.message', 'a function', handlers?.message, { code: 'E_INVALID_ARGUMENT' })
     }
     if (this.#closed) throw new BulwarkError('E_CACHE_BUS', 'The Redis bus is closed')
-    const subscription: Subscription = { channel, handlers, lost: false, waiter: undefined }
+    const subscription: Subscription = {
+      channel,
+      handlers,
+      own: ownPrefix(handlers.source),
+      lost: false,
+      waiter: undefined,
+    }
     const subscribed = new Promise<void>((resolve, reject) => {
       subscription.waiter = { resolve, reject }
     })
@@ -148,17 +156,22 @@ export class RedisBus implements CacheBus {
     }
   }
 
-  async publish(channel: string, message: BusMessage): Promise<void> {
-    if (this.#closed) throw new BulwarkError('E_CACHE_BUS', 'The Redis bus is closed')
-    if (this.#opening) await this.#opening
+  publish(channel: string, message: BusMessage): Promise<void> {
+    // Every `cache.set` publishes: no async frame, one `then`.
+    if (this.#closed) return Promise.reject(new BulwarkError('E_CACHE_BUS', 'The Redis bus is closed'))
+    if (this.#opening) return this.#opening.then(() => this.publish(channel, message))
+    let sent: Promise<unknown>
     try {
-      await this.#transport.publish(channel, encodeMessage(message))
+      sent = this.#transport.publish(channel, encodeMessage(message))
     } catch (cause) {
+      sent = Promise.reject(cause)
+    }
+    return sent.then(toVoid, (cause: unknown) => {
       throw new BulwarkError('E_CACHE_BUS', `Redis PUBLISH failed: ${(cause as Error).message}`, {
         cause,
         context: { channel },
       })
-    }
+    })
   }
 
   async close(): Promise<void> {
@@ -235,13 +248,19 @@ export class RedisBus implements CacheBus {
   #deliver(channel: string, raw: string): void {
     const list = this.#channels.get(channel)
     if (!list) return
-    const message = decodeMessage(raw)
-    if (!message) {
-      this.#onError(new BulwarkError('E_CACHE_BUS', 'Ignored a message that is not a Bulwark bus message'))
-      return
-    }
-    // Each subscriber gets its own copy: one handler mutating it cannot change what the next one sees.
+    // Decoded once, and only if a subscription takes it: a cache's own messages (every one it publishes
+    // comes back to it) are skipped on their first bytes.
+    let message: BusMessage | undefined
     for (const subscription of list) {
+      if (subscription.own !== undefined && raw.startsWith(subscription.own)) continue
+      if (message === undefined) {
+        message = decodeMessage(raw)
+        if (message === undefined) {
+          this.#onError(new BulwarkError('E_CACHE_BUS', 'Ignored a message that is not a Bulwark bus message'))
+          return
+        }
+      }
+      // Each subscriber gets its own copy: one handler mutating it cannot change what the next one sees.
       const copy = list.length === 1 ? message : structuredClone(message)
       this.#call(() => subscription.handlers.message(copy))
     }
@@ -254,6 +273,13 @@ export class RedisBus implements CacheBus {
       this.#onError(error as Error)
     }
   }
+}
+
+function toVoid(): void {}
+
+/** The first bytes of every message `source` publishes (see `encodeMessage`), or undefined without a source. */
+function ownPrefix(source: string | undefined): string | undefined {
+  return typeof source === 'string' ? `${JSON.stringify([source]).slice(0, -1)},` : undefined
 }
 
 /**

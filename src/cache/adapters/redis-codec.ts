@@ -24,9 +24,9 @@ export function decodeEntry(raw: string): L2Entry | undefined {
   if (first < 0 || second < 0 || second > end) return undefined
   const third = raw.indexOf(':', second + 1)
   const headerEnd = third >= 0 && third < end ? third : end
-  const version = Number(raw.slice(0, first))
-  const expiresAt = Number(raw.slice(first + 1, second))
-  const staleUntil = Number(raw.slice(second + 1, headerEnd))
+  const version = headerNumber(raw, 0, first)
+  const expiresAt = headerNumber(raw, first + 1, second)
+  const staleUntil = headerNumber(raw, second + 1, headerEnd)
   if (Number.isNaN(version) || Number.isNaN(expiresAt) || Number.isNaN(staleUntil)) return undefined
   const entry: L2Entry = { value: raw.slice(end + 1), version, expiresAt, staleUntil }
   if (headerEnd < end) {
@@ -35,6 +35,25 @@ export function decodeEntry(raw: string): L2Entry | undefined {
     entry.tags = tags
   }
   return entry
+}
+
+/**
+ * `Number(raw.slice(from, to))`, read in place when it is a run of digits that fits a safe integer (the
+ * header of every entry the cache writes: ms times and µs-sized versions), which spares a string and a
+ * general number parse on every L2 hit.
+ */
+function headerNumber(raw: string, from: number, to: number): number {
+  if (to > from && to - from <= 16) {
+    let n = 0
+    for (let i = from; i < to; i++) {
+      const digit = raw.charCodeAt(i) - 48
+      if (digit < 0 || digit > 9) return Number(raw.slice(from, to))
+      n = n * 10 + digit
+    }
+    // Exact while below 2^53; a larger value is rounded the way `Number` would round it.
+    if (n <= Number.MAX_SAFE_INTEGER) return n
+  }
+  return Number(raw.slice(from, to))
 }
 
 function parseTags(json: string): string[] | undefined {

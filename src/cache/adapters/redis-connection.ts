@@ -29,7 +29,7 @@ export interface RedisConnectionOptions {
    * and fail-fast settings (`enableOfflineQueue: false`, `maxRetriesPerRequest: 0`,
    * `autoResendUnfulfilledCommands: false`, `connectTimeout: 2000`, reconnect every 100 ms up to 1 s),
    * which make a command fail at once while Redis is down instead of queueing behind the outage. A Redis that hangs with its connection open
-   * is bounded by the cache's hard timeout (the AbortSignal it passes); using the driver on its own,
+   * is bounded by the cache's hard timeout (the cache stops waiting at its deadline); using the driver on its own,
    * pass a signal or set `commandTimeout` here (it costs a timer per command).
    * A Sentinel setup is options too: `{ sentinels: [{ host, port }], name: 'mymaster' }`.
    * @default {}

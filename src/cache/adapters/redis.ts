@@ -79,8 +79,6 @@ export interface RedisCacheDriverOptions extends RedisConnectionOptions {
  */
 export class RedisCacheDriver implements L2Driver {
   readonly name = 'redis'
-  /** Every call with a signal rejects once it aborts (see `raceSignal`), so the cache adds no race. */
-  readonly settlesOnAbort = true
   readonly #client: Redis | Cluster
   readonly #store: RedisStore
   readonly #owned: boolean
@@ -148,14 +146,17 @@ export class RedisCacheDriver implements L2Driver {
     return raceSignal(this.#store.getMany(keys), signal, this.#decodeAll, this.#failedMget)
   }
 
-  async set(key: string, entry: L2Entry, signal?: AbortSignal): Promise<void> {
-    throwIfAborted(signal)
-    if (this.#opening) await raceSignal(this.#opening, signal)
+  set(key: string, entry: L2Entry, signal?: AbortSignal): Promise<void> {
+    // Every `cache.set`: no async frame, one `then` (as `get`).
+    if (signal?.aborted) return Promise.reject(toAbortedError(signal))
+    if (this.#opening) return this.#afterOpening(signal).then(() => this.set(key, entry, signal))
+    let sent: Promise<unknown>
     try {
-      await raceSignal(this.#store.set(this.#write(key, entry)), signal)
+      sent = this.#store.set(this.#write(key, entry))
     } catch (error) {
-      throw l2Error('SET', error)
+      sent = Promise.reject(error)
     }
+    return raceSignal(sent, signal, toVoid, this.#failedSet)
   }
 
   async setMany(entries: readonly (readonly [key: string, entry: L2Entry])[], signal?: AbortSignal): Promise<void> {
@@ -252,6 +253,10 @@ export class RedisCacheDriver implements L2Driver {
     throw l2Error('GET', error)
   }
 
+  readonly #failedSet = (error: unknown): never => {
+    throw l2Error('SET', error)
+  }
+
   readonly #failedMget = (error: unknown): never => {
     throw l2Error('MGET', error)
   }
@@ -261,6 +266,8 @@ export class RedisCacheDriver implements L2Driver {
     return raceSignal(this.#opening ?? Promise.resolve(), signal)
   }
 }
+
+function toVoid(): void {}
 
 /**
  * Creates a {@link RedisCacheDriver}: give it a ready ioredis client (left open on `close`), or a

@@ -21,6 +21,24 @@ describe('redis entry codec', () => {
     for (const entry of entries) expect(decodeEntry(encodeEntry(entry))).toEqual(entry)
   })
 
+  it('reads header numbers as Number does: digits in place, anything else through Number', () => {
+    const numbers = [0, 7, 1_764_118_170_985_000, Number.MAX_SAFE_INTEGER, 2 ** 53 + 2, 1e16, 1e21]
+    for (const n of [...numbers, 12.5, -3, Number.POSITIVE_INFINITY]) {
+      expect(decodeEntry(encodeEntry({ value: 'v', version: n, expiresAt: n, staleUntil: n }))).toEqual({
+        value: 'v',
+        version: n,
+        expiresAt: n,
+        staleUntil: n,
+      })
+    }
+    expect(decodeEntry('0012:0:99999999999999999\nv')).toEqual({
+      value: 'v',
+      version: 12,
+      expiresAt: 0,
+      staleUntil: Number('99999999999999999'),
+    })
+  })
+
   it('stores the header in a few bytes before the value', () => {
     expect(encodeEntry({ value: '"v"', version: 7, expiresAt: 100, staleUntil: 200, tags: ['t'] })).toBe(
       '7:100:200:["t"]\n"v"',
