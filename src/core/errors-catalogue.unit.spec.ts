@@ -10,8 +10,8 @@ const CODE = /'(E_[A-Z0-9_]+)'/g
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name)
-    if (entry.isDirectory()) return entry.name === '__tests__' ? [] : sourceFiles(path)
-    const isTest = /\.(spec|test|test-d)\.ts$/.test(entry.name) || entry.name === 'spec-helpers.ts'
+    if (entry.isDirectory()) return sourceFiles(path)
+    const isTest = /\.(spec|test|test-d)\.ts$/.test(entry.name)
     return entry.name.endsWith('.ts') && !isTest ? [path] : []
   })
 }
