@@ -15,16 +15,15 @@
  * call by call (1,000 calls each) and compares the median calls, which load hits alike.
  * `npm run bench:cache -- --cluster-only` runs just this and replaces the `cluster` key of the JSON.
  */
-import { measure } from 'mitata'
 import { redisCacheDriver } from '../src/cache/adapters/redis.js'
 import { slotGroups } from '../src/cache/adapters/redis-slots.js'
 import { createCache } from '../src/cache/index.js'
 import { startRedisCluster } from '../test/support/redis-cluster.js'
+import { interleavedRounds, median } from './rounds.js'
 
 const VALUE = { id: 42, name: 'Espresso machine', price: 249.9, tags: ['kitchen', 'coffee'], stock: 17 }
 const ROUNDS = 9
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] as number
 const round2 = (n: number) => Math.round(n * 100) / 100
 
 export interface ClusterBenchResult {
@@ -74,16 +73,7 @@ export async function clusterBench(): Promise<ClusterBenchResult> {
       'bulwark driver getMany 100 keys on the cluster': () => driver.getMany(fullKeys),
     }
     const names = Object.keys(cases)
-    const rounds: Record<string, { p50: number; avg: number }>[] = []
-    for (let r = 0; r < ROUNDS; r++) {
-      const round: Record<string, { p50: number; avg: number }> = {}
-      for (let i = 0; i < names.length; i++) {
-        const name = names[(i + r) % names.length] as string
-        const stats = await measure(cases[name] as () => Promise<unknown>, { min_cpu_time: 150e6 })
-        round[name] = { p50: stats.p50, avg: stats.avg }
-      }
-      rounds.push(round)
-    }
+    const rounds = await interleavedRounds(cases as Record<string, () => Promise<unknown>>, ROUNDS)
     // Call by call: every case once per turn (in a rotating order, so none always follows the same one), 1,000 turns.
     const perCall: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]))
     for (let turn = 0; turn < 1_000; turn++) {

@@ -22,6 +22,7 @@ import { type Cache, createCache } from '../src/cache/index.js'
 import { l2Breaker } from '../src/cache/l2-breaker.js'
 import { systemClock } from '../src/core/clock.js'
 import { unlinkMatching } from '../test/support/redis-server.js'
+import { median } from './rounds.js'
 
 export const CALLERS = 100
 export const OPERATIONS = 30_000
@@ -153,7 +154,6 @@ export async function concurrentL2(url: string, runId: string, rounds = 7): Prom
     }
     measured.push(round)
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] as number
   const ratio = (ours: string, raw: string) =>
     Math.round(median(measured.map((r) => (r[ours] as number) / (r[raw] as number))) * 100) / 100
   const result: ConcurrentResult = {

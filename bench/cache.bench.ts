@@ -26,13 +26,14 @@ import { memoryDriver } from 'bentocache/drivers/memory'
 import { createCache as createCacheManager } from 'cache-manager'
 import { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
-import { bench, do_not_optimize, measure, run } from 'mitata'
+import { bench, do_not_optimize, run } from 'mitata'
 import { redisBus, redisCacheDriver } from '../src/cache/adapters/redis.js'
 import { cached, createCache } from '../src/cache/index.js'
 import { forkCacheProcess } from '../test/support/cache-process-harness.js'
 import { unlinkMatching } from '../test/support/redis-server.js'
 import { clusterBench } from './cache-cluster.js'
 import { concurrentL2 } from './cache-concurrent.js'
+import { interleavedRounds, median } from './rounds.js'
 
 const RESULTS = new URL('./results/cache.json', import.meta.url)
 if (process.argv.includes('--cluster-only')) {
@@ -115,21 +116,8 @@ await run({ format: 'mitata' })
 // The ratios come from interleaved rounds: each round measures every case once (in a rotating
 // order), so a load spike on a shared machine hits both sides of a ratio instead of one.
 const ROUNDS = 9
-const rounds: Record<string, { p50: number; avg: number }>[] = []
 const names = Object.keys(cases)
-for (let r = 0; r < ROUNDS; r++) {
-  const round: Record<string, { p50: number; avg: number }> = {}
-  for (let i = 0; i < names.length; i++) {
-    const name = names[(i + r) % names.length] as string
-    const stats = await measure(cases[name] as () => Promise<unknown>, { min_cpu_time: 150e6 })
-    round[name] = { p50: stats.p50, avg: stats.avg }
-  }
-  rounds.push(round)
-}
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[sorted.length >> 1] as number
-}
+const rounds = await interleavedRounds(cases as Record<string, () => Promise<unknown>>, ROUNDS)
 const time = new Map(
   names.map((name) => [
     name,

@@ -60,6 +60,7 @@ import {
 } from './eventstore-appenders.js'
 import { type EmmettReader, emmettReader } from './eventstore-emmett.js'
 import { processesAppendsPerSecond } from './eventstore-processes.js'
+import { median } from './rounds.js'
 
 const installedVersion = (name: string): string | undefined => {
   try {
@@ -263,10 +264,6 @@ const vsRaw = (adapter: string, name: string, field: 'p50' | 'avg' = 'p50') =>
 // (measured on the PostgreSQL read: ours first gave ours 29 ms / raw 14 ms; raw first gave raw 39 ms /
 // ours 36 ms). So each pair is measured again in alternating short rounds (ours then raw, raw then
 // ours, ...), and the ratio reported is the median of the per-round ratios.
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] as number
-}
 async function msPerCall(call: () => Promise<unknown>, calls: number): Promise<number> {
   const started = performance.now()
   for (let k = 0; k < calls; k++) await call()
