@@ -48,6 +48,12 @@ export function startupFaults(env: NodeJS.ProcessEnv = process.env): {
   return { service: parsed.service ?? {}, gateway: parsed.gateway ?? {} }
 }
 
+/** The added latency and error rate a fault can set: on a service, its payment gateway, its channel. */
+export const injectedFaultFields = {
+  latencyMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
+  errorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+}
+
 export function registerFaults(
   app: App,
   faults: Faults = { latencyMs: 0, errorRate: 0, ...startupFaults().service },
@@ -67,8 +73,7 @@ export function registerFaults(
       schema: {
         body: Type.Object(
           {
-            latencyMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
-            errorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+            ...injectedFaultFields,
             latencyDistribution: Type.Optional(
               Type.Union(['fixed', 'uniform', 'normal', 'exponential'].map((v) => Type.Literal(v))),
             ),

@@ -2,7 +2,7 @@ import { parseDuration } from 'bulwark'
 import { Type } from 'typebox'
 import { breakerFor } from '../../lib/breakers.js'
 import { cacheFor } from '../../lib/caches.js'
-import { registerFaults } from '../../lib/faults.js'
+import { injectedFaultFields, registerFaults } from '../../lib/faults.js'
 import { readRuntime } from '../../lib/runtime.js'
 import { Id, Key } from '../../lib/schemas.js'
 import { runService } from '../../lib/service.js'
@@ -78,8 +78,7 @@ await runService(rt, async ({ app, log, metrics }) => {
       schema: {
         body: Type.Object(
           {
-            latencyMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
-            errorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+            ...injectedFaultFields,
           },
           { additionalProperties: false },
         ),

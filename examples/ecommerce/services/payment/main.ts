@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { breakerFor } from '../../lib/breakers.js'
-import { registerFaults, startupFaults } from '../../lib/faults.js'
+import { injectedFaultFields, registerFaults, startupFaults } from '../../lib/faults.js'
 import { readRuntime } from '../../lib/runtime.js'
 import { Id, Key } from '../../lib/schemas.js'
 import { runService } from '../../lib/service.js'
@@ -44,8 +44,7 @@ await runService(rt, async ({ app, metrics }) => {
       schema: {
         body: Type.Object(
           {
-            latencyMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
-            errorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+            ...injectedFaultFields,
             declineRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
           },
           { additionalProperties: false },
