@@ -217,10 +217,10 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
       }
     }
     this.#inFlight++
-    const call: ClosedCall = this.#timesCalls
-      ? { phase: this.#phase, group: this.#inflight.join(start) }
-      : this.#closedCall
-    return new CallPermit(this.#permitHost, call)
+    if (!this.#timesCalls) return new CallPermit(this.#permitHost, this.#closedCall)
+    const group = this.#inflight.join(start)
+    if (group.onValue === undefined) this.#bindGroup(group)
+    return new CallPermit(this.#permitHost, group.call)
   }
 
   /** Where the permits of {@link admit} report: as a closed call's own `then` handlers would. */
@@ -408,6 +408,7 @@ export class CircuitBreaker extends TypedEmitter<BreakerEvents> implements Polic
   /** Binds a group's handlers to the current phase: a transition forgets every group, so it is the group's. */
   #bindGroup(group: CallGroup): void {
     const call: TimedCall = { phase: this.#phase, group }
+    group.call = call
     group.onValue = (value) => {
       this.#inFlight--
       if (this.#o.isResultFailure?.(value)) this.#settleClosed(call, { value })

@@ -13,6 +13,8 @@ export class CallGroup {
   /** The breaker's settle handlers for the group's calls, bound on first use. */
   onValue: ((value: unknown) => unknown) | undefined = undefined
   onError: ((error: unknown) => never) | undefined = undefined
+  /** The breaker's record of the group's calls (phase and group), bound with the handlers. */
+  call: unknown = undefined
 
   constructor(readonly start: number) {}
 }
