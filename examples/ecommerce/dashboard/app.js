@@ -145,7 +145,8 @@
     $('#saga-counts').innerHTML =
       `started <b>${t.started}</b> · completed <b data-testid="sagas-completed">${t.completed}</b> · aborted <b data-testid="sagas-aborted">${t.aborted}</b> · ` +
       `steps compensated <b data-testid="steps-compensated">${t.compensated}</b> · running <b>${s.live.running}</b> · compensating <b>${s.live.compensating}</b> · parked <b>${s.live.parked}</b> · ` +
-      `completions/s <b>${s.completionsPerSec}</b>`
+      `completions/s <b>${s.completionsPerSec}</b>` +
+      (s.stale ? ' · <i title="the coordinator did not answer in time; these are its last figures">stale</i>' : '')
     push(
       chart(
         'sagas',
@@ -219,7 +220,7 @@
     $('#processes tbody').innerHTML = snap.processes
       .map(
         (p) =>
-          `<tr data-process="${esc(p.name)}"><td>${esc(p.name)}${p.replica ? `#${p.replica}` : ''}</td><td class="${p.status === 'ready' ? 'up' : 'down'}">${p.status === 'ready' ? 'up' : esc(p.status)}</td><td>${p.pid ?? ''}</td><td>${p.rssMb ?? ''}</td><td>${p.restarts}</td>` +
+          `<tr data-process="${esc(p.name)}"><td>${esc(p.name)}${p.replica ? `#${p.replica}` : ''}</td><td class="${p.status === 'ready' ? 'up' : 'down'}">${p.status === 'ready' ? (p.stale ? 'up, not answering' : 'up') : esc(p.status)}</td><td>${p.pid ?? ''}</td><td>${p.rssMb ?? ''}</td><td>${p.restarts}</td>` +
           `<td><button data-act="kill" data-name="${esc(p.name)}" data-replica="${p.replica}">kill</button> <button data-act="start" data-name="${esc(p.name)}" data-replica="${p.replica}">start</button></td></tr>`,
       )
       .join('')

@@ -14,7 +14,8 @@ interface BreakerView {
 
 export interface Snapshot {
   at: number
-  processes: (ReturnType<ServiceProcess['describe']> & { rssMb: number | null })[]
+  /** `stale`: the process is up but did not answer this tick; its breakers, caches and sagas are the last it sent. */
+  processes: (ReturnType<ServiceProcess['describe']> & { rssMb: number | null; stale: boolean })[]
   breakers: Record<string, unknown>[]
   caches: Record<string, unknown>[]
   sagas: Record<string, unknown> | null
@@ -36,18 +37,28 @@ export function ratio(hits: number, reads: number): number | null {
 /**
  * Reads every process once a second (/breakers, /caches, the coordinator's /sagas/feed, RSS from /proc) and
  * turns the counters into rates; `onSnapshot` gets each result (the SSE stream sends it as is).
+ *
+ * A process that is up but slow to answer (a loaded machine, a long GC) keeps what it last sent, marked
+ * `stale`, rather than vanishing from the dashboard for a tick; each read may take up to three ticks.
  */
 export function collector(processes: readonly ServiceProcess[], onSnapshot: (s: Snapshot) => void, everyMs = 1000) {
   const prev = new Map<string, { at: number; value: number }>()
   const timelines = new Map<string, { at: number; state: string }[]>()
   let last: Snapshot | undefined
-  const get = async <T>(url: string): Promise<T | undefined> => {
+  /** What each process last answered, by URL: served again, marked stale, while it is up but silent. */
+  const answered = new Map<string, unknown>()
+  const stale = new Set<string>()
+  const get = async <T>(url: string, owner: string): Promise<T | undefined> => {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(everyMs - 100) })
-      return res.ok ? ((await res.json()) as T) : undefined
-    } catch {
-      return undefined
-    }
+      const res = await fetch(url, { signal: AbortSignal.timeout(3 * everyMs) })
+      if (res.ok) {
+        const body = (await res.json()) as T
+        answered.set(url, body)
+        return body
+      }
+    } catch {}
+    if (answered.has(url)) stale.add(owner)
+    return answered.get(url) as T | undefined
   }
   const perSec = (key: string, at: number, value: number) => {
     const r = rate(prev.get(key), at, value)
@@ -62,12 +73,18 @@ export function collector(processes: readonly ServiceProcess[], onSnapshot: (s: 
         const id = `${p.name}${p.replica > 0 ? `#${p.replica}` : ''}`
         const up = p.status === 'ready'
         const pid = p.child?.pid
-        const [breakers, caches, rssMb] = await Promise.all([
-          up ? get<BreakerView[]>(`${p.url}/breakers`) : undefined,
-          up ? get<Record<string, Record<string, number>>>(`${p.url}/caches`) : undefined,
+        const feeds = p.name === 'coordinator' && p.replica === 0 && up
+        const [breakers, caches, feed, rssMb] = await Promise.all([
+          up ? get<BreakerView[]>(`${p.url}/breakers`, id) : undefined,
+          up ? get<Record<string, Record<string, number>>>(`${p.url}/caches`, id) : undefined,
+          feeds
+            ? get<{ totals: Record<string, number> } & Record<string, unknown>>(`${p.url}/sagas/feed`, id)
+            : undefined,
           pid === undefined ? null : rss(pid),
         ])
-        snap.processes.push({ ...p.describe(), rssMb })
+        if (!up) for (const url of answered.keys()) if (url.startsWith(`${p.url}/`)) answered.delete(url)
+        const silent = stale.delete(id)
+        snap.processes.push({ ...p.describe(), rssMb, stale: silent })
         for (const b of breakers ?? []) {
           const key = `${id}/${b.name}`
           const tl = timelines.get(key) ?? []
@@ -107,15 +124,13 @@ export function collector(processes: readonly ServiceProcess[], onSnapshot: (s: 
             ...s,
           })
         }
-        if (p.name === 'coordinator' && p.replica === 0 && up) {
-          const feed = await get<{ totals: Record<string, number> } & Record<string, unknown>>(`${p.url}/sagas/feed`)
-          if (feed !== undefined)
-            snap.sagas = {
-              ...feed,
-              completionsPerSec: perSec('sagas/completed', at, feed.totals.completed ?? 0),
-              abortsPerSec: perSec('sagas/aborted', at, feed.totals.aborted ?? 0),
-            }
-        }
+        if (feed !== undefined)
+          snap.sagas = {
+            ...feed,
+            stale: silent,
+            completionsPerSec: perSec('sagas/completed', at, feed.totals.completed ?? 0),
+            abortsPerSec: perSec('sagas/aborted', at, feed.totals.aborted ?? 0),
+          }
       }),
     )
     const order = (a: { key?: unknown }, b: { key?: unknown }) => String(a.key).localeCompare(String(b.key))

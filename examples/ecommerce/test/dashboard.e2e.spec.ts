@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { testConfig } from './scenarios.js'
 import { type Stack, startStack } from './stack.js'
 
@@ -21,7 +21,8 @@ describe.skipIf(executablePath === '')('the dashboard in a browser', () => {
   let browser: Browser
   let page: Page
   const breaker = (key: string) => page.locator(`[data-breaker="${key}"] [data-testid="breaker-state"]`)
-  const count = async (id: string) => Number(await page.getByTestId(id).textContent())
+  // A short wait per read so that expect.poll's timeout, not the locator's 30 s default, bounds each poll.
+  const count = async (id: string) => Number(await page.getByTestId(id).textContent({ timeout: 1000 }))
   const placeOrders = async (n: number) => {
     for (let i = 0; i < n; i++) {
       const answered = page.waitForResponse((r) => r.url().endsWith('/api/coordinator/orders'))
@@ -46,6 +47,18 @@ describe.skipIf(executablePath === '')('the dashboard in a browser', () => {
   })
 
   it('shows the payment breaker open and sagas compensated under injected failures, then closed again', async () => {
+    onTestFailed(async () => {
+      // What the page last received and what the processes printed: enough to tell a slow feed from a dead one.
+      await page.screenshot({ path: join(shots, 'failed.png'), fullPage: true }).catch(() => {})
+      const seen = await page
+        .evaluate(() => ({
+          conn: document.querySelector('#conn')?.textContent,
+          sagaCounts: document.querySelector('#saga-counts')?.textContent,
+          snapshot: (window as unknown as { __lastSnapshot?: unknown }).__lastSnapshot,
+        }))
+        .catch((error: unknown) => String(error))
+      console.error(`dashboard at failure: ${JSON.stringify(seen).slice(0, 4000)}\nstack output:\n${stack.output()}`)
+    })
     await page.goto(`http://127.0.0.1:${stack.portBase}/`)
     await expect.poll(() => breaker('coordinator/payment').textContent(), { timeout: 10_000 }).toBe('CLOSED')
 

@@ -56,6 +56,8 @@ export interface Stack {
   waitReady(timeoutMs?: number): Promise<void>
   /** Sums a counter of a service's /metrics whose labels contain all of `match`. */
   metric(service: Service, name: string, match?: Record<string, string>, url?: string): Promise<number>
+  /** What the launcher and its services printed so far (for a failing test's message). */
+  output(): string
   stop(): Promise<void>
 }
 
@@ -127,6 +129,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       }
       return sum
     },
+    output: () => output,
     async stop() {
       child.kill('SIGTERM')
       await exited
