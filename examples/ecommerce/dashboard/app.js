@@ -25,9 +25,18 @@
 
   // ---- charts: a history per series, appended once per snapshot
   const charts = new Map()
+  /**
+   * The chart `id`; made anew (its history dropped) when its series change (a service adds a cache) or its
+   * element left the page (a breaker's card, removed while its service was down).
+   */
   function chart(id, parent, title, series, opts = {}) {
+    const labels = series.map(([label]) => label).join('\n')
     let c = charts.get(id)
-    if (c) return c
+    if (c && c.labels === labels && c.el.isConnected) return c
+    if (c) {
+      c.plot.destroy()
+      c.el.remove()
+    }
     const el = document.createElement('div')
     parent.appendChild(el)
     const data = [[], ...series.map(() => [])]
@@ -44,7 +53,7 @@
       data,
       el,
     )
-    c = { plot, data }
+    c = { plot, data, el, labels }
     charts.set(id, c)
     return c
   }
@@ -300,10 +309,14 @@
     const snap = JSON.parse(m.data)
     window.__lastSnapshot = snap
     $('#clock').textContent = new Date(snap.at).toLocaleTimeString()
-    renderBreakers(snap)
-    renderCaches(snap)
-    renderSagas(snap)
-    renderProcesses(snap)
+    // Each panel on its own: one that cannot draw a snapshot must not freeze the others.
+    for (const render of [renderBreakers, renderCaches, renderSagas, renderProcesses]) {
+      try {
+        render(snap)
+      } catch (error) {
+        console.error(`dashboard: ${render.name} failed`, error)
+      }
+    }
     $('#faults-current').textContent = `current faults: ${JSON.stringify(snap.faults)}`
     if (snap.load)
       $('#load-state').textContent =

@@ -1,50 +1,9 @@
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { collector, type Snapshot } from '../launcher/collector.js'
 import type { ServiceProcess } from '../launcher/supervisor.js'
+import { closedBreaker, fakeService } from './fake-service.js'
 
-/** A coordinator stand-in over real HTTP: answers after `delayMs`, or 500 once `failing` is set. */
-async function fakeCoordinator() {
-  const state = { delayMs: 0, failing: false, completed: 0 }
-  const server = http.createServer((req, res) => {
-    setTimeout(() => {
-      if (state.failing) {
-        res.writeHead(500).end()
-        return
-      }
-      const body =
-        req.url === '/breakers'
-          ? [
-              {
-                name: 'payment',
-                state: 'CLOSED',
-                failureRate: 0,
-                slowCallRate: 0,
-                calls: 1,
-                msUntilProbe: null,
-                latency: { p50: 1, p99: 2 },
-                totals: { successes: 1, failures: 0, slowCalls: 0, rejections: 0 },
-              },
-            ]
-          : req.url === '/caches'
-            ? {}
-            : { totals: { completed: state.completed, aborted: 0 }, live: {}, recent: [], parked: [] }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body))
-    }, state.delayMs)
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const process = {
-    name: 'coordinator',
-    replica: 0,
-    status: 'ready',
-    url,
-    child: undefined,
-    describe: () => ({ name: 'coordinator', replica: 0, pid: null, url, status: process.status, restarts: 0 }),
-  }
-  return { state, process, close: () => new Promise((r) => server.close(r)) }
-}
+const fakeCoordinator = () => fakeService('coordinator', { breakers: [closedBreaker('payment')] })
 
 describe('the dashboard collector', () => {
   const cleanup: (() => unknown)[] = []
@@ -88,7 +47,7 @@ describe('the dashboard collector', () => {
     coordinator.state.failing = true
     const silent = await until(snaps, (s) => s.processes[0]?.stale === true)
     expect(silent.sagas).toMatchObject({ totals: { completed: 5 }, stale: true })
-    expect(silent.breakers).toMatchObject([{ key: 'coordinator/payment', state: 'CLOSED' }])
+    expect(silent.breakers).toMatchObject([{ key: 'coordinator/payment', state: 'closed' }])
 
     coordinator.state.failing = false
     coordinator.state.completed = 6

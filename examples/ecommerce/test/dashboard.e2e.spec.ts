@@ -1,19 +1,11 @@
-import { execFileSync } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
+import { chromiumPath as executablePath, launchChromium } from './browser.js'
 import { testConfig } from './scenarios.js'
 import { type Stack, startStack } from './stack.js'
 
-// Debian's chromium package (CI installs it with apt-get); never a downloaded browser.
-const executablePath = (() => {
-  try {
-    return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim()
-  } catch {
-    return ''
-  }
-})()
 const shots = join(import.meta.dirname, '../.data/screenshots')
 
 describe.skipIf(executablePath === '')('the dashboard in a browser', () => {
@@ -35,10 +27,7 @@ describe.skipIf(executablePath === '')('the dashboard in a browser', () => {
     if (executablePath === '') console.warn('SKIPPED: no chromium binary (apt-get install -y chromium)')
     mkdirSync(shots, { recursive: true })
     stack = await startStack({ config: testConfig, env: { REDIS_URL: '', DATABASE_URL: '', MONGODB_URI: '' } })
-    browser = await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    })
+    browser = await launchChromium()
     page = await browser.newPage({ viewport: { width: 1400, height: 1600 } })
   })
   afterAll(async () => {
@@ -57,7 +46,12 @@ describe.skipIf(executablePath === '')('the dashboard in a browser', () => {
           snapshot: (window as unknown as { __lastSnapshot?: unknown }).__lastSnapshot,
         }))
         .catch((error: unknown) => String(error))
-      console.error(`dashboard at failure: ${JSON.stringify(seen).slice(0, 4000)}\nstack output:\n${stack.output()}`)
+      const logs = readdirSync(join(stack.dataDir, 'logs')).map(
+        (f) => `--- ${f}\n${readFileSync(join(stack.dataDir, 'logs', f), 'utf8').slice(-3000)}`,
+      )
+      console.error(
+        `dashboard at failure: ${JSON.stringify(seen).slice(0, 4000)}\nstack output:\n${stack.output()}\n${logs.join('\n')}`,
+      )
     })
     await page.goto(`http://127.0.0.1:${stack.portBase}/`)
     await expect.poll(() => breaker('coordinator/payment').textContent(), { timeout: 10_000 }).toBe('CLOSED')

@@ -58,6 +58,8 @@ export interface Stack {
   metric(service: Service, name: string, match?: Record<string, string>, url?: string): Promise<number>
   /** What the launcher and its services printed so far (for a failing test's message). */
   output(): string
+  /** The stack's data directory (its processes' logs are under `logs/`). */
+  dataDir: string
   stop(): Promise<void>
 }
 
@@ -130,6 +132,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       return sum
     },
     output: () => output,
+    dataDir,
     async stop() {
       child.kill('SIGTERM')
       await exited
