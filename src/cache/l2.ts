@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js'
 import type { TypedEmitter } from '../core/events.js'
 import type { CacheEvents, Counters } from './stats.js'
 import { type DeadlineGroup, Deadlines, type Expiring, noTimeLeft } from './timeouts.js'
-import type { L2Driver, L2Entry } from './types.js'
+import { kRawRead, type L2Driver, type L2Entry, type RawRead } from './types.js'
 
 /** What an L2 call resolves with when it failed, timed out or was refused: callers fall back, never throw. */
 export const L2_FAILED: unique symbol = Symbol('L2 failed')
@@ -89,6 +89,8 @@ export abstract class L2Call<T> implements Expiring {
  */
 export class L2Gateway {
   readonly driver: L2Driver
+  /** The driver's reads in two halves, if it has them (see {@link kRawRead}): what {@link L2Read} uses. */
+  readonly raw: RawRead | undefined
   readonly deadlines: Deadlines
   readonly #breaker: CircuitBreaker | undefined
   /** `admit` of the breaker, if it has one (a breaker of another installed copy may not). */
@@ -102,6 +104,8 @@ export class L2Gateway {
     observer: { clock: Clock; counters: Counters; events: TypedEmitter<CacheEvents> },
   ) {
     this.driver = driver
+    const raw = (driver as { [kRawRead]?: RawRead })[kRawRead]
+    this.raw = typeof raw === 'object' && raw !== null ? raw : undefined
     this.#breaker = breaker
     this.#admits = typeof breaker?.admit === 'function'
     this.deadlines = new Deadlines(observer.clock)
@@ -181,10 +185,13 @@ export class L2Gateway {
   }
 }
 
-/** An L2 read of one key in flight. */
-export abstract class L2Read extends L2Call<L2Entry | undefined> {
+/**
+ * An L2 read of one key in flight. With a driver that reads in two halves (see {@link kRawRead}) the
+ * driver's reply is decoded in `onValue`; otherwise `onValue` gets the entry from `driver.get`.
+ */
+export abstract class L2Read extends L2Call<unknown> {
   /** The driver answered (or, on the guarded path, the breaker let the answer through). */
-  readonly onValue: (entry: L2Entry | undefined) => void
+  readonly onValue: (reply: unknown) => void
   readonly onError: (error: unknown) => void
 
   /** `l2Key`: the key as the driver knows it (the cache's root prefix included). */
@@ -195,16 +202,26 @@ export abstract class L2Read extends L2Call<L2Entry | undefined> {
     super(gateway, 'get')
     // Assigned here rather than as class fields: a transpiler that keeps function names (tsx, esbuild's
     // keepNames) wraps every named closure in an Object.defineProperty call, twice per L2 hit.
-    this.onValue = (entry) => {
-      if (this.end(false, entry)) this.answer(entry)
-    }
+    const raw = gateway.raw
+    this.onValue =
+      raw === undefined
+        ? (entry) => {
+            if (this.end(false, entry)) this.answer(entry as L2Entry | undefined)
+          }
+        : (reply) => {
+            const entry = raw.decode(reply)
+            if (this.end(false, entry)) this.answer(entry)
+          }
     this.onError = (error) => {
-      if (this.end(true, error)) this.answer(this.gateway.failed(this.operation, error))
+      // The driver's own failures as its `get` would report them (errors of ours pass through as they are).
+      const reported = raw === undefined ? error : raw.error(error)
+      if (this.end(true, reported)) this.answer(this.gateway.failed(this.operation, reported))
     }
   }
 
-  run(driver: L2Driver, signal?: AbortSignal): Promise<L2Entry | undefined> {
-    return driver.get(this.l2Key, signal)
+  run(driver: L2Driver, signal?: AbortSignal): Promise<unknown> {
+    const raw = this.gateway.raw
+    return raw === undefined ? driver.get(this.l2Key, signal) : raw.get(this.l2Key, signal)
   }
 
   expire(error: unknown): void {

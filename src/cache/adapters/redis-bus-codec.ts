@@ -11,10 +11,23 @@
  */
 import type { BusMessage } from '../types.js'
 
+/** The last source encoded, as JSON: a bus publishes for one or a few caches, so it is nearly always this. */
+let lastSource: string | undefined
+let lastSourceJson = ''
+
+function sourceJson(source: string): string {
+  if (source !== lastSource) {
+    lastSourceJson = JSON.stringify(source)
+    lastSource = source
+  }
+  return lastSourceJson
+}
+
 export function encodeMessage(message: BusMessage): string {
   switch (message.type) {
     case 'set':
-      return JSON.stringify([message.source, 's', message.keys, message.versions])
+      // Every `cache.set`: the same text as JSON.stringify of the array, without encoding the source again.
+      return `[${sourceJson(message.source)},"s",${JSON.stringify(message.keys)},${JSON.stringify(message.versions)}]`
     case 'delete':
       return JSON.stringify([message.source, 'd', message.keys])
     case 'deleteByTags':

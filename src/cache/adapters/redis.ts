@@ -9,7 +9,7 @@ import { throwIfAborted, toAbortedError } from '../../core/abort.js'
 import type { Clock } from '../../core/clock.js'
 import { ValidationError } from '../../core/errors.js'
 import { expectOptions, optionalClock, optionalNumber, optionKeys } from '../../core/validate.js'
-import type { L2Driver, L2Entry } from '../types.js'
+import { kRawRead, type L2Driver, type L2Entry, type RawRead } from '../types.js'
 import { RedisClusterStore } from './redis-cluster-store.js'
 import { decodeEntry, encodeEntry } from './redis-codec.js'
 import {
@@ -132,8 +132,19 @@ export class RedisCacheDriver implements L2Driver {
     return this.#client
   }
 
+  /** @internal The cache's L2 hit path (see {@link kRawRead}): the GET reply, decoded by the caller. */
+  readonly [kRawRead]: RawRead = {
+    get: (key, signal) => {
+      if (signal?.aborted) return Promise.reject(toAbortedError(signal))
+      if (this.#opening) return this.#afterOpening(signal).then(() => this[kRawRead].get(key, signal))
+      return raceSignal(this.#client.get(this.#store.entryKey(key)), signal)
+    },
+    decode: (raw) => (typeof raw === 'string' ? decodeEntry(raw) : undefined),
+    error: (error) => l2Error('GET', error),
+  }
+
   get(key: string, signal?: AbortSignal): Promise<L2Entry | undefined> {
-    // The hot path: no async frame, one `then`, and a signal race only when a signal is given.
+    // No async frame, one `then`, and a signal race only when a signal is given.
     if (signal?.aborted) return Promise.reject(toAbortedError(signal))
     if (this.#opening) return this.#afterOpening(signal).then(() => this.get(key, signal))
     return raceSignal(this.#client.get(this.#store.entryKey(key)), signal, this.#decodeOne, this.#failedGet)

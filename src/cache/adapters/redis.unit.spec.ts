@@ -69,6 +69,15 @@ describe('redis bus message codec', () => {
     expect(encodeMessage(messages[3] as BusMessage)).toBe('["s","c","ns:"]')
   })
 
+  it('encodes a set message as JSON.stringify of its array would, whichever source came before', () => {
+    const sources = ['a', 'b"\\\u2028', 'a', 'é', 'é']
+    for (const source of sources) {
+      const message: BusMessage = { source, type: 'set', keys: ['k"1', 'ns:\n'], versions: [1_700_000_000_123.25, 2] }
+      expect(encodeMessage(message)).toBe(JSON.stringify([source, 's', message.keys, message.versions]))
+      expect(decodeMessage(encodeMessage(message))).toEqual(message)
+    }
+  })
+
   it('ignores malformed messages and cannot be used to pollute prototypes', () => {
     const bad = [
       'not json',
