@@ -3,12 +3,12 @@ import { CoarseClock } from '../core/coarse-clock.js'
 import { TypedEmitter } from '../core/events.js'
 import { Background } from './background.js'
 import { createL1, type L1 } from './l1.js'
-import { L2Gateway } from './l2.js'
+import { capability, L2Gateway } from './l2.js'
 import type { Policy, ResolvedOptions } from './options.js'
 import { Flights } from './single-flight.js'
 import { type CacheEvents, type Counters, createCounters } from './stats.js'
 import { Deadlines } from './timeouts.js'
-import type { BusMessage, Serializer } from './types.js'
+import { type BusMessage, kRawPublish, type RawPublish, type Serializer } from './types.js'
 import { Fence, Versions } from './versions.js'
 
 /**
@@ -27,6 +27,8 @@ export class CacheContext {
   readonly coarseClock: CoarseClock
   readonly l1: L1
   readonly l2: L2Gateway | undefined
+  /** The bus's publish in two halves, if it has them (see `kRawPublish`): what `cache.set` uses. */
+  readonly rawPublish: RawPublish | undefined
   readonly serializer: Serializer
   readonly counters: Counters = createCounters()
   readonly events = new TypedEmitter<CacheEvents>()
@@ -56,6 +58,7 @@ export class CacheContext {
     this.versions = new Versions(options.clock)
     this.rootPrefix = `${options.namespace}:`
     this.l2 = options.l2 && new L2Gateway(options.l2, options.breaker, this)
+    this.rawPublish = capability<RawPublish>(options.bus, kRawPublish)
   }
 
   /** A token that names this process and call as a lock holder. */

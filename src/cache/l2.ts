@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js'
 import type { TypedEmitter } from '../core/events.js'
 import type { CacheEvents, Counters } from './stats.js'
 import { type DeadlineGroup, Deadlines, type Expiring, noTimeLeft } from './timeouts.js'
-import { kRawRead, type L2Driver, type L2Entry, type RawRead } from './types.js'
+import { kRawRead, kRawWrite, type L2Driver, type L2Entry, type RawRead, type RawWrite } from './types.js'
 
 /** What an L2 call resolves with when it failed, timed out or was refused: callers fall back, never throw. */
 export const L2_FAILED: unique symbol = Symbol('L2 failed')
@@ -91,6 +91,8 @@ export class L2Gateway {
   readonly driver: L2Driver
   /** The driver's reads in two halves, if it has them (see {@link kRawRead}): what {@link L2Read} uses. */
   readonly raw: RawRead | undefined
+  /** The driver's writes in two halves, if it has them (see {@link kRawWrite}). */
+  readonly rawWrite: RawWrite | undefined
   readonly deadlines: Deadlines
   readonly #breaker: CircuitBreaker | undefined
   /** `admit` of the breaker, if it has one (a breaker of another installed copy may not). */
@@ -104,8 +106,8 @@ export class L2Gateway {
     observer: { clock: Clock; counters: Counters; events: TypedEmitter<CacheEvents> },
   ) {
     this.driver = driver
-    const raw = (driver as { [kRawRead]?: RawRead })[kRawRead]
-    this.raw = typeof raw === 'object' && raw !== null ? raw : undefined
+    this.raw = capability<RawRead>(driver, kRawRead)
+    this.rawWrite = capability<RawWrite>(driver, kRawWrite)
     this.#breaker = breaker
     this.#admits = typeof breaker?.admit === 'function'
     this.deadlines = new Deadlines(observer.clock)
@@ -183,6 +185,12 @@ export class L2Gateway {
     if (breaker === undefined) return undefined
     return (this.#admits && breaker.admit()) || false
   }
+}
+
+/** The internal capability `key` of a driver or bus (see {@link kRawRead}), if it has it. */
+export function capability<T>(of: unknown, key: symbol): T | undefined {
+  const found = (of as Record<symbol, unknown> | undefined)?.[key]
+  return typeof found === 'object' && found !== null ? (found as T) : undefined
 }
 
 /**

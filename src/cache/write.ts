@@ -54,7 +54,7 @@ function writeOne(ctx: CacheContext, key: string, entry: PreparedEntry, deadline
  * one place under the shared deadline, and no promise of its own but the caller's. When the breaker is
  * not closed, the write goes through it as a whole and the publish then on its own, as any publish.
  */
-class WriteThrough extends L2Call<void> {
+class WriteThrough extends L2Call<unknown> {
   /** Resolves once the write and the publish are done, failed or timed out. */
   readonly done: Promise<void>
   #resolve!: (value: undefined | Promise<void>) => void
@@ -80,9 +80,16 @@ class WriteThrough extends L2Call<void> {
       } else if (!this.ended) this.#publish()
     }
     this.onError = (error) => {
-      if (!this.end(true, error)) return
-      if (this.#publishing) this.#publishEnded(error)
-      else this.#writeFailed(error)
+      // The driver's or the bus's own failures as their `set` or `publish` would report them.
+      if (this.#publishing) {
+        const raw = this.#ctx.rawPublish
+        const reported = raw === undefined ? error : raw.error(error, this.#ctx.options.channel)
+        if (this.end(true, reported)) this.#publishEnded(reported)
+      } else {
+        const raw = this.gateway.rawWrite
+        const reported = raw === undefined ? error : raw.error(error)
+        if (this.end(true, reported)) this.#writeFailed(reported)
+      }
     }
   }
 
@@ -91,8 +98,10 @@ class WriteThrough extends L2Call<void> {
   /** The write (then: the publish) failed. */
   readonly onError: (error: unknown) => void
 
-  run(driver: L2Driver, signal?: AbortSignal): Promise<void> {
-    return driver.set(this.#write.key, this.#write.entry, signal)
+  run(driver: L2Driver, signal?: AbortSignal): Promise<unknown> {
+    const raw = this.gateway.rawWrite
+    const { key, entry } = this.#write
+    return raw === undefined ? driver.set(key, entry, signal) : raw.set(key, entry, signal)
   }
 
   expire(error: unknown): void {
@@ -120,9 +129,10 @@ class WriteThrough extends L2Call<void> {
       this.#resolve(Promise.reject(error))
       return
     }
-    let sent: Promise<void>
+    let sent: Promise<unknown>
     try {
-      sent = bus.publish(channel, this.#write.message)
+      const raw = this.#ctx.rawPublish
+      sent = raw === undefined ? bus.publish(channel, this.#write.message) : raw.publish(channel, this.#write.message)
     } catch (error) {
       sent = Promise.reject(error)
     }

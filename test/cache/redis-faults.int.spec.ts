@@ -6,6 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest'
 import { redisBus, redisCacheDriver } from '../../src/cache/adapters/redis.js'
 import { type Cache, createCache } from '../../src/cache/index.js'
+import { isBulwarkError } from '../../src/core/errors.js'
 import { fakeClock } from '../../src/testing/index.js'
 import { type RedisServer, startRedisServer } from '../support/redis-server.js'
 import { describeWithRedis } from '../support/services.js'
@@ -55,6 +56,42 @@ describeWithRedis('cache with a failing Redis', () => {
     const l2Hits = cache.stats().l2Hits
     expect(await cache.get('a')).toBe('A')
     expect(cache.stats().l2Hits).toBe(l2Hits + 1)
+  })
+
+  it("reports Redis's refusals as its driver and bus do: E_CACHE_L2 for GET and SET, E_CACHE_BUS for PUBLISH", async () => {
+    const cache = open({ namespace: 'refusals' })
+    await cache.ready()
+    const l2Errors: [string, unknown][] = []
+    const busErrors: unknown[] = []
+    cache.on('l2Error', (operation, error) => l2Errors.push([operation, error]))
+    cache.on('busError', (error) => busErrors.push(error))
+    const refused = (error: unknown, code: string, message: RegExp) =>
+      isBulwarkError(error) && error.code === code && message.test(error.message)
+    try {
+      // A key of another type: GET answers WRONGTYPE; the loader runs and its value is written over it.
+      await server.command('LPUSH', 'bulwark:k:refusals:a', 'x')
+      expect(await cache.getOrSet('a', () => 'loaded')).toBe('loaded')
+      expect(l2Errors).toHaveLength(1)
+      expect(l2Errors[0]?.[0]).toBe('get')
+      expect(refused(l2Errors[0]?.[1], 'E_CACHE_L2', /^Redis GET failed: WRONGTYPE/)).toBe(true)
+
+      // The write goes through, the publish is refused.
+      await server.command('ACL', 'SETUSER', 'default', '-publish')
+      await cache.set('b', 1)
+      expect(busErrors).toHaveLength(1)
+      expect(refused(busErrors[0], 'E_CACHE_BUS', /^Redis PUBLISH failed: NOPERM/)).toBe(true)
+      expect((busErrors[0] as { context?: unknown }).context).toEqual({ channel: 'bulwark:cache:refusals' })
+
+      // The write is refused (and the publish still goes out).
+      await server.command('ACL', 'SETUSER', 'default', '+publish', '-set')
+      await cache.set('c', 1)
+      expect(l2Errors).toHaveLength(2)
+      expect(l2Errors[1]?.[0]).toBe('set')
+      expect(refused(l2Errors[1]?.[1], 'E_CACHE_L2', /^Redis SET failed: NOPERM/)).toBe(true)
+      expect(busErrors).toHaveLength(1)
+    } finally {
+      await server.command('ACL', 'SETUSER', 'default', '+@all')
+    }
   })
 
   /**

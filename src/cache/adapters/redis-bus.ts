@@ -6,9 +6,9 @@
 import type { Cluster, Redis } from 'ioredis'
 import type { Clock } from '../../core/clock.js'
 import type { Duration } from '../../core/duration.js'
-import { BulwarkError, ValidationError } from '../../core/errors.js'
+import { BulwarkError, isBulwarkError, ValidationError } from '../../core/errors.js'
 import { expectOptions, optionalClock, optionalDuration, optionalFunction, optionKeys } from '../../core/validate.js'
-import type { BusConnectionHandlers, BusMessage, CacheBus } from '../types.js'
+import { type BusConnectionHandlers, type BusMessage, type CacheBus, kRawPublish, type RawPublish } from '../types.js'
 import { ClusterTransport } from './redis-bus-cluster.js'
 import { decodeMessage, encodeMessage } from './redis-bus-codec.js'
 import { type BusTransport, NodeTransport, type TransportEvents } from './redis-bus-listener.js'
@@ -156,21 +156,29 @@ export class RedisBus implements CacheBus {
     }
   }
 
+  /** @internal Every `cache.set` publishes (see {@link kRawPublish}): PUBLISH's own promise, its failure mapped by the caller. */
+  readonly [kRawPublish]: RawPublish = {
+    publish: (channel, message) => {
+      if (this.#closed) return Promise.reject(new BulwarkError('E_CACHE_BUS', 'The Redis bus is closed'))
+      if (this.#opening) return this.#opening.then(() => this[kRawPublish].publish(channel, message))
+      try {
+        return this.#transport.publish(channel, encodeMessage(message))
+      } catch (cause) {
+        return Promise.reject(cause)
+      }
+    },
+    error: (cause, channel) =>
+      isBulwarkError(cause)
+        ? cause
+        : new BulwarkError('E_CACHE_BUS', `Redis PUBLISH failed: ${(cause as Error).message}`, {
+            cause,
+            context: { channel },
+          }),
+  }
+
   publish(channel: string, message: BusMessage): Promise<void> {
-    // Every `cache.set` publishes: no async frame, one `then`.
-    if (this.#closed) return Promise.reject(new BulwarkError('E_CACHE_BUS', 'The Redis bus is closed'))
-    if (this.#opening) return this.#opening.then(() => this.publish(channel, message))
-    let sent: Promise<unknown>
-    try {
-      sent = this.#transport.publish(channel, encodeMessage(message))
-    } catch (cause) {
-      sent = Promise.reject(cause)
-    }
-    return sent.then(toVoid, (cause: unknown) => {
-      throw new BulwarkError('E_CACHE_BUS', `Redis PUBLISH failed: ${(cause as Error).message}`, {
-        cause,
-        context: { channel },
-      })
+    return this[kRawPublish].publish(channel, message).then(toVoid, (cause: unknown) => {
+      throw this[kRawPublish].error(cause, channel)
     })
   }
 

@@ -9,7 +9,7 @@ import { throwIfAborted, toAbortedError } from '../../core/abort.js'
 import type { Clock } from '../../core/clock.js'
 import { ValidationError } from '../../core/errors.js'
 import { expectOptions, optionalClock, optionalNumber, optionKeys } from '../../core/validate.js'
-import { kRawRead, type L2Driver, type L2Entry, type RawRead } from '../types.js'
+import { kRawRead, kRawWrite, type L2Driver, type L2Entry, type RawRead, type RawWrite } from '../types.js'
 import { RedisClusterStore } from './redis-cluster-store.js'
 import { decodeEntry, encodeEntry } from './redis-codec.js'
 import {
@@ -157,17 +157,24 @@ export class RedisCacheDriver implements L2Driver {
     return raceSignal(this.#store.getMany(keys), signal, this.#decodeAll, this.#failedMget)
   }
 
+  /** @internal Every `cache.set` (see {@link kRawWrite}): the SET's own promise, its failure mapped by the caller. */
+  readonly [kRawWrite]: RawWrite = {
+    set: (key, entry, signal) => {
+      if (signal?.aborted) return Promise.reject(toAbortedError(signal))
+      if (this.#opening) return this.#afterOpening(signal).then(() => this[kRawWrite].set(key, entry, signal))
+      let sent: Promise<unknown>
+      try {
+        sent = this.#store.set(this.#write(key, entry))
+      } catch (error) {
+        sent = Promise.reject(error)
+      }
+      return raceSignal(sent, signal)
+    },
+    error: (error) => l2Error('SET', error),
+  }
+
   set(key: string, entry: L2Entry, signal?: AbortSignal): Promise<void> {
-    // Every `cache.set`: no async frame, one `then` (as `get`).
-    if (signal?.aborted) return Promise.reject(toAbortedError(signal))
-    if (this.#opening) return this.#afterOpening(signal).then(() => this.set(key, entry, signal))
-    let sent: Promise<unknown>
-    try {
-      sent = this.#store.set(this.#write(key, entry))
-    } catch (error) {
-      sent = Promise.reject(error)
-    }
-    return raceSignal(sent, signal, toVoid, this.#failedSet)
+    return this[kRawWrite].set(key, entry, signal).then(toVoid, this.#failedSet)
   }
 
   async setMany(entries: readonly (readonly [key: string, entry: L2Entry])[], signal?: AbortSignal): Promise<void> {
