@@ -28,7 +28,8 @@ export const CALLERS = 100
 export const OPERATIONS = 30_000
 export const KEYS = 1_000
 
-const PAYLOAD = {
+/** The ~300-byte value every key holds (a product record). */
+export const PAYLOAD = {
   id: 0,
   sku: 'ESP-0000-KITCHEN',
   name: 'Espresso machine, 15 bar, stainless steel',
