@@ -10,7 +10,8 @@
  * - `same shape by hand`: a call object with two handlers and the caller's promise, the entry's header
  *   sliced off and the value parsed — the structure of the cache's hit path with none of its work
  *
- * `npx tsx bench/cache-cpu.ts` (REDIS_URL, default redis://127.0.0.1:6379). Prints µs per operation.
+ * `npm run bench:cache:cpu` (REDIS_URL, default redis://127.0.0.1:6379; CPU_ROUNDS, default 11). Prints µs per
+ * operation.
  */
 import { Redis } from 'ioredis'
 import { redisBus, redisCacheDriver } from '../src/cache/adapters/redis.js'
@@ -94,7 +95,7 @@ const cases: Record<string, (i: number) => Promise<unknown>> = {
 if ((await client.get(cacheKeys[0] as string)) === null) throw new Error(`no entry at ${cacheKeys[0]}`)
 for (const op of Object.values(cases)) await cpuPerOp(op, 20_000) // warm-up
 const rounds: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((name) => [name, []]))
-for (let r = 0; r < 11; r++) {
+for (let r = 0; r < Number(process.env.CPU_ROUNDS ?? 11); r++) {
   for (const [name, op] of Object.entries(cases)) rounds[name]?.push(await cpuPerOp(op, 100_000))
 }
 const raw = median(rounds.raw as number[])
