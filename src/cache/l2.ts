@@ -90,7 +90,7 @@ export abstract class L2Call<T> implements Expiring {
 export class L2Gateway {
   readonly driver: L2Driver
   /** The driver's reads in two halves, if it has them (see {@link kRawRead}): what {@link L2Read} uses. */
-  readonly raw: RawRead | undefined
+  readonly rawRead: RawRead | undefined
   /** The driver's writes in two halves, if it has them (see {@link kRawWrite}). */
   readonly rawWrite: RawWrite | undefined
   readonly deadlines: Deadlines
@@ -106,7 +106,7 @@ export class L2Gateway {
     observer: { clock: Clock; counters: Counters; events: TypedEmitter<CacheEvents> },
   ) {
     this.driver = driver
-    this.raw = capability<RawRead>(driver, kRawRead)
+    this.rawRead = capability<RawRead>(driver, kRawRead)
     this.rawWrite = capability<RawWrite>(driver, kRawWrite)
     this.#breaker = breaker
     this.#admits = typeof breaker?.admit === 'function'
@@ -210,7 +210,7 @@ export abstract class L2Read extends L2Call<unknown> {
     super(gateway, 'get')
     // Assigned here rather than as class fields: a transpiler that keeps function names (tsx, esbuild's
     // keepNames) wraps every named closure in an Object.defineProperty call, twice per L2 hit.
-    const raw = gateway.raw
+    const raw = gateway.rawRead
     this.onValue =
       raw === undefined
         ? (entry) => {
@@ -228,7 +228,7 @@ export abstract class L2Read extends L2Call<unknown> {
   }
 
   run(driver: L2Driver, signal?: AbortSignal): Promise<unknown> {
-    const raw = this.gateway.raw
+    const raw = this.gateway.rawRead
     return raw === undefined ? driver.get(this.l2Key, signal) : raw.get(this.l2Key, signal)
   }
 

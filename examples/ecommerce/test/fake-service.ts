@@ -54,7 +54,6 @@ export async function fakeService(name: string, state: Partial<FakeState> = {}) 
     status: 'ready' as ServiceProcess['status'],
     url,
     child: undefined,
-    restarts: 0,
     describe: () => ({ name, replica: 0, pid: null, url, status: process.status, restarts: 0 }),
   }
   return {

@@ -144,10 +144,7 @@ export class RedisCacheDriver implements L2Driver {
   }
 
   get(key: string, signal?: AbortSignal): Promise<L2Entry | undefined> {
-    // No async frame, one `then`, and a signal race only when a signal is given.
-    if (signal?.aborted) return Promise.reject(toAbortedError(signal))
-    if (this.#opening) return this.#afterOpening(signal).then(() => this.get(key, signal))
-    return raceSignal(this.#client.get(this.#store.entryKey(key)), signal, this.#decodeOne, this.#failedGet)
+    return this[kRawRead].get(key, signal).then(this.#decodeOne, this.#failedGet)
   }
 
   getMany(keys: readonly string[], signal?: AbortSignal): Promise<(L2Entry | undefined)[]> {
@@ -259,9 +256,9 @@ export class RedisCacheDriver implements L2Driver {
     return ttl > 0 ? ttl : -1
   }
 
-  readonly #decodeOne = (raw: string | null): L2Entry | undefined => {
-    if (raw === null) return undefined
-    const entry = decodeEntry(raw)
+  /** A stored string as `get` answers it: `undefined` when absent, not an entry, or past `staleUntil`. */
+  readonly #decodeOne = (raw: unknown): L2Entry | undefined => {
+    const entry = this[kRawRead].decode(raw)
     return entry && entry.staleUntil > this.#clock.now() ? entry : undefined
   }
 
