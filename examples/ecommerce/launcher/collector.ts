@@ -45,20 +45,15 @@ export function collector(processes: readonly ServiceProcess[], onSnapshot: (s: 
   const prev = new Map<string, { at: number; value: number }>()
   const timelines = new Map<string, { at: number; state: string }[]>()
   let last: Snapshot | undefined
-  /** What each process last answered, by URL: served again, marked stale, while it is up but silent. */
-  const answered = new Map<string, unknown>()
-  const stale = new Set<string>()
-  const get = async <T>(url: string, owner: string): Promise<T | undefined> => {
+  /** What each process last answered, by path: served again, marked stale, while it is up but silent. */
+  const answered = new Map<ServiceProcess, Map<string, unknown>>()
+  const fetchJson = async <T>(url: string): Promise<T | undefined> => {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(3 * everyMs) })
-      if (res.ok) {
-        const body = (await res.json()) as T
-        answered.set(url, body)
-        return body
-      }
-    } catch {}
-    if (answered.has(url)) stale.add(owner)
-    return answered.get(url) as T | undefined
+      return res.ok ? ((await res.json()) as T) : undefined
+    } catch {
+      return undefined
+    }
   }
   const perSec = (key: string, at: number, value: number) => {
     const r = rate(prev.get(key), at, value)
@@ -73,17 +68,24 @@ export function collector(processes: readonly ServiceProcess[], onSnapshot: (s: 
         const id = `${p.name}${p.replica > 0 ? `#${p.replica}` : ''}`
         const up = p.status === 'ready'
         const pid = p.child?.pid
+        if (!up) answered.delete(p)
+        const last = answered.get(p) ?? new Map<string, unknown>()
+        if (up) answered.set(p, last)
+        // Silent: up, but some read got no answer and what it last answered there stands in.
+        let silent = false
+        const get = async <T>(path: string): Promise<T | undefined> => {
+          const body = await fetchJson<T>(p.url + path)
+          if (body !== undefined) last.set(path, body)
+          else if (last.has(path)) silent = true
+          return last.get(path) as T | undefined
+        }
         const feeds = p.name === 'coordinator' && p.replica === 0 && up
         const [breakers, caches, feed, rssMb] = await Promise.all([
-          up ? get<BreakerView[]>(`${p.url}/breakers`, id) : undefined,
-          up ? get<Record<string, Record<string, number>>>(`${p.url}/caches`, id) : undefined,
-          feeds
-            ? get<{ totals: Record<string, number> } & Record<string, unknown>>(`${p.url}/sagas/feed`, id)
-            : undefined,
+          up ? get<BreakerView[]>('/breakers') : undefined,
+          up ? get<Record<string, Record<string, number>>>('/caches') : undefined,
+          feeds ? get<{ totals: Record<string, number> } & Record<string, unknown>>('/sagas/feed') : undefined,
           pid === undefined ? null : rss(pid),
         ])
-        if (!up) for (const url of answered.keys()) if (url.startsWith(`${p.url}/`)) answered.delete(url)
-        const silent = stale.delete(id)
         snap.processes.push({ ...p.describe(), rssMb, stale: silent })
         for (const b of breakers ?? []) {
           const key = `${id}/${b.name}`
