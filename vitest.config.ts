@@ -38,7 +38,11 @@ export default defineConfig({
         // The example shop (examples/ecommerce): end-to-end tests that boot its six processes on free ports.
         test: {
           name: 'example',
-          include: ['examples/ecommerce/test/**/*.e2e.spec.ts', 'examples/ecommerce/test/**/*.unit.spec.ts'],
+          include: [
+            'examples/ecommerce/test/**/*.e2e.spec.ts',
+            'examples/ecommerce/test/**/*.int.spec.ts',
+            'examples/ecommerce/test/**/*.unit.spec.ts',
+          ],
           globalSetup: ['examples/ecommerce/test/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,

@@ -50,9 +50,13 @@ export function sqliteDocTable(db: Database.Database): DocTable {
 
 export async function postgresDocTable(pool: pg.Pool, schema: string): Promise<DocTable> {
   const t = `"${schema}".docs`
-  await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`)
+  // Replicas of a service start together: IF NOT EXISTS alone races (two CREATEs of one name, one fails on
+  // a catalog unique index), so they take turns on an advisory lock of the schema. One simple query is one
+  // transaction: the lock is held until both statements are in.
   await pool.query(
-    `CREATE TABLE IF NOT EXISTS ${t} (collection text NOT NULL, id text NOT NULL, body jsonb NOT NULL, PRIMARY KEY (collection, id))`,
+    `SELECT pg_advisory_xact_lock(hashtext('shop.docs.${schema}'));
+     CREATE SCHEMA IF NOT EXISTS "${schema}";
+     CREATE TABLE IF NOT EXISTS ${t} (collection text NOT NULL, id text NOT NULL, body jsonb NOT NULL, PRIMARY KEY (collection, id))`,
   )
   const upsert = `INSERT INTO ${t} (collection, id, body) VALUES ($1, $2, $3) ON CONFLICT (collection, id) DO UPDATE SET body = excluded.body`
   return {

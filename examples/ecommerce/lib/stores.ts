@@ -30,6 +30,8 @@ export async function openStores(rt: Runtime, metrics: Metrics): Promise<Stores>
     const schema = `${rt.prefix}_${rt.service}`.toLowerCase().replace(/[^a-z0-9_]/g, '_')
     const pool = new pg.Pool({ connectionString: rt.databaseUrl, max: 10 })
     const events = postgresEventStore({ pool, schema })
+    // The event store creates the schema (replicas take turns on its lock) before the read table goes in it.
+    await events.migrate()
     const docs = countedDocTable(await postgresDocTable(pool, schema), count)
     return {
       events,
