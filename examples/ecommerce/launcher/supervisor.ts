@@ -28,6 +28,7 @@ export class ServiceProcess {
   readonly #logFile: string
   readonly #restart: boolean
   readonly #host: string
+  readonly #entry: string
 
   constructor(o: {
     name: ServiceName
@@ -37,6 +38,8 @@ export class ServiceProcess {
     env: NodeJS.ProcessEnv
     logDir: string
     restart: boolean
+    /** The script to run (the service's built `main.js` unless given). */
+    entry?: string
   }) {
     this.name = o.name
     this.replica = o.replica
@@ -44,6 +47,7 @@ export class ServiceProcess {
     this.#host = o.host
     this.#env = o.env
     this.#restart = o.restart
+    this.#entry = o.entry ?? join(exampleRoot, 'dist/services', o.name, 'main.js')
     mkdirSync(o.logDir, { recursive: true })
     this.#logFile = join(o.logDir, `${o.name}${o.replica > 0 ? `-${o.replica}` : ''}.log`)
   }
@@ -57,23 +61,23 @@ export class ServiceProcess {
     this.#wanted = true
     this.status = 'starting'
     const log = createWriteStream(this.#logFile, { flags: 'a' })
+    // A log that cannot be written (disk full, directory removed) must not take the launcher down.
+    log.on('error', () => {})
     // An IPC channel: when the launcher dies, however it dies, the child sees `disconnect` and stops.
-    const child = spawn(
-      process.execPath,
-      [...settings.serviceNodeFlags, join(exampleRoot, 'dist/services', this.name, 'main.js')],
-      {
-        env: { ...this.#env, ...this.hooks.env?.(this), PORT: String(this.port), REPLICA: String(this.replica) },
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      },
-    )
-    child.stdout?.pipe(log)
-    child.stderr?.pipe(log)
+    const child = spawn(process.execPath, [...settings.serviceNodeFlags, this.#entry], {
+      env: { ...this.#env, ...this.hooks.env?.(this), PORT: String(this.port), REPLICA: String(this.replica) },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    })
+    // Two sources share the log, and either may end first (a process can close its stdout and go on):
+    // neither ends it; `close` does, once the process has exited and both pipes are drained.
+    child.stdout?.pipe(log, { end: false })
+    child.stderr?.pipe(log, { end: false })
     if (process.env.EXAMPLE_LOGS === 'stdout') child.stdout?.pipe(process.stdout)
     this.child = child
-    child.once('exit', (code, signal) => {
+    child.once('close', (code, signal) => log.end(`# exited code=${code} signal=${signal}\n`))
+    child.once('exit', () => {
       this.child = undefined
       this.status = this.#wanted ? 'exited' : 'stopped'
-      log.end(`# exited code=${code} signal=${signal}\n`)
       if (this.#wanted && this.#restart) {
         this.restarts++
         setTimeout(() => this.#wanted && this.start(), 1000).unref()

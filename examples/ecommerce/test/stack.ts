@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -113,12 +113,19 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     },
     async waitReady(timeoutMs = 150_000) {
       const until = Date.now() + timeoutMs
+      let ps: ProcessInfo[] = []
       for (;;) {
         try {
-          const ps = await stack.processes()
+          ps = await stack.processes()
           if (ps.length > 0 && ps.every((p) => p.status === 'ready')) return
         } catch {}
-        if (Date.now() > until) throw new Error(`stack not ready in ${timeoutMs} ms:\n${output}`)
+        // Without restarts a process that exited never becomes ready: say so now, with its log.
+        const gone = o.restart ? undefined : ps.find((p) => p.status === 'exited')
+        if (gone !== undefined || Date.now() > until || child.exitCode !== null || child.signalCode !== null)
+          throw new Error(
+            `stack not ready${gone ? `: ${gone.name}-${gone.replica} exited` : ` in ${timeoutMs} ms`}\n` +
+              `launcher output:\n${output}\nprocesses: ${JSON.stringify(ps)}\n${logTails(dataDir, ps)}`,
+          )
         await sleep(200)
       }
     },
@@ -141,6 +148,17 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   }
   await stack.waitReady()
   return stack
+}
+
+/** The last lines of the log of each process that is not ready. */
+function logTails(dataDir: string, ps: ProcessInfo[], lines = 40): string {
+  let text = ''
+  for (const p of ps.filter((p) => p.status !== 'ready')) {
+    const file = join(dataDir, 'logs', `${p.name}${p.replica > 0 ? `-${p.replica}` : ''}.log`)
+    const log = existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') : '(no log)'
+    text += `--- ${file} (${p.status})\n${log}\n`
+  }
+  return text
 }
 
 async function request<T>(
