@@ -196,7 +196,9 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
 /** A base port with `n` free ports above it (and the replica ports the launcher would use). */
 export async function freePortRange(n: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000)
+    // Below Linux's ephemeral range (32768 up): a port checked free there can be taken, before the service
+    // binds it, by an outgoing connection's local port or by another test's listen(0).
+    const base = 10_000 + Math.floor(Math.random() * (32_768 - 10_000 - 200))
     let ok = true
     for (let i = 0; i < n && ok; i++) ok = await portFree(base + i)
     // Replicas listen at base + 100 + offset * 10 + r.
