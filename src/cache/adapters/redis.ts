@@ -24,6 +24,7 @@ import {
   validateConnection,
 } from './redis-connection.js'
 import { RedisNodeStore } from './redis-node-store.js'
+import { ReadBatch } from './redis-reads.js'
 import { RELEASE_LOCK, runScript } from './redis-scripts.js'
 import { MAX_GROUPS } from './redis-slots.js'
 import type { RedisStore, RedisWrite } from './redis-store.js'
@@ -66,7 +67,8 @@ export interface RedisCacheDriverOptions extends RedisConnectionOptions {
  * The Redis L2 driver: one string per entry (compact header + value) expiring at `staleUntil`, tags
  * as Redis sets, `clear` by SCAN + UNLINK within a prefix, and SET NX PX locks. It runs on one Redis,
  * on a Sentinel-managed primary and on a Redis Cluster (where the layout keeps every script in one
- * slot and splits batches into one pipeline per master: see the cache guide).
+ * slot and splits batches into one pipeline per master: see the cache guide). On one node, the entry
+ * reads that concurrent calls ask for in one tick go out as one `MGET` (see {@link ReadBatch}).
  *
  * Errors reject with a `BulwarkError` of code `E_CACHE_L2` (the cache counts them, applies its timeout
  * and breaker, and falls back to L1 and the loader). An aborted signal rejects with `E_ABORTED`.
@@ -83,6 +85,8 @@ export class RedisCacheDriver implements L2Driver {
   readonly #store: RedisStore
   readonly #owned: boolean
   readonly #clock: Clock
+  /** On one node, the entry reads of a tick go out as one command (see {@link ReadBatch}). */
+  readonly #reads: ReadBatch | undefined
   #opening: Promise<void> | undefined
 
   constructor(options: RedisCacheDriverOptions = {}) {
@@ -116,9 +120,16 @@ export class RedisCacheDriver implements L2Driver {
     }
     this.#owned = o.client === undefined
     this.#client = o.client ?? createOwned(o)
-    this.#store = isCluster(this.#client)
-      ? new RedisClusterStore(this.#client, keyPrefix, groups, batch)
-      : new RedisNodeStore(this.#client, keyPrefix, batch)
+    const client = this.#client
+    if (isCluster(client)) {
+      this.#store = new RedisClusterStore(client, keyPrefix, groups, batch)
+    } else {
+      this.#store = new RedisNodeStore(client, keyPrefix, batch)
+      this.#reads = new ReadBatch(
+        (key) => client.get(key),
+        (keys) => client.mget(keys),
+      )
+    }
     if (this.#owned) {
       const opening = firstReady(this.#client, connectTimeoutOf(this.#client))
       this.#opening = opening?.then(() => {
@@ -137,7 +148,8 @@ export class RedisCacheDriver implements L2Driver {
     get: (key, signal) => {
       if (signal?.aborted) return Promise.reject(toAbortedError(signal))
       if (this.#opening) return this.#afterOpening(signal).then(() => this[kRawRead].get(key, signal))
-      return raceSignal(this.#client.get(this.#store.entryKey(key)), signal)
+      const full = this.#store.entryKey(key)
+      return raceSignal(this.#reads === undefined ? this.#client.get(full) : this.#reads.get(full), signal)
     },
     decode: (raw) => (typeof raw === 'string' ? decodeEntry(raw) : undefined),
     error: (error) => l2Error('GET', error),

@@ -1,0 +1,106 @@
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
+import { redisCacheDriver } from '../../src/cache/adapters/redis.js'
+import { MAX_BATCH } from '../../src/cache/adapters/redis-reads.js'
+import { type Cache, createCache } from '../../src/cache/index.js'
+import { isBulwarkError } from '../../src/core/errors.js'
+import { type RedisServer, startRedisServer } from '../support/redis-server.js'
+import { describeWithRedis } from '../support/services.js'
+
+// A private server: its INFO commandstats counts exactly the commands these caches sent.
+describeWithRedis('the Redis driver reads the entries of one tick in one command', () => {
+  let server: RedisServer
+  let caches: Cache[] = []
+  const open = (namespace: string) => {
+    const cache = createCache({
+      namespace,
+      ttl: '1h',
+      l1: { enabled: false },
+      l2: redisCacheDriver({ url: server.url }),
+    })
+    caches.push(cache)
+    return cache
+  }
+  /** How many times each of `commands` ran since the last call. */
+  const calls = async (...commands: string[]) => {
+    const info = String(await server.command('INFO', 'commandstats'))
+    await server.command('CONFIG', 'RESETSTAT')
+    return Object.fromEntries(
+      commands.map((c) => [c, Number(new RegExp(`cmdstat_${c}:calls=(\\d+)`).exec(info)?.[1] ?? 0)]),
+    )
+  }
+  const keys = (n: number) => Array.from({ length: n }, (_, i) => `k${i}`)
+  const unexpectedMiss = () => {
+    throw new Error('an L2 hit was expected')
+  }
+
+  beforeAll(async () => {
+    server = await startRedisServer()
+  })
+  afterAll(() => server.close())
+  afterEach(async () => {
+    await server.command('ACL', 'SETUSER', 'default', '+@all')
+    await Promise.all(caches.map((cache) => cache.close()))
+    caches = []
+  })
+
+  it('concurrent L2 hits are one MGET, each caller gets its own value; a lone read is one GET', async () => {
+    const cache = open('batch')
+    await cache.ready()
+    for (const key of keys(50)) await cache.set(key, { key })
+    await calls()
+
+    const values = await Promise.all(keys(50).map((key) => cache.getOrSet(key, unexpectedMiss)))
+    expect(values).toEqual(keys(50).map((key) => ({ key })))
+    expect(await calls('mget', 'get')).toEqual({ mget: 1, get: 0 })
+    expect(cache.stats().l2Hits).toBe(50)
+
+    expect(await cache.get('k7')).toEqual({ key: 'k7' })
+    expect(await calls('mget', 'get')).toEqual({ mget: 0, get: 1 })
+  })
+
+  it('mixes hits, misses, absent keys and caches of one driver in one MGET, split every MAX_BATCH keys', async () => {
+    const driver = redisCacheDriver({ url: server.url })
+    const a = createCache({ namespace: 'a', ttl: '1h', l1: { enabled: false }, l2: driver })
+    const b = createCache({ namespace: 'b', ttl: '1h', l1: { enabled: false }, l2: driver })
+    caches.push(a, b)
+    await Promise.all([a.ready(), b.ready()])
+    await a.set('same', 'from a')
+    await b.set('same', 'from b')
+    for (const key of keys(MAX_BATCH)) await a.set(key, key)
+    await calls()
+
+    const loaded: string[] = []
+    const [fromA, fromB, missing, ...hits] = await Promise.all([
+      a.getOrSet('same', unexpectedMiss),
+      b.getOrSet('same', unexpectedMiss),
+      a.getOrSet('absent', () => {
+        loaded.push('absent')
+        return 'loaded'
+      }),
+      ...keys(MAX_BATCH).map((key) => a.getOrSet(key, unexpectedMiss)),
+    ])
+    expect([fromA, fromB, missing]).toEqual(['from a', 'from b', 'loaded'])
+    expect(hits).toEqual(keys(MAX_BATCH))
+    expect(loaded).toEqual(['absent'])
+    // MAX_BATCH + 3 reads: two MGETs.
+    expect((await calls('mget', 'get')).mget).toBe(2)
+  })
+
+  it('a refused MGET fails each of its reads: each falls back to its loader and counts its own l2Error', async () => {
+    const cache = open('refused')
+    await cache.ready()
+    for (const key of keys(10)) await cache.set(key, 'cached')
+    const errors: unknown[] = []
+    cache.on('l2Error', (operation, error) => errors.push([operation, error]))
+    await server.command('ACL', 'SETUSER', 'default', '-mget')
+
+    const values = await Promise.all(keys(10).map((key) => cache.getOrSet(key, () => `loaded ${key}`)))
+    expect(values).toEqual(keys(10).map((key) => `loaded ${key}`))
+    // Ten failed reads (the breaker opens on them, so the loaded values' writes are refused after).
+    const reads = (errors as [string, unknown][]).filter(([operation]) => operation === 'get')
+    expect(reads).toHaveLength(10)
+    for (const [, error] of reads) {
+      expect(isBulwarkError(error) && error.code === 'E_CACHE_L2' && /NOPERM/.test(error.message)).toBe(true)
+    }
+  })
+})
