@@ -10,7 +10,7 @@ import { BulwarkError, isBulwarkError, ValidationError } from '../../core/errors
 import { expectOptions, optionalClock, optionalDuration, optionalFunction, optionKeys } from '../../core/validate.js'
 import { type BusConnectionHandlers, type BusMessage, type CacheBus, kRawPublish, type RawPublish } from '../types.js'
 import { ClusterTransport } from './redis-bus-cluster.js'
-import { decodeMessage, encodeMessage } from './redis-bus-codec.js'
+import { decodeMessage } from './redis-bus-codec.js'
 import { type BusTransport, NodeTransport, type TransportEvents } from './redis-bus-listener.js'
 import {
   connectTimeoutOf,
@@ -21,6 +21,7 @@ import {
   type RedisConnectionOptions,
   validateConnection,
 } from './redis-connection.js'
+import { PublishBatch } from './redis-publishes.js'
 
 /** Options of {@link redisBus}. */
 export interface RedisBusOptions extends RedisConnectionOptions {
@@ -81,6 +82,8 @@ export class RedisBus implements CacheBus {
   readonly #onError: (error: Error) => void
   /** Subscriptions by channel: several caches may share one bus, even one channel. */
   readonly #channels = new Map<string, Subscription[]>()
+  /** The `set` messages of a tick, one PUBLISH per channel (see {@link PublishBatch}). */
+  readonly #publishes: PublishBatch
   #opening: Promise<void> | undefined
   #closed = false
 
@@ -119,6 +122,8 @@ export class RedisBus implements CacheBus {
     this.#transport = isCluster(this.#publisher)
       ? new ClusterTransport(this.#publisher, o.shardedPubSub, this.#clock, events)
       : new NodeTransport(this.#publisher, this.#nodeSubscriber(o, this.#publisher), events)
+    const transport = this.#transport
+    this.#publishes = new PublishBatch((channel, raw) => transport.publish(channel, raw))
     if (this.#ownsPublisher) {
       this.#opening = firstReady(this.#publisher, connectTimeoutOf(this.#publisher))?.then(() => {
         this.#opening = undefined
@@ -161,11 +166,7 @@ export class RedisBus implements CacheBus {
     publish: (channel, message) => {
       if (this.#closed) return Promise.reject(new BulwarkError('E_CACHE_BUS', 'The Redis bus is closed'))
       if (this.#opening) return this.#opening.then(() => this[kRawPublish].publish(channel, message))
-      try {
-        return this.#transport.publish(channel, encodeMessage(message))
-      } catch (cause) {
-        return Promise.reject(cause)
-      }
+      return this.#publishes.publish(channel, message)
     },
     error: (cause, channel) =>
       isBulwarkError(cause)
@@ -185,6 +186,8 @@ export class RedisBus implements CacheBus {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    // What was published before the bus closed goes out before the publisher does.
+    this.#publishes.flush()
     const closed = new BulwarkError('E_CACHE_BUS', 'The Redis bus was closed before subscribing')
     for (const subscription of this.#subscriptions()) this.#settle(subscription, closed)
     this.#channels.clear()

@@ -1,5 +1,6 @@
+import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import { redisCacheDriver } from '../../src/cache/adapters/redis.js'
+import { redisBus, redisCacheDriver } from '../../src/cache/adapters/redis.js'
 import { MAX_BATCH } from '../../src/cache/adapters/redis-reads.js'
 import { type Cache, createCache } from '../../src/cache/index.js'
 import { isBulwarkError } from '../../src/core/errors.js'
@@ -102,5 +103,105 @@ describeWithRedis('the Redis driver reads the entries of one tick in one command
     for (const [, error] of reads) {
       expect(isBulwarkError(error) && error.code === 'E_CACHE_L2' && /NOPERM/.test(error.message)).toBe(true)
     }
+  })
+})
+
+describeWithRedis('the Redis bus publishes the set messages of one tick in one PUBLISH', () => {
+  let server: RedisServer
+  let caches: Cache[] = []
+  let listener: Redis | undefined
+  const open = (namespace: string, l1 = true) => {
+    const cache = createCache({
+      namespace,
+      ttl: '1h',
+      l1: { enabled: l1 },
+      l2: redisCacheDriver({ url: server.url }),
+      bus: redisBus({ url: server.url }),
+    })
+    caches.push(cache)
+    return cache
+  }
+  const publishes = async () => {
+    const info = String(await server.command('INFO', 'commandstats'))
+    await server.command('CONFIG', 'RESETSTAT')
+    return Number(/cmdstat_publish:calls=(\d+)/.exec(info)?.[1] ?? 0)
+  }
+  /** Every message published on `channel` from now on, as received (raw). */
+  const listen = async (channel: string) => {
+    const messages: string[] = []
+    listener = new Redis(server.url)
+    listener.on('message', (_channel: string, raw: string) => messages.push(raw))
+    await listener.subscribe(channel)
+    return messages
+  }
+  const keys = (n: number) => Array.from({ length: n }, (_, i) => `k${i}`)
+
+  beforeAll(async () => {
+    server = await startRedisServer()
+  })
+  afterAll(() => server.close())
+  afterEach(async () => {
+    await server.command('ACL', 'SETUSER', 'default', '+@all')
+    listener?.disconnect()
+    listener = undefined
+    await Promise.all(caches.map((cache) => cache.close()))
+    caches = []
+  })
+
+  it('concurrent sets are one message; another process drops every key it carried', async () => {
+    const writer = open('shop')
+    const reader = open('shop')
+    await Promise.all([writer.ready(), reader.ready()])
+    for (const key of keys(50)) await reader.getOrSet(key, () => 'old')
+    expect(reader.stats().l1Entries).toBe(50)
+    const messages = await listen('bulwark:cache:shop')
+    await publishes()
+
+    await Promise.all(keys(50).map((key) => writer.set(key, 'new')))
+    expect(await publishes()).toBe(1)
+    await expect.poll(() => reader.stats().l1Entries).toBe(0)
+    expect(await Promise.all(keys(50).map((key) => reader.getOrSet(key, () => 'reloaded')))).toEqual(
+      keys(50).map(() => 'new'),
+    )
+    await expect.poll(() => messages.length).toBe(1)
+    expect(JSON.parse(messages[0] as string)[2]).toEqual(keys(50).map((key) => `shop:${key}`))
+  })
+
+  it('keeps the order of a channel: sets waiting in the tick go out before a message published after them', async () => {
+    const bus = redisBus({ url: server.url })
+    try {
+      const messages = await listen('orders')
+      await Promise.all([
+        bus.publish('orders', { source: 'me', type: 'set', keys: ['a'], versions: [1] }),
+        bus.publish('orders', { source: 'me', type: 'set', keys: ['b'], versions: [2] }),
+        bus.publish('orders', { source: 'me', type: 'delete', keys: ['a'] }),
+        bus.publish('orders', { source: 'me', type: 'set', keys: ['c'], versions: [3] }),
+        bus.publish('orders', { source: 'other', type: 'set', keys: ['d'], versions: [4] }),
+      ])
+      await expect.poll(() => messages.length).toBe(4)
+      expect(messages.map((raw) => JSON.parse(raw))).toEqual([
+        ['me', 's', ['a', 'b'], [1, 2]],
+        ['me', 'd', ['a']],
+        ['me', 's', ['c'], [3]],
+        ['other', 's', ['d'], [4]],
+      ])
+    } finally {
+      await bus.close()
+    }
+  })
+
+  it('a refused PUBLISH fails each write it carried: one busError per set', async () => {
+    const cache = open('refused', false)
+    await cache.ready()
+    const errors: unknown[] = []
+    cache.on('busError', (error) => errors.push(error))
+    await server.command('ACL', 'SETUSER', 'default', '-publish')
+    await Promise.all(keys(10).map((key) => cache.set(key, 1)))
+    expect(errors).toHaveLength(10)
+    for (const error of errors) {
+      expect(isBulwarkError(error) && error.code === 'E_CACHE_BUS' && /NOPERM/.test(error.message)).toBe(true)
+    }
+    // The writes themselves went through.
+    expect(await server.command('EXISTS', ...keys(10).map((key) => `bulwark:k:refused:${key}`))).toBe(10)
   })
 })
