@@ -15,6 +15,10 @@
 import type { BusMessage } from '../types.js'
 import { encodeMessage } from './redis-bus-codec.js'
 
+// The real nextTick, taken when this module loads: a test's fake timers (Jest fakes process.nextTick by
+// default) must not hold back the commands the test is waiting for.
+const nextTick = process.nextTick
+
 /** Keys per message at most. */
 export const MAX_KEYS = 512
 
@@ -55,7 +59,7 @@ export class PublishBatch {
       this.#pending.set(channel, pending)
       if (!this.#scheduled) {
         this.#scheduled = true
-        process.nextTick(this.flush)
+        nextTick(this.flush)
       }
     }
     const { keys, versions } = pending

@@ -16,6 +16,10 @@
  * the cache reads as absent, as it reads any value that is not one of its entries).
  */
 
+// The real nextTick, taken when this module loads: a test's fake timers (Jest fakes process.nextTick by
+// default) must not hold back the commands the test is waiting for.
+const nextTick = process.nextTick
+
 /** Keys per `MGET` at most. */
 export const MAX_BATCH = 512
 
@@ -35,7 +39,7 @@ export class ReadBatch {
   /** The stored string of entry key `key` (`null` when absent), read with the other reads of this tick. */
   get(key: string): Promise<string | null> {
     return new Promise<string | null>((resolve, reject) => {
-      if (this.#keys.push(key) === 1) process.nextTick(this.#flush)
+      if (this.#keys.push(key) === 1) nextTick(this.#flush)
       this.#settle.push(resolve as (value: unknown) => void, reject)
     })
   }
