@@ -114,6 +114,11 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
             `nodes-${port}.conf`,
             '--cluster-node-timeout',
             String(nodeTimeout),
+            // A replica may take over however long its master has been gone: on a loaded machine an
+            // election can fail and be retried past the default limit (10 node timeouts + 10 s), after
+            // which the replica would never try again.
+            '--cluster-replica-validity-factor',
+            '0',
             '--save',
             '',
             '--appendonly',
@@ -159,6 +164,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     throw new Error('no node is alive')
   }
   const nodes = async () => parseNodes((await command(livePort(), 'CLUSTER', 'NODES')) as string)
+  /** The replica ids of each master killed through `kill`, as they were just before. */
+  const replicasOf = new Map<number, string[]>()
 
   return {
     ports,
@@ -179,23 +186,42 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       return (await nodes()).filter((line) => line.master && !line.failed && line.slots).map((line) => line.port)
     },
     async kill(port) {
+      // Its replicas, read while it is alive: a loaded machine can stall the caller long enough for the
+      // failover to be over before it asks, and a promoted replica no longer names its old master.
+      const view = await nodes().catch(() => undefined)
+      const killed = view?.find((line) => line.port === port)
+      if (view && killed)
+        replicasOf.set(
+          port,
+          view.filter((l) => l.masterId === killed.id).map((l) => l.id),
+        )
       const child = children.get(port)
       child?.kill('SIGKILL')
       await exited(child)
     },
     async waitForFailover(port, timeoutMs = 30_000) {
-      const before = await nodes()
-      const killed = before.find((line) => line.port === port)
-      if (!killed) throw new Error(`no node on port ${port}`)
-      const candidates = before.filter((line) => line.masterId === killed.id).map((line) => line.id)
-      return until(`a replica of ${port} to take over`, timeoutMs, async () => {
-        const promoted = (await nodes()).find(
-          (line) => candidates.includes(line.id) && line.master && !line.failed && line.slots,
-        )
-        if (!promoted) return undefined
-        const info = (await command(promoted.port, 'CLUSTER', 'INFO')) as string
-        return info.includes('cluster_state:ok') ? promoted.port : undefined
-      })
+      let candidates = replicasOf.get(port)
+      if (candidates === undefined) {
+        const view = await nodes()
+        const killed = view.find((line) => line.port === port)
+        if (!killed) throw new Error(`no node on port ${port}`)
+        candidates = view.filter((line) => line.masterId === killed.id).map((line) => line.id)
+      }
+      const replicas = candidates
+      try {
+        return await until(`a replica of ${port} to take over`, timeoutMs, async () => {
+          const promoted = (await nodes()).find(
+            (line) => replicas.includes(line.id) && line.master && !line.failed && line.slots,
+          )
+          if (!promoted) return undefined
+          const info = (await command(promoted.port, 'CLUSTER', 'INFO')) as string
+          return info.includes('cluster_state:ok') ? promoted.port : undefined
+        })
+      } catch (error) {
+        // What the cluster thought when it gave up, for the failing test's message.
+        const view = await command(livePort(), 'CLUSTER', 'NODES').catch((e: unknown) => String(e))
+        throw new Error(`${(error as Error).message}\nCLUSTER NODES:\n${String(view)}`, { cause: error })
+      }
     },
     command,
     close,
