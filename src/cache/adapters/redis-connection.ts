@@ -205,6 +205,15 @@ function waitersOf(signal: AbortSignal): Set<(error: Error) => void> {
   return waiters
 }
 
+/** `command()`'s promise, with a synchronous throw (of the command or of building its arguments) as its rejection. */
+export function sent<T>(command: () => Promise<T>): Promise<T> {
+  try {
+    return command()
+  } catch (error) {
+    return Promise.reject(error)
+  }
+}
+
 /**
  * Lets the caller stop waiting for `promise` when `signal` aborts (Redis may still run the command).
  * Calls that share a signal (the cache groups L2 calls by deadline) share one abort listener: adding

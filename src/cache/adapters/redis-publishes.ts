@@ -14,6 +14,7 @@
  */
 import type { BusMessage } from '../types.js'
 import { encodeMessage } from './redis-bus-codec.js'
+import { sent } from './redis-connection.js'
 
 // The real nextTick, taken when this module loads: a test's fake timers (Jest fakes process.nextTick by
 // default) must not hold back the commands the test is waiting for.
@@ -44,7 +45,7 @@ export class PublishBatch {
   publish(channel: string, message: BusMessage): Promise<unknown> {
     if (message.type !== 'set') {
       this.#flushChannel(channel)
-      return sent(this.#send, channel, () => encodeMessage(message))
+      return sent(() => this.#send(channel, encodeMessage(message)))
     }
     let pending = this.#pending.get(channel)
     if (
@@ -84,7 +85,7 @@ export class PublishBatch {
     if (pending === undefined) return
     this.#pending.delete(channel)
     const { source, keys, versions, settle } = pending
-    sent(this.#send, channel, () => encodeMessage({ source, type: 'set', keys, versions })).then(
+    sent(() => this.#send(channel, encodeMessage({ source, type: 'set', keys, versions }))).then(
       (reply) => {
         for (let i = 0; i < settle.length; i += 2) (settle[i] as (value: unknown) => void)(reply)
       },
@@ -92,18 +93,5 @@ export class PublishBatch {
         for (let i = 1; i < settle.length; i += 2) (settle[i] as (value: unknown) => void)(error)
       },
     )
-  }
-}
-
-/** One PUBLISH of `encode()`, with a synchronous throw (of either) turned into a rejection. */
-function sent(
-  send: (channel: string, raw: string) => Promise<unknown>,
-  channel: string,
-  encode: () => string,
-): Promise<unknown> {
-  try {
-    return send(channel, encode())
-  } catch (error) {
-    return Promise.reject(error)
   }
 }

@@ -16,6 +16,8 @@
  * the cache reads as absent, as it reads any value that is not one of its entries).
  */
 
+import { sent } from './redis-connection.js'
+
 // The real nextTick, taken when this module loads: a test's fake timers (Jest fakes process.nextTick by
 // default) must not hold back the commands the test is waiting for.
 const nextTick = process.nextTick
@@ -50,12 +52,12 @@ export class ReadBatch {
     this.#keys = []
     this.#settle = []
     if (keys.length === 1) {
-      send(() => this.#one(keys[0] as string)).then(settle[0], settle[1])
+      sent(() => this.#one(keys[0] as string)).then(settle[0], settle[1])
       return
     }
     for (let from = 0; from < keys.length; from += MAX_BATCH) {
       const part = from === 0 && keys.length <= MAX_BATCH ? keys : keys.slice(from, from + MAX_BATCH)
-      send(() => this.#many(part)).then(
+      sent(() => this.#many(part)).then(
         (values) => {
           for (let i = 0; i < part.length; i++) (settle[2 * (from + i)] as (value: unknown) => void)(values[i] ?? null)
         },
@@ -64,14 +66,5 @@ export class ReadBatch {
         },
       )
     }
-  }
-}
-
-/** `command()`, with a synchronous throw turned into a rejection. */
-function send<T>(command: () => Promise<T>): Promise<T> {
-  try {
-    return command()
-  } catch (error) {
-    return Promise.reject(error)
   }
 }
