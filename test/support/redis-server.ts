@@ -182,6 +182,13 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
   }
 }
 
+/** How many times `command` ran on `server` since it started or since `CONFIG RESETSTAT` (INFO commandstats). */
+export async function commandCalls(server: RedisServer, command: string): Promise<number> {
+  const info = (await server.command('INFO', 'commandstats')) as string
+  const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)
+  return match ? Number(match[1]) : 0
+}
+
 /** Deletes every key matching `pattern` (SCAN + UNLINK, never KEYS or FLUSHDB): test and bench cleanup. */
 export async function unlinkMatching(client: Redis, pattern: string): Promise<void> {
   let cursor = '0'

@@ -1,6 +1,12 @@
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { freePort, type RedisServer, startRedisServer, unlinkMatching } from '../../../test/support/redis-server.js'
+import {
+  commandCalls,
+  freePort,
+  type RedisServer,
+  startRedisServer,
+  unlinkMatching,
+} from '../../../test/support/redis-server.js'
 import { describeWithRedis, redisUrl } from '../../../test/support/services.js'
 import { isBulwarkError } from '../../core/errors.js'
 import { cacheDriverSuite } from '../../testing/cache-suites.js'
@@ -19,12 +25,6 @@ const entry = (value: string, ttl = 60_000, tags?: string[]): L2Entry => ({
   staleUntil: Date.now() + ttl,
   tags,
 })
-
-async function commandCalls(server: RedisServer, command: string): Promise<number> {
-  const info = (await server.command('INFO', 'commandstats')) as string
-  const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)
-  return match ? Number(match[1]) : 0
-}
 
 describeWithRedis('redis cache driver', () => {
   let admin: Redis
