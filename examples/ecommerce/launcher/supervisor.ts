@@ -49,7 +49,7 @@ export class ServiceProcess {
     this.#restart = o.restart
     this.#entry = o.entry ?? join(exampleRoot, 'dist/services', o.name, 'main.js')
     mkdirSync(o.logDir, { recursive: true })
-    this.#logFile = join(o.logDir, `${o.name}${o.replica > 0 ? `-${o.replica}` : ''}.log`)
+    this.#logFile = join(o.logDir, logFileName(o.name, o.replica))
   }
 
   get url() {
@@ -122,6 +122,11 @@ export class ServiceProcess {
       restarts: this.restarts,
     }
   }
+}
+
+/** The name of a process's log file in the launcher's log directory (`inventory.log`, `inventory-1.log`). */
+export function logFileName(name: string, replica: number): string {
+  return `${name}${replica > 0 ? `-${replica}` : ''}.log`
 }
 
 /** node:http rather than fetch: the launcher stays small (fetch loads undici, ~30 MB of RSS). */

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
@@ -46,11 +46,8 @@ describe.skipIf(executablePath === '')('the dashboard in a browser', () => {
           snapshot: (window as unknown as { __lastSnapshot?: unknown }).__lastSnapshot,
         }))
         .catch((error: unknown) => String(error))
-      const logs = readdirSync(join(stack.dataDir, 'logs')).map(
-        (f) => `--- ${f}\n${readFileSync(join(stack.dataDir, 'logs', f), 'utf8').slice(-3000)}`,
-      )
       console.error(
-        `dashboard at failure: ${JSON.stringify(seen).slice(0, 4000)}\nstack output:\n${stack.output()}\n${logs.join('\n')}`,
+        `dashboard at failure: ${JSON.stringify(seen).slice(0, 4000)}\nstack output:\n${stack.output()}\n${stack.logs()}`,
       )
     })
     await page.goto(`http://127.0.0.1:${stack.portBase}/`)

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { logFileName } from '../launcher/supervisor.js'
 
 const root = resolve(import.meta.dirname, '..')
 export const services = ['coordinator', 'order', 'inventory', 'payment', 'shipping', 'notification'] as const
@@ -58,8 +59,8 @@ export interface Stack {
   metric(service: Service, name: string, match?: Record<string, string>, url?: string): Promise<number>
   /** What the launcher and its services printed so far (for a failing test's message). */
   output(): string
-  /** The stack's data directory (its processes' logs are under `logs/`). */
-  dataDir: string
+  /** The last lines of the logs of `processes`, or of every process (for a failing test's message). */
+  logs(processes?: ProcessInfo[]): string
   stop(): Promise<void>
 }
 
@@ -124,7 +125,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         if (gone !== undefined || Date.now() > until || child.exitCode !== null || child.signalCode !== null)
           throw new Error(
             `stack not ready${gone ? `: ${gone.name}-${gone.replica} exited` : ` in ${timeoutMs} ms`}\n` +
-              `launcher output:\n${output}\nprocesses: ${JSON.stringify(ps)}\n${logTails(dataDir, ps)}`,
+              `launcher output:\n${output}\nprocesses: ${JSON.stringify(ps)}\n` +
+              stack.logs(ps.filter((p) => p.status !== 'ready')),
           )
         await sleep(200)
       }
@@ -139,7 +141,21 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       return sum
     },
     output: () => output,
-    dataDir,
+    logs(processes) {
+      const dir = join(dataDir, 'logs')
+      const files = processes
+        ? processes.map((p) => logFileName(p.name, p.replica))
+        : existsSync(dir)
+          ? readdirSync(dir)
+          : []
+      let text = ''
+      for (const file of files) {
+        const path = join(dir, file)
+        const log = existsSync(path) ? readFileSync(path, 'utf8').split('\n').slice(-40).join('\n') : '(no log)'
+        text += `--- ${path}\n${log}\n`
+      }
+      return text
+    },
     async stop() {
       child.kill('SIGTERM')
       await exited
@@ -148,17 +164,6 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   }
   await stack.waitReady()
   return stack
-}
-
-/** The last lines of the log of each process that is not ready. */
-function logTails(dataDir: string, ps: ProcessInfo[], lines = 40): string {
-  let text = ''
-  for (const p of ps.filter((p) => p.status !== 'ready')) {
-    const file = join(dataDir, 'logs', `${p.name}${p.replica > 0 ? `-${p.replica}` : ''}.log`)
-    const log = existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') : '(no log)'
-    text += `--- ${file} (${p.status})\n${log}\n`
-  }
-  return text
 }
 
 async function request<T>(
