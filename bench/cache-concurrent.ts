@@ -13,15 +13,17 @@
  * raw SET + PUBLISH on a channel this process listens on, as a cache's bus does (Redis pub/sub sends
  * every message back to the publisher's own subscription, which reads it and drops it).
  *
- * The ceiling: what batching does for the raw calls, by hand and with no caching work: the reads of a tick
- * as one `MGET` + `JSON.parse` each, and the `SET`s of a tick with one `PUBLISH` for all of them (the cache's
- * driver and bus batch that way: see src/cache/adapters/redis-reads.ts and redis-publishes.ts).
+ * The ceiling: what batching alone does for the raw calls, with no caching work: the driver's and the bus's
+ * own batches (src/cache/adapters/redis-reads.ts and redis-publishes.ts) on the raw client, the reads of a
+ * tick as one `MGET` + `JSON.parse` each, and the `SET`s of a tick with one `PUBLISH` for all their keys.
  *
  * Run alone (for profiling): `node --cpu-prof --import tsx bench/cache-concurrent.ts`.
  */
 import { Redis } from 'ioredis'
 import type { CircuitBreaker } from '../src/breaker/index.js'
 import { redisBus, redisCacheDriver } from '../src/cache/adapters/redis.js'
+import { PublishBatch } from '../src/cache/adapters/redis-publishes.js'
+import { ReadBatch } from '../src/cache/adapters/redis-reads.js'
 import { type Cache, createCache } from '../src/cache/index.js'
 import { l2Breaker } from '../src/cache/l2-breaker.js'
 import { systemClock } from '../src/core/clock.js'
@@ -71,8 +73,8 @@ export interface ConcurrentResult {
     set_delivered_back_vs_raw: number
     set_delivered_back_vs_raw_autopipelined: number
   }
-  /** The raw calls batched per tick by hand, against the raw calls one by one. */
-  batched_by_hand: {
+  /** The raw calls through the driver's and the bus's batches alone, against the raw calls one by one. */
+  batching_alone: {
     l2_vs_raw: number
     l2_vs_raw_autopipelined: number
     set_vs_raw: number
@@ -149,13 +151,18 @@ export async function concurrentL2(url: string, runId: string, rounds = 7): Prom
       await client.set(`${keyPrefix}raw:${keys[i % KEYS]}`, JSON.stringify(value(i % KEYS)), 'PX', 3_600_000)
       await client.publish(listened, message)
     }
-    const read = batchedReads(client)
-    cases[`by hand: MGET of a tick's reads + parse (${label})`] = async (i) =>
-      JSON.parse((await read(`${keyPrefix}raw:${keys[i % KEYS]}`)) as string)
-    const published = batchedPublishes(client, `${runId}:raw-channel`, message)
-    cases[`by hand: SET + one PUBLISH per tick (${label})`] = async (i) => {
-      await client.set(`${keyPrefix}raw:${keys[i % KEYS]}`, JSON.stringify(value(i % KEYS)), 'PX', 3_600_000)
-      await published()
+    const reads = new ReadBatch(
+      (key) => client.get(key),
+      (batch) => client.mget(batch),
+    )
+    cases[`batching alone: MGET of a tick's reads + parse (${label})`] = async (i) =>
+      JSON.parse((await reads.get(`${keyPrefix}raw:${keys[i % KEYS]}`)) as string)
+    const publishes = new PublishBatch((channel, raw) => client.publish(channel, raw))
+    const source = globalThis.crypto.randomUUID()
+    cases[`batching alone: SETs with one PUBLISH per tick (${label})`] = async (i) => {
+      const key = `${keyPrefix}raw:${keys[i % KEYS]}`
+      await client.set(key, JSON.stringify(value(i % KEYS)), 'PX', 3_600_000)
+      await publishes.publish(`${runId}:raw-channel`, { source, type: 'set', keys: [key], versions: [i] })
     }
     cases[`floor: SET+PUBLISH behind the breaker (${label})`] = async (i) => {
       const payload = JSON.stringify(value(i % KEYS))
@@ -200,15 +207,15 @@ export async function concurrentL2(url: string, runId: string, rounds = 7): Prom
         'raw SET+PUBLISH (autopipelined)',
       ),
     },
-    batched_by_hand: {
-      l2_vs_raw: ratio("by hand: MGET of a tick's reads + parse (plain)", 'raw GET+parse (plain)'),
+    batching_alone: {
+      l2_vs_raw: ratio("batching alone: MGET of a tick's reads + parse (plain)", 'raw GET+parse (plain)'),
       l2_vs_raw_autopipelined: ratio(
-        "by hand: MGET of a tick's reads + parse (autopipelined)",
+        "batching alone: MGET of a tick's reads + parse (autopipelined)",
         'raw GET+parse (autopipelined)',
       ),
-      set_vs_raw: ratio('by hand: SET + one PUBLISH per tick (plain)', 'raw SET+PUBLISH (plain)'),
+      set_vs_raw: ratio('batching alone: SETs with one PUBLISH per tick (plain)', 'raw SET+PUBLISH (plain)'),
       set_vs_raw_autopipelined: ratio(
-        'by hand: SET + one PUBLISH per tick (autopipelined)',
+        'batching alone: SETs with one PUBLISH per tick (autopipelined)',
         'raw SET+PUBLISH (autopipelined)',
       ),
     },
@@ -226,51 +233,6 @@ export async function concurrentL2(url: string, runId: string, rounds = 7): Prom
     side.client.disconnect()
   }
   return result
-}
-
-/** Reads of one tick as one MGET, each caller resolved with its own reply: the driver's batching, bare. */
-function batchedReads(client: Redis): (key: string) => Promise<string | null> {
-  let keys: string[] = []
-  let waiters: [(value: string | null) => void, (error: unknown) => void][] = []
-  const flush = () => {
-    const [batch, settle] = [keys, waiters]
-    keys = []
-    waiters = []
-    client.mget(batch).then(
-      (values) => {
-        for (let i = 0; i < values.length; i++) settle[i]?.[0](values[i] ?? null)
-      },
-      (error: unknown) => {
-        for (const [, reject] of settle) reject(error)
-      },
-    )
-  }
-  return (key) =>
-    new Promise((resolve, reject) => {
-      if (keys.push(key) === 1) process.nextTick(flush)
-      waiters.push([resolve, reject])
-    })
-}
-
-/** One PUBLISH of `message` per tick for every caller of that tick (the bus sends one message with all their keys). */
-function batchedPublishes(client: Redis, channel: string, message: string): () => Promise<void> {
-  let waiters: [() => void, (error: unknown) => void][] = []
-  const flush = () => {
-    const settle = waiters
-    waiters = []
-    client.publish(channel, message).then(
-      () => {
-        for (const [resolve] of settle) resolve()
-      },
-      (error: unknown) => {
-        for (const [, reject] of settle) reject(error)
-      },
-    )
-  }
-  return () =>
-    new Promise((resolve, reject) => {
-      if (waiters.push([resolve, reject]) === 1) process.nextTick(flush)
-    })
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -230,11 +230,11 @@ const result = {
   // Throughput with 100 concurrent callers (ops/s, medians of 7 rounds), and the floors: the raw calls
   // behind a breaker configured as the cache's, and raw SET + PUBLISH on a channel this process listens
   // on (as a cache's bus), against the raw calls alone.
-  // And the ceiling: the raw calls batched per tick by hand (reads as one MGET, one PUBLISH per tick of SETs).
+  // And the ceiling: the raw calls through the driver's and the bus's batches alone (no caching work).
   concurrent: {
     ops_per_s: concurrent.ops_per_s,
     floors: concurrent.floors,
-    batched_by_hand: concurrent.batched_by_hand,
+    batching_alone: concurrent.batching_alone,
   },
   invalidation_ms: {
     samples: invalidation.length,
